@@ -1,0 +1,386 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/airsstack/airssys-wasm-go/internal/wt"
+	"github.com/airsstack/airssys-wasm-go/wit"
+)
+
+// Kind says whether compiled code is a component or a core module.
+type Kind uint8
+
+// The kinds of compiled code.
+const (
+	KindComponent Kind = iota + 1
+	KindModule
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindComponent:
+		return "component"
+	case KindModule:
+		return "module"
+	}
+	return "unknown"
+}
+
+// DetectKind reads the WebAssembly header: version 1 is a core module, layer
+// 1 (version 0x0d) a component.
+func DetectKind(wasm []byte) (Kind, error) {
+	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
+		return 0, fmt.Errorf("%w: no WebAssembly header (%d bytes)", ErrInvalidWasm, len(wasm))
+	}
+	switch {
+	case bytes.Equal(wasm[4:8], []byte{1, 0, 0, 0}):
+		return KindModule, nil
+	case wasm[6] == 1 && wasm[7] == 0:
+		return KindComponent, nil
+	}
+	return 0, fmt.Errorf("%w: unknown version % x", ErrInvalidWasm, wasm[4:8])
+}
+
+// Item is one import or export of a component or module.
+type Item struct {
+	// Name is the import or export name; for an interface, its full name
+	// (for example "wasi:cli/stdout@0.2.0").
+	Name string
+	// Kind is "func", "instance" (an interface), "resource", "type",
+	// "module", "component", or for core modules "func", "memory",
+	// "global", "table".
+	Kind string
+	// Func is the WIT type of a component function.
+	Func *wit.FuncType
+	// Core is the type of a core function.
+	Core *CoreFuncType
+	// Members are the items of an interface.
+	Members []Item
+}
+
+// CoreFuncType is the type of a core WebAssembly function.
+type CoreFuncType struct {
+	Params, Results []wt.CoreType
+}
+
+func (f *CoreFuncType) String() string {
+	j := func(ts []wt.CoreType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = t.String()
+		}
+		return strings.Join(s, ", ")
+	}
+	return "func(" + j(f.Params) + ") -> (" + j(f.Results) + ")"
+}
+
+// export is a callable function export.
+type export struct {
+	name string
+	idx  *wt.ExportIndex // components
+	ft   *wit.FuncType   // components
+	core *wt.CoreFunc    // modules
+}
+
+// Component is compiled WebAssembly: a component or a core module.
+// Immutable and safe to share between goroutines and instances.
+type Component struct {
+	eng     *Engine
+	kind    Kind
+	comp    *wt.Component
+	mod     *wt.Module
+	imports []Item
+	exports []Item
+
+	funcs       map[string]*export        // by call name
+	importTypes map[string]*wit.FuncType // by full import name
+
+	refs     atomic.Int32 // 1 for the Component itself + 1 per live Instance
+	closeOne sync.Once
+}
+
+// CompileFile reads and compiles a file.
+func (e *Engine) CompileFile(ctx context.Context, path string) (*Component, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return e.Compile(ctx, wasm)
+}
+
+// Compile compiles wasm bytes, a component or a core module. With a cache
+// directory configured, a cached artifact is loaded instead when it checks
+// out; otherwise the result is compiled and stored.
+func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Component, error) {
+	kind, err := DetectKind(wasm)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := e.use(); err != nil {
+		return nil, err
+	}
+	defer e.done_()
+	c := &Component{eng: e, kind: kind}
+	c.refs.Store(1)
+	if e.cache != nil {
+		key := e.cache.key(kind, wasm)
+		if payload, err := e.cache.load(key); err == nil {
+			if err := c.deserialize(payload); err == nil {
+				e.log.Debug("compile cache hit", "key", fmt.Sprintf("%x", key[:8]))
+				return c.finish()
+			} else {
+				e.log.Warn("compile cache entry refused, recompiling", "key", fmt.Sprintf("%x", key[:8]),
+					"err", err)
+			}
+		} else if !os.IsNotExist(err) {
+			e.log.Warn("compile cache entry invalid, recompiling", "key", fmt.Sprintf("%x", key[:8]), "err", err)
+		}
+		e.cache.remove(key)
+		if err := c.compile(wasm); err != nil {
+			return nil, err
+		}
+		if payload, err := c.serialize(); err == nil {
+			if err := e.cache.store(key, payload); err != nil {
+				e.log.Warn("compile cache write failed", "err", err)
+			}
+		}
+		return c.finish()
+	}
+	if err := c.compile(wasm); err != nil {
+		return nil, err
+	}
+	return c.finish()
+}
+
+func (c *Component) compile(wasm []byte) error {
+	var err error
+	if c.kind == KindComponent {
+		c.comp, err = wt.CompileComponent(c.eng.wt, wasm)
+	} else {
+		c.mod, err = wt.CompileModule(c.eng.wt, wasm)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidWasm, err)
+	}
+	return nil
+}
+
+func (c *Component) deserialize(payload []byte) error {
+	var err error
+	if c.kind == KindComponent {
+		c.comp, err = wt.DeserializeComponent(c.eng.wt, payload)
+	} else {
+		c.mod, err = wt.DeserializeModule(c.eng.wt, payload)
+	}
+	return err
+}
+
+func (c *Component) serialize() ([]byte, error) {
+	if c.kind == KindComponent {
+		return c.comp.Serialize()
+	}
+	return c.mod.Serialize()
+}
+
+// finish introspects the compiled code once: item lists, callable exports
+// and import types.
+func (c *Component) finish() (*Component, error) {
+	c.funcs = map[string]*export{}
+	c.importTypes = map[string]*wit.FuncType{}
+	if c.kind == KindModule {
+		for _, it := range c.mod.Imports() {
+			c.imports = append(c.imports, coreItem(it.Module+"."+it.Name, it))
+		}
+		for _, it := range c.mod.Exports() {
+			c.exports = append(c.exports, coreItem(it.Name, it))
+			if it.Func != nil {
+				c.funcs[it.Name] = &export{name: it.Name, core: it.Func}
+			}
+		}
+		return c, nil
+	}
+	imps, exps := c.comp.Types(c.eng.wt)
+	c.imports, c.exports = convItems(imps), convItems(exps)
+	for _, it := range c.imports {
+		switch it.Kind {
+		case "func":
+			c.importTypes[it.Name] = it.Func
+		case "instance":
+			for _, m := range it.Members {
+				if m.Kind == "func" {
+					c.importTypes[it.Name+"#"+m.Name] = m.Func
+				}
+			}
+		}
+	}
+	for _, it := range c.exports {
+		switch it.Kind {
+		case "func":
+			if idx := c.comp.ExportIndex(nil, it.Name); idx != nil {
+				c.funcs[it.Name] = &export{name: it.Name, idx: idx, ft: it.Func}
+			}
+		case "instance":
+			parent := c.comp.ExportIndex(nil, it.Name)
+			if parent == nil {
+				continue
+			}
+			for _, m := range it.Members {
+				if m.Kind != "func" {
+					continue
+				}
+				if idx := c.comp.ExportIndex(parent, m.Name); idx != nil {
+					name := it.Name + "#" + m.Name
+					c.funcs[name] = &export{name: name, idx: idx, ft: m.Func}
+				}
+			}
+			parent.Delete()
+		}
+	}
+	return c, nil
+}
+
+func coreItem(name string, it wt.CoreItem) Item {
+	out := Item{Name: name, Kind: it.Kind}
+	if it.Func != nil {
+		out.Core = &CoreFuncType{Params: it.Func.Params, Results: it.Func.Results}
+	}
+	return out
+}
+
+func convItems(in []wt.Item) []Item {
+	out := make([]Item, 0, len(in))
+	for _, it := range in {
+		out = append(out, Item{Name: it.Name, Kind: it.Kind, Func: it.Func, Members: convItems(it.Members)})
+	}
+	return out
+}
+
+// Kind says whether this is a component or a core module.
+func (c *Component) Kind() Kind { return c.kind }
+
+// Imports lists what the code imports.
+func (c *Component) Imports() []Item { return c.imports }
+
+// Exports lists what the code exports.
+func (c *Component) Exports() []Item { return c.exports }
+
+// ImportType returns the type of a component function import by its full
+// name ("iface#func", or "func" at the root), or nil.
+func (c *Component) ImportType(name string) *wit.FuncType { return c.importTypes[name] }
+
+// FuncNames lists the callable exports, sorted: "func" at the root,
+// "iface#func" inside an interface.
+func (c *Component) FuncNames() []string {
+	out := make([]string, 0, len(c.funcs))
+	for n := range c.funcs {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FuncType returns the WIT type of a callable component export.
+func (c *Component) FuncType(name string) (*wit.FuncType, error) {
+	ex, ok := c.funcs[name]
+	if !ok || ex.ft == nil {
+		return nil, c.unknown(name)
+	}
+	return ex.ft, nil
+}
+
+// CoreFuncType returns the type of a callable core-module export.
+func (c *Component) CoreFuncType(name string) (*CoreFuncType, error) {
+	ex, ok := c.funcs[name]
+	if !ok || ex.core == nil {
+		return nil, c.unknown(name)
+	}
+	return &CoreFuncType{Params: ex.core.Params, Results: ex.core.Results}, nil
+}
+
+func (c *Component) unknown(name string) error {
+	names := c.FuncNames()
+	if len(names) > 8 {
+		names = append(names[:8], "…")
+	}
+	return fmt.Errorf("%w %q (exports: %s)", ErrUnknownExport, name, strings.Join(names, ", "))
+}
+
+// Describe prints the imports and exports in WIT-like text.
+func (c *Component) Describe() string {
+	var b strings.Builder
+	b.WriteString(c.kind.String())
+	b.WriteString("\n")
+	for _, it := range c.imports {
+		writeItem(&b, "import", it)
+	}
+	for _, it := range c.exports {
+		writeItem(&b, "export", it)
+	}
+	return b.String()
+}
+
+func writeItem(b *strings.Builder, verb string, it Item) {
+	switch {
+	case it.Func != nil:
+		fmt.Fprintf(b, "  %s %s: %s\n", verb, it.Name, it.Func)
+	case it.Core != nil:
+		fmt.Fprintf(b, "  %s %s: %s\n", verb, it.Name, it.Core)
+	case it.Kind == "instance":
+		fmt.Fprintf(b, "  %s %s {\n", verb, it.Name)
+		for _, m := range it.Members {
+			switch {
+			case m.Func != nil:
+				fmt.Fprintf(b, "    %s: %s\n", m.Name, m.Func)
+			default:
+				fmt.Fprintf(b, "    %s: %s\n", m.Name, m.Kind)
+			}
+		}
+		b.WriteString("  }\n")
+	default:
+		fmt.Fprintf(b, "  %s %s: %s\n", verb, it.Name, it.Kind)
+	}
+}
+
+// acquire takes a reference for an instance, unless the component is closed.
+func (c *Component) acquire() bool {
+	for {
+		n := c.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if c.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (c *Component) release() {
+	if c.refs.Add(-1) == 0 {
+		for _, ex := range c.funcs {
+			ex.idx.Delete()
+		}
+		if c.comp != nil {
+			c.comp.Delete()
+		}
+		if c.mod != nil {
+			c.mod.Delete()
+		}
+	}
+}
+
+// Close releases the compiled code once no instance uses it any more.
+// Idempotent.
+func (c *Component) Close() error {
+	c.closeOne.Do(c.release)
+	return nil
+}

@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/airsstack/airssys-wasm-go/internal/wt"
+)
+
+// HostFunc implements a component import in Go. It receives the arguments
+// as wit values (see package wit) and returns the result (nil when the
+// function has none). A returned error or a panic traps the guest's call
+// with TrapHostFunction; the host process carries on.
+type HostFunc func(ctx context.Context, args []any) (any, error)
+
+// CoreHostFunc implements a core-module import in Go (int32, int64,
+// float32, float64 values).
+type CoreHostFunc func(ctx context.Context, args []any) ([]any, error)
+
+// CoreType is a core WebAssembly value type.
+type CoreType = wt.CoreType
+
+// Core value types for CoreFunc.
+const (
+	I32 = wt.I32
+	I64 = wt.I64
+	F32 = wt.F32
+	F64 = wt.F64
+)
+
+type coreDef struct {
+	module, name string
+	typ          wt.CoreFunc
+	fn           CoreHostFunc
+}
+
+// Host is a set of Go functions that satisfy imports. Build it once, then
+// use it for any number of instances; it cannot change after its first use.
+// WASI is always provided on top of it (preview 2 for components, preview 1
+// for core modules), configured per instance.
+type Host struct {
+	mu     sync.Mutex
+	frozen bool
+	funcs  map[string]map[string]HostFunc // interface ("" = root) -> name -> func
+	core   []coreDef
+}
+
+// NewHost returns an empty Host.
+func NewHost() *Host { return &Host{funcs: map[string]map[string]HostFunc{}} }
+
+func (h *Host) mutable() {
+	if h.frozen {
+		panic("engine: Host changed after it was used to instantiate")
+	}
+}
+
+// Func defines one component import: name inside interface iface (a full
+// interface name such as "my:pkg/api@1.0.0"), or at the root when iface is "".
+func (h *Host) Func(iface, name string, fn HostFunc) *Host {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mutable()
+	if h.funcs[iface] == nil {
+		h.funcs[iface] = map[string]HostFunc{}
+	}
+	h.funcs[iface][name] = fn
+	return h
+}
+
+// Interface defines a whole interface at once.
+func (h *Host) Interface(iface string, funcs map[string]HostFunc) *Host {
+	for name, fn := range funcs {
+		h.Func(iface, name, fn)
+	}
+	return h
+}
+
+// CoreFunc defines a core-module import module.name with the given type.
+func (h *Host) CoreFunc(module, name string, params, results []CoreType, fn CoreHostFunc) *Host {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mutable()
+	h.core = append(h.core, coreDef{module: module, name: name,
+		typ: wt.CoreFunc{Params: params, Results: results}, fn: fn})
+	return h
+}
+
+type linkKey struct{ host *Host }
+
+// linkers are the Wasmtime linkers of one Host on one engine.
+type linkers struct {
+	once sync.Once
+	err  error
+	comp *wt.ComponentLinker
+	mod  *wt.Linker
+}
+
+func (l *linkers) delete() {
+	if l.comp != nil {
+		l.comp.Delete()
+	}
+	if l.mod != nil {
+		l.mod.Delete()
+	}
+}
+
+// linkersFor returns the (cached) linkers for h; h may be nil. The caller
+// holds e.use().
+func (e *Engine) linkersFor(h *Host) (*linkers, error) {
+	e.linkMu.Lock()
+	l := e.linkers[linkKey{h}]
+	if l == nil {
+		l = &linkers{}
+		e.linkers[linkKey{h}] = l
+	}
+	e.linkMu.Unlock()
+	l.once.Do(func() { l.err = l.build(e, h) })
+	return l, l.err
+}
+
+func (l *linkers) build(e *Engine, h *Host) error {
+	var err error
+	if l.comp, err = wt.NewComponentLinker(e.wt, true); err != nil {
+		return fmt.Errorf("engine: linking WASI preview 2: %w", err)
+	}
+	if l.mod, err = wt.NewLinker(e.wt, true); err != nil {
+		return fmt.Errorf("engine: linking WASI preview 1: %w", err)
+	}
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	h.frozen = true
+	h.mu.Unlock()
+	ifaces := make([]string, 0, len(h.funcs))
+	for iface := range h.funcs {
+		ifaces = append(ifaces, iface)
+	}
+	sort.Strings(ifaces)
+	for _, iface := range ifaces {
+		defs := map[string]*wt.HostFunc{}
+		for name, fn := range h.funcs[iface] {
+			full := name
+			if iface != "" {
+				full = iface + "#" + name
+			}
+			defs[name] = &wt.HostFunc{FullName: full, Fn: fn}
+		}
+		var path []string
+		if iface != "" {
+			path = []string{iface}
+		}
+		if err := l.comp.DefineInstance(path, defs); err != nil {
+			return fmt.Errorf("engine: defining host interface %q: %w", iface, err)
+		}
+	}
+	for _, d := range h.core {
+		fn := d.fn
+		def := &wt.CoreHostFunc{Name: d.name, Type: d.typ, Fn: func(s *wt.Store, args []any) ([]any, error) {
+			return fn(s.Env().Context(), args)
+		}}
+		if err := l.mod.DefineFunc(d.module, def); err != nil {
+			return fmt.Errorf("engine: defining host function %s.%s: %w", d.module, d.name, err)
+		}
+	}
+	return nil
+}
+
+// describe lists what h defines, for error messages.
+func (h *Host) describe() string {
+	if h == nil {
+		return "nothing"
+	}
+	var names []string
+	for iface, fs := range h.funcs {
+		for n := range fs {
+			if iface == "" {
+				names = append(names, n)
+			} else {
+				names = append(names, iface+"#"+n)
+			}
+		}
+	}
+	for _, d := range h.core {
+		names = append(names, d.module+"."+d.name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,355 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/internal/wt"
+	"github.com/airsstack/airssys-wasm-go/wit"
+)
+
+// InstanceConfig holds the per-instance settings.
+type InstanceConfig struct {
+	// MemoryLimit caps the linear memory of the instance in bytes (all its
+	// memories together count per memory in Wasmtime's limiter); 0 = none.
+	// A guest that grows past it sees memory.grow fail.
+	MemoryLimit int64
+	// Fuel is the fuel given to every call (and to instantiation), refilled
+	// before each call; 0 = unlimited. Needs Config.ConsumeFuel.
+	Fuel uint64
+	// Timeout bounds the wall-clock time of every call (and of
+	// instantiation); 0 = none. Needs epoch interruption (the default).
+	Timeout time.Duration
+	// Host provides the imports beyond WASI.
+	Host *Host
+	// WASI is the guest's WASI world. The zero value gives no arguments, no
+	// environment, empty stdin, discarded output and no files.
+	WASI WASI
+}
+
+// WASI configures what a guest sees through WASI. Nothing is inherited from
+// the host process and there is no network.
+type WASI struct {
+	Args   []string
+	Env    map[string]string
+	Stdin  []byte
+	Stdout io.Writer
+	Stderr io.Writer
+	Dirs   []Dir
+}
+
+// Dir preopens a host directory for the guest.
+type Dir struct {
+	HostPath  string
+	GuestPath string
+	ReadOnly  bool
+}
+
+// Instance is an instantiated component or module with its own store.
+// It serves one goroutine at a time: a concurrent call gets ErrBusy.
+type Instance struct {
+	comp  *Component
+	cfg   InstanceConfig
+	store *wt.Store
+	ci    *wt.ComponentInstance
+	mi    *wt.ModuleInstance
+
+	busy    atomic.Bool
+	closed  bool
+	trapped *Trap
+	callCtx context.Context
+	funcs   map[string]*Func
+	fuel    uint64
+	timeout int64
+}
+
+// Instantiate creates an instance of c. A component that imports something
+// neither WASI nor cfg.Host provides is refused with an error naming it.
+func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance, error) {
+	e := c.eng
+	if cfg.Fuel > 0 && !e.cfg.ConsumeFuel {
+		return nil, errors.New("engine: InstanceConfig.Fuel needs Config.ConsumeFuel")
+	}
+	if cfg.Timeout > 0 && e.cfg.DisableEpochInterruption {
+		return nil, errors.New("engine: InstanceConfig.Timeout needs epoch interruption")
+	}
+	if cfg.MemoryLimit < 0 {
+		return nil, errors.New("engine: negative MemoryLimit")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := e.use(); err != nil {
+		return nil, err
+	}
+	defer e.done_()
+	if !c.acquire() {
+		return nil, fmt.Errorf("engine: component: %w", ErrClosed)
+	}
+	links, err := e.linkersFor(cfg.Host)
+	if err != nil {
+		c.release()
+		return nil, err
+	}
+	i := &Instance{comp: c, cfg: cfg, funcs: map[string]*Func{}}
+	i.fuel = cfg.Fuel
+	if e.cfg.ConsumeFuel && i.fuel == 0 {
+		i.fuel = math.MaxUint64
+	}
+	i.timeout = int64(cfg.Timeout)
+	limits := wt.StoreLimits{MemoryBytes: -1, TableElements: -1, Instances: -1}
+	if cfg.MemoryLimit > 0 {
+		limits.MemoryBytes = cfg.MemoryLimit
+	}
+	i.store = wt.NewStore(e.wt, i, limits, !e.cfg.DisableEpochInterruption)
+	if err := i.store.SetWASI(i.wasiConfig()); err != nil {
+		i.free()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	err = i.guard(ctx, func() error {
+		var err error
+		opts := wt.CallOptions{Fuel: i.fuel, Timeout: i.timeout}
+		if c.kind == KindComponent {
+			i.ci, err = i.store.Instantiate(links.comp, c.comp, opts)
+		} else {
+			i.mi, err = i.store.InstantiateModule(links.mod, c.mod, opts)
+		}
+		return err
+	})
+	if err != nil {
+		i.free()
+		var ce *wt.CallError
+		if errors.As(err, &ce) {
+			if ce.Code < 0 && !ce.HostFailed && ce.Stop == 0 && !ce.HasExit {
+				return nil, fmt.Errorf("engine: instantiate: %s (host provides: %s)", ce.Message,
+					cfg.Host.describe())
+			}
+			t := newTrap("instantiate", ce, ctx, i.store.HostError())
+			if t.Kind == TrapOther && cfg.MemoryLimit > 0 {
+				t.Kind = TrapOutOfMemory
+			}
+			return nil, t
+		}
+		return nil, err
+	}
+	return i, nil
+}
+
+func (i *Instance) wasiConfig() wt.WASIConfig {
+	w := i.cfg.WASI
+	out := wt.WASIConfig{Args: w.Args, Stdin: w.Stdin, CaptureStdout: w.Stdout != nil,
+		CaptureStderr: w.Stderr != nil}
+	keys := make([]string, 0, len(w.Env))
+	for k := range w.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out.Env = append(out.Env, [2]string{k, w.Env[k]})
+	}
+	for _, d := range w.Dirs {
+		out.Preopens = append(out.Preopens, wt.Preopen{Host: d.HostPath, Guest: d.GuestPath, ReadOnly: d.ReadOnly})
+	}
+	return out
+}
+
+// guard runs f with ctx able to interrupt the guest.
+func (i *Instance) guard(ctx context.Context, f func() error) error {
+	i.store.ResetInterrupt()
+	i.callCtx = ctx
+	defer func() { i.callCtx = nil }()
+	if ctx.Done() == nil || i.comp.eng.cfg.DisableEpochInterruption {
+		return f()
+	}
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		i.store.Interrupt()
+		close(done)
+	})
+	err := f()
+	if !stop() {
+		<-done
+	}
+	return err
+}
+
+// Context implements wt.Env: the context of the call in progress.
+func (i *Instance) Context() context.Context {
+	if i.callCtx == nil {
+		return context.Background()
+	}
+	return i.callCtx
+}
+
+// ImportType implements wt.Env.
+func (i *Instance) ImportType(name string) *wit.FuncType { return i.comp.importTypes[name] }
+
+// WriteOutput implements wt.Env: guest stdout and stderr.
+func (i *Instance) WriteOutput(fd int, p []byte) (int, error) {
+	w := i.cfg.WASI.Stdout
+	if fd == 2 {
+		w = i.cfg.WASI.Stderr
+	}
+	if w == nil {
+		return len(p), nil
+	}
+	return w.Write(p)
+}
+
+// Component returns the compiled code this instance runs.
+func (i *Instance) Component() *Component { return i.comp }
+
+// Func is a callable export of an Instance.
+type Func struct {
+	inst *Instance
+	name string
+	ft   *wit.FuncType
+	core *wt.CoreFunc
+	cf   wt.Func
+	mf   wt.CoreExport
+}
+
+// Type returns the WIT type of a component function (nil for core).
+func (f *Func) Type() *wit.FuncType { return f.ft }
+
+// Name returns the export name.
+func (f *Func) Name() string { return f.name }
+
+// Func looks up an export by name ("func" or "iface#func" for components).
+func (i *Instance) Func(name string) (*Func, error) {
+	if f, ok := i.funcs[name]; ok {
+		return f, nil
+	}
+	if i.closed {
+		return nil, ErrClosed
+	}
+	ex, ok := i.comp.funcs[name]
+	if !ok {
+		return nil, i.comp.unknown(name)
+	}
+	f := &Func{inst: i, name: name, ft: ex.ft, core: ex.core}
+	if ex.idx != nil {
+		cf, ok := i.store.Func(i.ci, ex.idx)
+		if !ok {
+			return nil, i.comp.unknown(name)
+		}
+		f.cf = cf
+	} else {
+		mf, ok := i.store.ModuleFunc(i.mi, name)
+		if !ok {
+			return nil, i.comp.unknown(name)
+		}
+		f.mf = mf
+	}
+	i.funcs[name] = f
+	return f, nil
+}
+
+// Call calls the export name with Go values (see package wit for the value
+// model). A component function returns its single result or nil; a core
+// function returns nil, its one result, or a []any for several.
+func (i *Instance) Call(ctx context.Context, name string, args ...any) (any, error) {
+	if !i.busy.CompareAndSwap(false, true) {
+		return nil, ErrBusy
+	}
+	defer i.busy.Store(false)
+	f, err := i.Func(name)
+	if err != nil {
+		return nil, err
+	}
+	return f.call(ctx, args)
+}
+
+// Call calls f. See Instance.Call.
+func (f *Func) Call(ctx context.Context, args ...any) (any, error) {
+	i := f.inst
+	if !i.busy.CompareAndSwap(false, true) {
+		return nil, ErrBusy
+	}
+	defer i.busy.Store(false)
+	return f.call(ctx, args)
+}
+
+func (f *Func) call(ctx context.Context, args []any) (any, error) {
+	i := f.inst
+	switch {
+	case i.closed:
+		return nil, ErrClosed
+	case i.trapped != nil:
+		return nil, fmt.Errorf("%w (%v)", ErrTrapped, i.trapped)
+	case i.comp.eng.closed.Load():
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	opts := wt.CallOptions{Fuel: i.fuel, Timeout: i.timeout}
+	var out any
+	err := i.guard(ctx, func() error {
+		var err error
+		if f.core != nil {
+			var res []any
+			res, err = i.store.CallModule(f.mf, f.core, args, opts)
+			switch len(res) {
+			case 0:
+			case 1:
+				out = res[0]
+			default:
+				out = res
+			}
+		} else {
+			out, err = i.store.Call(f.cf, f.ft, args, opts)
+		}
+		return err
+	})
+	if err == nil {
+		return out, nil
+	}
+	var ce *wt.CallError
+	if errors.As(err, &ce) {
+		t := newTrap(f.name, ce, ctx, i.store.HostError())
+		if t.Kind == TrapUnreachable && i.cfg.MemoryLimit > 0 && f.core != nil {
+			// A guest whose memory.grow was refused usually aborts; report it
+			// as what it is when the memory stands at its limit.
+			if sz := i.store.MemorySize(i.mi, "memory"); sz >= 0 && sz+65536 > i.cfg.MemoryLimit {
+				t.Kind = TrapOutOfMemory
+			}
+		}
+		i.trapped = t
+		return nil, t
+	}
+	return nil, fmt.Errorf("engine: call %s: %w", f.name, err)
+}
+
+// Trapped returns the trap that poisoned the instance, or nil.
+func (i *Instance) Trapped() *Trap { return i.trapped }
+
+// FuelLeft returns the fuel left after the last call (fuel metering only).
+func (i *Instance) FuelLeft() (uint64, error) { return i.store.Fuel() }
+
+// Close frees the instance and its store. Idempotent; it fails with ErrBusy
+// while a call is running on another goroutine.
+func (i *Instance) Close() error {
+	if !i.busy.CompareAndSwap(false, true) {
+		return ErrBusy
+	}
+	defer i.busy.Store(false)
+	if i.closed {
+		return nil
+	}
+	i.free()
+	return nil
+}
+
+func (i *Instance) free() {
+	i.closed = true
+	i.store.Delete()
+	i.funcs = nil
+	i.comp.release()
+}

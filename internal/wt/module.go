@@ -1,0 +1,160 @@
+package wt
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"unsafe"
+
+	"github.com/airsstack/airssys-wasm-go/wit"
+)
+
+// Linker owns a core wasmtime_linker_t.
+type Linker struct {
+	p *C.wasmtime_linker_t
+}
+
+// NewLinker creates a core linker, with WASI preview 1 when wasi is set.
+func NewLinker(e *Engine, wasi bool) (*Linker, error) {
+	l := &Linker{p: C.wasmtime_linker_new(e.p)}
+	if wasi {
+		if err := C.wasmtime_linker_define_wasi(l.p); err != nil {
+			l.Delete()
+			return nil, takeError(err)
+		}
+	}
+	return l, nil
+}
+
+// Delete frees the linker.
+func (l *Linker) Delete() {
+	if l.p != nil {
+		C.wasmtime_linker_delete(l.p)
+		l.p = nil
+	}
+}
+
+// DefineFunc defines module.name as a Go function of the given type.
+func (l *Linker) DefineFunc(module string, f *CoreHostFunc) error {
+	mk := func(ts []CoreType) C.wasm_valtype_vec_t {
+		var v C.wasm_valtype_vec_t
+		if len(ts) == 0 {
+			C.wasm_valtype_vec_new(&v, 0, nil)
+			return v
+		}
+		arr := make([]*C.wasm_valtype_t, len(ts))
+		for i, t := range ts {
+			arr[i] = C.wasm_valtype_new(C.uint8_t(t))
+		}
+		cp := (**C.wasm_valtype_t)(C.malloc(C.size_t(len(arr)) * C.size_t(unsafe.Sizeof(arr[0]))))
+		copy(unsafe.Slice(cp, len(arr)), arr)
+		C.wasm_valtype_vec_new(&v, C.size_t(len(arr)), cp) // copies the pointers, takes the valtypes
+		C.free(unsafe.Pointer(cp))
+		return v
+	}
+	params, results := mk(f.Type.Params), mk(f.Type.Results)
+	ft := C.wasm_functype_new(&params, &results)
+	defer C.wasm_functype_delete(ft)
+	cm, cn := C.CString(module), C.CString(f.Name)
+	defer C.free(unsafe.Pointer(cm))
+	defer C.free(unsafe.Pointer(cn))
+	h := cgo.NewHandle(f)
+	if err := C.aw_module_add_func(l.p, cm, C.size_t(len(module)), cn, C.size_t(len(f.Name)), ft,
+		C.uintptr_t(h)); err != nil {
+		h.Delete()
+		return takeError(err)
+	}
+	return nil
+}
+
+// ModuleInstance is a core instance in a Store.
+type ModuleInstance struct {
+	inst C.wasmtime_instance_t
+}
+
+// InstantiateModule instantiates m in s.
+func (s *Store) InstantiateModule(l *Linker, m *Module, o CallOptions) (*ModuleInstance, error) {
+	var out C.wasmtime_instance_t
+	var trap *C.wasm_trap_t
+	err := C.aw_module_instantiate(l.p, s.cx, s.state, m.p, &out, &trap, C.uint64_t(o.Fuel),
+		C.int64_t(o.Timeout), boolInt(s.epoch))
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if trap != nil {
+		return nil, callErrorFromTrap(trap, s.state)
+	}
+	return &ModuleInstance{inst: out}, nil
+}
+
+// CoreExport is an exported core function.
+type CoreExport struct {
+	f C.wasmtime_func_t
+}
+
+// ModuleFunc returns the exported function name, or false.
+func (s *Store) ModuleFunc(i *ModuleInstance, name string) (CoreExport, bool) {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	var ext C.wasmtime_extern_t
+	if !C.wasmtime_instance_export_get(s.cx, &i.inst, cs, C.size_t(len(name)), &ext) || ext.kind != 0 {
+		return CoreExport{}, false
+	}
+	return CoreExport{f: *(*C.wasmtime_func_t)(unsafe.Pointer(&ext.of))}, true
+}
+
+// MemorySize returns the byte size of the exported memory name, or -1.
+func (s *Store) MemorySize(i *ModuleInstance, name string) int64 {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	var ext C.wasmtime_extern_t
+	if !C.wasmtime_instance_export_get(s.cx, &i.inst, cs, C.size_t(len(name)), &ext) || ext.kind != 3 {
+		return -1
+	}
+	return int64(C.wasmtime_memory_data_size(s.cx, (*C.wasmtime_memory_t)(unsafe.Pointer(&ext.of))))
+}
+
+// CallModule calls a core function with Go numbers.
+func (s *Store) CallModule(f CoreExport, ft *CoreFunc, args []any, o CallOptions) ([]any, error) {
+	if len(args) != len(ft.Params) {
+		return nil, &wit.TypeError{Path: "arguments", Want: itoa(len(ft.Params)) + " argument(s)",
+			Got: itoa(len(args))}
+	}
+	s.arena.reset()
+	n := len(args) + len(ft.Results)
+	sz := unsafe.Sizeof(C.wasmtime_val_t{})
+	var vals []C.wasmtime_val_t
+	if n > 0 {
+		vals = unsafe.Slice((*C.wasmtime_val_t)(s.arena.alloc(uintptr(n)*sz)), n)
+	}
+	for i, t := range ft.Params {
+		if err := coreEncode(t, args[i], &vals[i]); err != nil {
+			err.(*wit.TypeError).Path = "argument " + itoa(i)
+			return nil, err
+		}
+	}
+	var argp, resp *C.wasmtime_val_t
+	if len(args) > 0 {
+		argp = &vals[0]
+	}
+	if len(ft.Results) > 0 {
+		resp = &vals[len(args)]
+	}
+	var trap *C.wasm_trap_t
+	err := C.aw_module_call(s.cx, s.state, &f.f, argp, C.size_t(len(args)), resp, C.size_t(len(ft.Results)),
+		&trap, C.uint64_t(o.Fuel), C.int64_t(o.Timeout), boolInt(s.epoch))
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if trap != nil {
+		return nil, callErrorFromTrap(trap, s.state)
+	}
+	out := make([]any, len(ft.Results))
+	for i := range out {
+		out[i] = coreDecode(&vals[len(args)+i])
+	}
+	return out, nil
+}

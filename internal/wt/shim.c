@@ -1,0 +1,159 @@
+// shim.c: small C helpers that keep each host->guest call to one cgo
+// transition and give Wasmtime C callbacks that forward to Go.
+#include "shim.h"
+#include "_cgo_export.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int64_t aw_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+aw_store_state *aw_state_new(uintptr_t go_handle) {
+  aw_store_state *s = calloc(1, sizeof *s);
+  if (s) s->go_handle = go_handle;
+  return s;
+}
+
+void aw_state_free(aw_store_state *s) { free(s); }
+
+void aw_state_interrupt(aw_store_state *s) { atomic_store(&s->interrupt, 1); }
+
+// Called by Wasmtime each time the store's epoch deadline passes while guest
+// code runs (the engine ticks the epoch from a Go goroutine).
+static wasmtime_error_t *aw_epoch_cb(wasmtime_context_t *cx, void *env, uint64_t *delta, uint8_t *kind) {
+  (void)cx;
+  aw_store_state *s = env;
+  if (atomic_load(&s->interrupt)) {
+    s->reason = AW_STOP_CANCELLED;
+    return wasmtime_error_new("airssys: guest interrupted: call cancelled");
+  }
+  if (s->deadline_ns > 0 && aw_now_ns() >= s->deadline_ns) {
+    s->reason = AW_STOP_TIMEOUT;
+    return wasmtime_error_new("airssys: guest interrupted: call timed out");
+  }
+  *delta = 1;
+  *kind = 0;
+  return NULL;
+}
+
+void aw_store_watch_epoch(wasmtime_store_t *st, aw_store_state *s) {
+  wasmtime_store_epoch_deadline_callback(st, aw_epoch_cb, s, NULL);
+}
+
+static wasmtime_error_t *aw_prepare(wasmtime_context_t *cx, aw_store_state *s, uint64_t fuel, int64_t timeout_ns,
+                                    int epoch) {
+  s->reason = 0;
+  s->host_failed = 0;
+  if (fuel) {
+    wasmtime_error_t *err = wasmtime_context_set_fuel(cx, fuel);
+    if (err) return err;
+  }
+  if (epoch) {
+    s->deadline_ns = timeout_ns > 0 ? aw_now_ns() + timeout_ns : 0;
+    wasmtime_context_set_epoch_deadline(cx, 1);
+  }
+  return NULL;
+}
+
+wasmtime_error_t *aw_component_instantiate(const wasmtime_component_linker_t *l, wasmtime_context_t *cx,
+                                           aw_store_state *s, const wasmtime_component_t *c,
+                                           wasmtime_component_instance_t *out, uint64_t fuel, int64_t timeout_ns,
+                                           int epoch) {
+  wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
+  if (err) return err;
+  return wasmtime_component_linker_instantiate(l, cx, c, out);
+}
+
+wasmtime_error_t *aw_component_call(wasmtime_context_t *cx, aw_store_state *s, const wasmtime_component_func_t *f,
+                                    const wasmtime_component_val_t *args, size_t nargs, wasmtime_component_val_t *res,
+                                    size_t nres, uint64_t fuel, int64_t timeout_ns, int epoch) {
+  wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
+  if (err) return err;
+  // Wasmtime overwrites (and so drops) whatever the result slots hold.
+  memset(res, 0, nres * sizeof *res);
+  err = wasmtime_component_func_call(f, cx, args, nargs, res, nres);
+  if (err) return err;
+  return wasmtime_component_func_post_return(f, cx);
+}
+
+void aw_component_vals_delete(wasmtime_component_val_t *v, size_t n) {
+  for (size_t i = 0; i < n; i++) wasmtime_component_val_delete(&v[i]);
+}
+
+wasmtime_error_t *aw_module_instantiate(const wasmtime_linker_t *l, wasmtime_context_t *cx, aw_store_state *s,
+                                        const wasmtime_module_t *m, wasmtime_instance_t *out, wasm_trap_t **trap,
+                                        uint64_t fuel, int64_t timeout_ns, int epoch) {
+  wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
+  if (err) return err;
+  return wasmtime_linker_instantiate(l, cx, m, out, trap);
+}
+
+wasmtime_error_t *aw_module_call(wasmtime_context_t *cx, aw_store_state *s, const wasmtime_func_t *f,
+                                 const wasmtime_val_t *args, size_t nargs, wasmtime_val_t *res, size_t nres,
+                                 wasm_trap_t **trap, uint64_t fuel, int64_t timeout_ns, int epoch) {
+  wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
+  if (err) return err;
+  return wasmtime_func_call(cx, f, args, nargs, res, nres, trap);
+}
+
+int aw_error_trap_code(const wasmtime_error_t *e, uint8_t *code) {
+  // A wasmtime_error_t and a wasm_trap_t are both a single boxed error value
+  // in the C API's implementation; the trap-code query only inspects it.
+  return wasmtime_trap_code((const wasm_trap_t *)e, code) ? 1 : 0;
+}
+
+// ---- callbacks into Go -------------------------------------------------------
+
+static wasmtime_error_t *aw_component_host_tramp(void *env, wasmtime_context_t *cx,
+                                                 const wasmtime_component_func_type_t *ty,
+                                                 wasmtime_component_val_t *args, size_t nargs,
+                                                 wasmtime_component_val_t *res, size_t nres) {
+  (void)ty;
+  return awGoComponentHostCall((uintptr_t)env, cx, args, nargs, res, nres);
+}
+
+static wasm_trap_t *aw_module_host_tramp(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,
+                                         size_t nargs, wasmtime_val_t *res, size_t nres) {
+  return awGoModuleHostCall((uintptr_t)env, wasmtime_caller_context(caller), (wasmtime_val_t *)args, nargs, res,
+                            nres);
+}
+
+static void aw_handle_finalizer(void *env) { awGoDeleteHandle((uintptr_t)env); }
+
+wasmtime_error_t *aw_component_add_func(wasmtime_component_linker_instance_t *li, const char *name, size_t len,
+                                        uintptr_t handle) {
+  return wasmtime_component_linker_instance_add_func(li, name, len, aw_component_host_tramp, (void *)handle,
+                                                     aw_handle_finalizer);
+}
+
+wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size_t modlen, const char *name,
+                                     size_t len, const wasm_functype_t *ty, uintptr_t handle) {
+  return wasmtime_linker_define_func(l, mod, modlen, name, len, ty, aw_module_host_tramp, (void *)handle,
+                                     aw_handle_finalizer);
+}
+
+typedef struct {
+  uintptr_t handle;
+  int fd;
+} aw_out_env;
+
+static ptrdiff_t aw_out_cb(void *env, const unsigned char *buf, size_t len) {
+  aw_out_env *e = env;
+  return (ptrdiff_t)awGoWasiWrite(e->handle, e->fd, (char *)buf, len);
+}
+
+void aw_wasi_set_output(wasi_config_t *w, uintptr_t handle, int fd) {
+  aw_out_env *e = malloc(sizeof *e);
+  if (!e) return;
+  e->handle = handle;
+  e->fd = fd;
+  if (fd == 1)
+    wasi_config_set_stdout_custom(w, aw_out_cb, e, free);
+  else
+    wasi_config_set_stderr_custom(w, aw_out_cb, e, free);
+}

@@ -1,0 +1,48 @@
+// shim.h: the C helpers of package wt (see shim.c).
+#ifndef AIRSSYS_SHIM_H
+#define AIRSSYS_SHIM_H
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "wt.h"
+
+enum { AW_STOP_TIMEOUT = 1, AW_STOP_CANCELLED = 2 };
+
+// Per-store state, allocated in C and owned by one Go Store. Wasmtime keeps
+// a pointer to it as the store's data and as the epoch callback's env.
+typedef struct aw_store_state {
+  atomic_int interrupt; // set from any goroutine to stop the running guest
+  int reason;           // why the epoch callback stopped the guest (AW_STOP_*)
+  int host_failed;      // a host function failed during the current call
+  int64_t deadline_ns;  // CLOCK_MONOTONIC deadline of the current call, 0 = none
+  uintptr_t go_handle;  // cgo.Handle of the Go-side store
+} aw_store_state;
+
+aw_store_state *aw_state_new(uintptr_t go_handle);
+void aw_state_free(aw_store_state *s);
+void aw_state_interrupt(aw_store_state *s);
+void aw_store_watch_epoch(wasmtime_store_t *st, aw_store_state *s);
+
+wasmtime_error_t *aw_component_instantiate(const wasmtime_component_linker_t *l, wasmtime_context_t *cx,
+                                           aw_store_state *s, const wasmtime_component_t *c,
+                                           wasmtime_component_instance_t *out, uint64_t fuel, int64_t timeout_ns,
+                                           int epoch);
+wasmtime_error_t *aw_component_call(wasmtime_context_t *cx, aw_store_state *s, const wasmtime_component_func_t *f,
+                                    const wasmtime_component_val_t *args, size_t nargs, wasmtime_component_val_t *res,
+                                    size_t nres, uint64_t fuel, int64_t timeout_ns, int epoch);
+void aw_component_vals_delete(wasmtime_component_val_t *v, size_t n);
+wasmtime_error_t *aw_module_instantiate(const wasmtime_linker_t *l, wasmtime_context_t *cx, aw_store_state *s,
+                                        const wasmtime_module_t *m, wasmtime_instance_t *out, wasm_trap_t **trap,
+                                        uint64_t fuel, int64_t timeout_ns, int epoch);
+wasmtime_error_t *aw_module_call(wasmtime_context_t *cx, aw_store_state *s, const wasmtime_func_t *f,
+                                 const wasmtime_val_t *args, size_t nargs, wasmtime_val_t *res, size_t nres,
+                                 wasm_trap_t **trap, uint64_t fuel, int64_t timeout_ns, int epoch);
+int aw_error_trap_code(const wasmtime_error_t *e, uint8_t *code);
+wasmtime_error_t *aw_component_add_func(wasmtime_component_linker_instance_t *li, const char *name, size_t len,
+                                        uintptr_t handle);
+wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size_t modlen, const char *name,
+                                     size_t len, const wasm_functype_t *ty, uintptr_t handle);
+void aw_wasi_set_output(wasi_config_t *w, uintptr_t handle, int fd);
+
+#endif

@@ -1,0 +1,603 @@
+package wt
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"unsafe"
+
+	"github.com/airsstack/airssys-wasm-go/wit"
+)
+
+type cval = C.wasmtime_component_val_t
+
+const (
+	sizeofVal   = unsafe.Sizeof(C.wasmtime_component_val_t{})
+	sizeofEntry = unsafe.Sizeof(C.wasmtime_component_valrecord_entry_t{})
+	sizeofName  = unsafe.Sizeof(C.wasm_name_t{})
+)
+
+// Value kinds of wasmtime_component_val_t (WASMTIME_COMPONENT_*).
+const (
+	vkBool = iota
+	vkS8
+	vkU8
+	vkS16
+	vkU16
+	vkS32
+	vkU32
+	vkS64
+	vkU64
+	vkF32
+	vkF64
+	vkChar
+	vkString
+	vkList
+	vkRecord
+	vkTuple
+	vkVariant
+	vkEnum
+	vkOption
+	vkResult
+	vkFlags
+	vkResource
+)
+
+var valKindOf = map[wit.Kind]uint8{
+	wit.KindBool: vkBool, wit.KindS8: vkS8, wit.KindU8: vkU8, wit.KindS16: vkS16, wit.KindU16: vkU16,
+	wit.KindS32: vkS32, wit.KindU32: vkU32, wit.KindS64: vkS64, wit.KindU64: vkU64, wit.KindF32: vkF32,
+	wit.KindF64: vkF64, wit.KindChar: vkChar, wit.KindString: vkString, wit.KindList: vkList,
+	wit.KindRecord: vkRecord, wit.KindTuple: vkTuple, wit.KindVariant: vkVariant, wit.KindEnum: vkEnum,
+	wit.KindOption: vkOption, wit.KindResult: vkResult, wit.KindFlags: vkFlags, wit.KindOwn: vkResource,
+	wit.KindBorrow: vkResource,
+}
+
+// arena is C memory for values passed into Wasmtime, which only reads them.
+// Chunks never move, so pointers stay valid until reset.
+type arena struct {
+	chunks []unsafe.Pointer
+	sizes  []uintptr
+	cur    int
+	off    uintptr
+}
+
+const arenaChunk = 64 << 10
+
+func (a *arena) alloc(n uintptr) unsafe.Pointer {
+	n = (n + 7) &^ 7
+	for a.cur < len(a.chunks) {
+		if a.off+n <= a.sizes[a.cur] {
+			p := unsafe.Add(a.chunks[a.cur], a.off)
+			a.off += n
+			clear(unsafe.Slice((*byte)(p), n))
+			return p
+		}
+		a.cur++
+		a.off = 0
+	}
+	size := uintptr(arenaChunk)
+	if n > size {
+		size = n
+	}
+	p := C.malloc(C.size_t(size))
+	if p == nil {
+		panic("wt: out of C memory")
+	}
+	a.chunks = append(a.chunks, p)
+	a.sizes = append(a.sizes, size)
+	a.cur = len(a.chunks) - 1
+	a.off = n
+	clear(unsafe.Slice((*byte)(p), n))
+	return p
+}
+
+// reset makes all chunks reusable; chunks past the first megabyte are freed
+// so one huge call does not pin memory for the store's life.
+func (a *arena) reset() {
+	var total uintptr
+	for i, s := range a.sizes {
+		total += s
+		if total > 1<<20 {
+			for _, p := range a.chunks[i:] {
+				C.free(p)
+			}
+			a.chunks, a.sizes = a.chunks[:i], a.sizes[:i]
+			break
+		}
+	}
+	a.cur, a.off = 0, 0
+}
+
+func (a *arena) free() {
+	for _, p := range a.chunks {
+		C.free(p)
+	}
+	a.chunks, a.sizes = nil, nil
+	a.cur, a.off = 0, 0
+}
+
+func (a *arena) name(dst *C.wasm_name_t, s string) {
+	dst.size = C.size_t(len(s))
+	if len(s) == 0 {
+		dst.data = nil
+		return
+	}
+	p := a.alloc(uintptr(len(s)))
+	copy(unsafe.Slice((*byte)(p), len(s)), s)
+	dst.data = (*C.uint8_t)(p)
+}
+
+func (a *arena) bytes(dst *C.wasm_name_t, b []byte) {
+	dst.size = C.size_t(len(b))
+	if len(b) == 0 {
+		dst.data = nil
+		return
+	}
+	p := a.alloc(uintptr(len(b)))
+	copy(unsafe.Slice((*byte)(p), len(b)), b)
+	dst.data = (*C.uint8_t)(p)
+}
+
+func of(v *cval) unsafe.Pointer { return unsafe.Pointer(&v.of) }
+
+// encode writes Go value v of type t into dst, in arena memory.
+func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
+	k, ok := valKindOf[t.Kind]
+	if !ok {
+		return &wit.TypeError{Path: path, Want: t.String(), Got: "a type this host cannot pass"}
+	}
+	dst.kind = C.uint8_t(k)
+	p := of(dst)
+	switch t.Kind {
+	case wit.KindBool:
+		b, ok := v.(bool)
+		if !ok {
+			return wit.Mismatch(path, t, v)
+		}
+		*(*bool)(p) = b
+	case wit.KindS8, wit.KindS16, wit.KindS32, wit.KindS64:
+		i, ok := wit.AsInt64(v)
+		lo, hi := wit.IntRange(t.Kind)
+		if !ok || i < lo || (i > 0 && uint64(i) > hi) {
+			return wit.Mismatch(path, t, v)
+		}
+		switch t.Kind {
+		case wit.KindS8:
+			*(*int8)(p) = int8(i)
+		case wit.KindS16:
+			*(*int16)(p) = int16(i)
+		case wit.KindS32:
+			*(*int32)(p) = int32(i)
+		default:
+			*(*int64)(p) = i
+		}
+	case wit.KindU8, wit.KindU16, wit.KindU32, wit.KindU64:
+		u, ok := wit.AsUint64(v)
+		_, hi := wit.IntRange(t.Kind)
+		if !ok || u > hi {
+			return wit.Mismatch(path, t, v)
+		}
+		switch t.Kind {
+		case wit.KindU8:
+			*(*uint8)(p) = uint8(u)
+		case wit.KindU16:
+			*(*uint16)(p) = uint16(u)
+		case wit.KindU32:
+			*(*uint32)(p) = uint32(u)
+		default:
+			*(*uint64)(p) = u
+		}
+	case wit.KindF32, wit.KindF64:
+		var f float64
+		switch x := v.(type) {
+		case float32:
+			f = float64(x)
+		case float64:
+			f = x
+		default:
+			return wit.Mismatch(path, t, v)
+		}
+		if t.Kind == wit.KindF32 {
+			*(*float32)(p) = float32(f)
+		} else {
+			*(*float64)(p) = f
+		}
+	case wit.KindChar:
+		var r rune
+		switch x := v.(type) {
+		case wit.Char:
+			r = rune(x)
+		case rune:
+			r = x
+		default:
+			return wit.Mismatch(path, t, v)
+		}
+		if !wit.ValidChar(r) {
+			return &wit.TypeError{Path: path, Want: "char", Got: "invalid Unicode scalar value"}
+		}
+		*(*uint32)(p) = uint32(r)
+	case wit.KindString:
+		str, ok := v.(string)
+		if !ok {
+			return wit.Mismatch(path, t, v)
+		}
+		s.arena.name((*C.wasm_name_t)(p), str)
+	case wit.KindList:
+		l := (*C.wasmtime_component_vallist_t)(p)
+		if b, ok := v.([]byte); ok && t.Elem.Kind == wit.KindU8 {
+			vals := s.allocVals(len(b))
+			for i, x := range b {
+				vals[i].kind = vkU8
+				*(*uint8)(of(&vals[i])) = x
+			}
+			l.size, l.data = C.size_t(len(b)), ptrOf(vals)
+			return nil
+		}
+		elems, ok := wit.Elems(v)
+		if !ok {
+			return wit.Mismatch(path, t, v)
+		}
+		vals := s.allocVals(len(elems))
+		for i, e := range elems {
+			if err := s.encode(path+"["+itoa(i)+"]", t.Elem, e, &vals[i]); err != nil {
+				return err
+			}
+		}
+		l.size, l.data = C.size_t(len(elems)), ptrOf(vals)
+	case wit.KindTuple:
+		elems, ok := wit.Elems(v)
+		if !ok || len(elems) != len(t.Types) {
+			return wit.Mismatch(path, t, v)
+		}
+		l := (*C.wasmtime_component_valtuple_t)(p)
+		vals := s.allocVals(len(elems))
+		for i, e := range elems {
+			if err := s.encode(path+"."+itoa(i), t.Types[i], e, &vals[i]); err != nil {
+				return err
+			}
+		}
+		l.size, l.data = C.size_t(len(elems)), ptrOf(vals)
+	case wit.KindRecord:
+		fields, err := wit.RecordFields(path, t, v)
+		if err != nil {
+			return err
+		}
+		r := (*C.wasmtime_component_valrecord_t)(p)
+		var entries []C.wasmtime_component_valrecord_entry_t
+		if len(fields) > 0 {
+			ep := s.arena.alloc(uintptr(len(fields)) * sizeofEntry)
+			entries = unsafe.Slice((*C.wasmtime_component_valrecord_entry_t)(ep), len(fields))
+			r.data = &entries[0]
+		}
+		r.size = C.size_t(len(fields))
+		for i, f := range t.Fields {
+			s.arena.name(&entries[i].name, f.Name)
+			if err := s.encode(wit.JoinPath(path, "."+f.Name), f.Type, fields[i], &entries[i].val); err != nil {
+				return err
+			}
+		}
+	case wit.KindVariant:
+		vv, ok := v.(wit.Variant)
+		if !ok {
+			return wit.Mismatch(path, t, v)
+		}
+		ci := t.CaseIndex(vv.Case)
+		if ci < 0 {
+			return &wit.TypeError{Path: path, Want: t.String(), Got: "unknown case " + vv.Case}
+		}
+		dv := (*C.wasmtime_component_valvariant_t)(p)
+		s.arena.name(&dv.discriminant, vv.Case)
+		dv.val = nil
+		if ct := t.Cases[ci].Type; ct != nil {
+			dv.val = s.allocOne()
+			if err := s.encode(path+"("+vv.Case+")", ct, vv.Value, dv.val); err != nil {
+				return err
+			}
+		} else if vv.Value != nil {
+			return &wit.TypeError{Path: path, Want: "case " + vv.Case + " without payload", Got: "a payload"}
+		}
+	case wit.KindEnum:
+		var name string
+		switch x := v.(type) {
+		case wit.Enum:
+			name = string(x)
+		case string:
+			name = x
+		default:
+			return wit.Mismatch(path, t, v)
+		}
+		if t.NameIndex(name) < 0 {
+			return &wit.TypeError{Path: path, Want: t.String(), Got: "unknown case " + name}
+		}
+		s.arena.name((*C.wasm_name_t)(p), name)
+	case wit.KindOption:
+		var inner any
+		some := true
+		switch x := v.(type) {
+		case wit.Option:
+			some, inner = x.IsSome, x.Value
+		case nil:
+			some = false
+		default:
+			inner = v
+		}
+		slot := (**cval)(p)
+		*slot = nil
+		if some {
+			*slot = s.allocOne()
+			if err := s.encode(path+"?", t.Elem, inner, *slot); err != nil {
+				return err
+			}
+		}
+	case wit.KindResult:
+		rv, ok := v.(wit.Result)
+		if !ok {
+			return wit.Mismatch(path, t, v)
+		}
+		r := (*C.wasmtime_component_valresult_t)(p)
+		r.is_ok = C.bool(!rv.IsErr)
+		r.val = nil
+		pt := t.Ok
+		side := "ok"
+		if rv.IsErr {
+			pt, side = t.Err, "err"
+		}
+		if pt == nil {
+			if rv.Value != nil {
+				return &wit.TypeError{Path: path, Want: t.String(), Got: side + " with a payload"}
+			}
+			return nil
+		}
+		r.val = s.allocOne()
+		if err := s.encode(path+"."+side, pt, rv.Value, r.val); err != nil {
+			return err
+		}
+	case wit.KindFlags:
+		set, err := wit.FlagSet(path, t, v)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, b := range set {
+			if b {
+				n++
+			}
+		}
+		f := (*C.wasmtime_component_valflags_t)(p)
+		f.size, f.data = C.size_t(n), nil
+		if n > 0 {
+			names := unsafe.Slice((*C.wasm_name_t)(s.arena.alloc(uintptr(n)*sizeofName)), n)
+			j := 0
+			for i, b := range set {
+				if b {
+					s.arena.name(&names[j], t.Names[i])
+					j++
+				}
+			}
+			f.data = &names[0]
+		}
+	case wit.KindOwn, wit.KindBorrow:
+		r, ok := v.(*Resource)
+		if !ok || r == nil || r.p == nil {
+			return wit.Mismatch(path, t, v)
+		}
+		if r.store != s {
+			return &wit.TypeError{Path: path, Want: t.String(), Got: "a resource of another instance"}
+		}
+		*(**C.wasmtime_component_resource_any_t)(p) = r.p
+	}
+	return nil
+}
+
+func ptrOf(v []cval) *cval {
+	if len(v) == 0 {
+		return nil
+	}
+	return &v[0]
+}
+
+func (s *Store) allocVals(n int) []cval {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*cval)(s.arena.alloc(uintptr(n)*sizeofVal)), n)
+}
+
+func (s *Store) allocOne() *cval { return (*cval)(s.arena.alloc(sizeofVal)) }
+
+var errKind = errors.New("value kind does not match its type")
+
+// decode reads a Wasmtime-produced value of type t. Resource handles are
+// cloned so the store owns them independently of src.
+func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
+	want, ok := valKindOf[t.Kind]
+	if !ok || uint8(src.kind) != want {
+		return nil, &wit.TypeError{Path: path, Want: t.String(), Got: "value of kind " + itoa(int(src.kind))}
+	}
+	p := of(src)
+	switch t.Kind {
+	case wit.KindBool:
+		return *(*bool)(p), nil
+	case wit.KindS8:
+		return *(*int8)(p), nil
+	case wit.KindU8:
+		return *(*uint8)(p), nil
+	case wit.KindS16:
+		return *(*int16)(p), nil
+	case wit.KindU16:
+		return *(*uint16)(p), nil
+	case wit.KindS32:
+		return *(*int32)(p), nil
+	case wit.KindU32:
+		return *(*uint32)(p), nil
+	case wit.KindS64:
+		return *(*int64)(p), nil
+	case wit.KindU64:
+		return *(*uint64)(p), nil
+	case wit.KindF32:
+		return *(*float32)(p), nil
+	case wit.KindF64:
+		return *(*float64)(p), nil
+	case wit.KindChar:
+		return wit.Char(*(*uint32)(p)), nil
+	case wit.KindString:
+		return nameString((*C.wasm_name_t)(p)), nil
+	case wit.KindEnum:
+		return wit.Enum(nameString((*C.wasm_name_t)(p))), nil
+	case wit.KindList:
+		l := (*C.wasmtime_component_vallist_t)(p)
+		vals := unsafe.Slice(l.data, int(l.size))
+		if t.Elem.Kind == wit.KindU8 {
+			out := make([]byte, len(vals))
+			for i := range vals {
+				if vals[i].kind != vkU8 {
+					return nil, errKind
+				}
+				out[i] = *(*uint8)(of(&vals[i]))
+			}
+			return out, nil
+		}
+		out := make([]any, len(vals))
+		for i := range vals {
+			e, err := s.decode(path+"["+itoa(i)+"]", t.Elem, &vals[i])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = e
+		}
+		return out, nil
+	case wit.KindTuple:
+		l := (*C.wasmtime_component_valtuple_t)(p)
+		vals := unsafe.Slice(l.data, int(l.size))
+		if len(vals) != len(t.Types) {
+			return nil, errKind
+		}
+		out := make(wit.Tuple, len(vals))
+		for i := range vals {
+			e, err := s.decode(path+"."+itoa(i), t.Types[i], &vals[i])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = e
+		}
+		return out, nil
+	case wit.KindRecord:
+		r := (*C.wasmtime_component_valrecord_t)(p)
+		entries := unsafe.Slice(r.data, int(r.size))
+		if len(entries) != len(t.Fields) {
+			return nil, errKind
+		}
+		out := make(wit.Record, len(entries))
+		for i := range entries {
+			e, err := s.decode(path+"."+t.Fields[i].Name, t.Fields[i].Type, &entries[i].val)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = wit.NamedValue{Name: nameString(&entries[i].name), Value: e}
+		}
+		return out, nil
+	case wit.KindVariant:
+		dv := (*C.wasmtime_component_valvariant_t)(p)
+		name := nameString(&dv.discriminant)
+		ci := t.CaseIndex(name)
+		if ci < 0 {
+			return nil, errKind
+		}
+		out := wit.Variant{Case: name}
+		if ct := t.Cases[ci].Type; ct != nil && dv.val != nil {
+			e, err := s.decode(path+"("+name+")", ct, dv.val)
+			if err != nil {
+				return nil, err
+			}
+			out.Value = e
+		}
+		return out, nil
+	case wit.KindOption:
+		inner := *(**cval)(p)
+		if inner == nil {
+			return wit.None(), nil
+		}
+		e, err := s.decode(path+"?", t.Elem, inner)
+		if err != nil {
+			return nil, err
+		}
+		return wit.Some(e), nil
+	case wit.KindResult:
+		r := (*C.wasmtime_component_valresult_t)(p)
+		out := wit.Result{IsErr: !bool(r.is_ok)}
+		pt := t.Ok
+		if out.IsErr {
+			pt = t.Err
+		}
+		if pt != nil && r.val != nil {
+			e, err := s.decode(path, pt, r.val)
+			if err != nil {
+				return nil, err
+			}
+			out.Value = e
+		}
+		return out, nil
+	case wit.KindFlags:
+		f := (*C.wasmtime_component_valflags_t)(p)
+		names := unsafe.Slice(f.data, int(f.size))
+		out := make(wit.Flags, 0, len(names))
+		for i := range names {
+			out = append(out, nameString(&names[i]))
+		}
+		return out, nil
+	case wit.KindOwn, wit.KindBorrow:
+		rp := *(**C.wasmtime_component_resource_any_t)(p)
+		if rp == nil {
+			return nil, errKind
+		}
+		r := &Resource{p: C.wasmtime_component_resource_any_clone(rp), store: s}
+		r.owned = bool(C.wasmtime_component_resource_any_owned(r.p))
+		s.resources = append(s.resources, r)
+		return r, nil
+	}
+	return nil, errKind
+}
+
+// Resource is a handle to a component resource, owned by the store it came
+// from. The store frees it when it is deleted; Drop frees it earlier.
+type Resource struct {
+	p     *C.wasmtime_component_resource_any_t
+	owned bool
+	store *Store
+}
+
+// Owned reports whether this is an own handle (true) or a borrow.
+func (r *Resource) Owned() bool { return r.owned }
+
+// Valid reports whether the handle can still be used.
+func (r *Resource) Valid() bool { return r.p != nil }
+
+// Drop runs the resource's destructor (for an own handle) and frees the
+// handle. Using it afterwards is an error.
+func (r *Resource) Drop() error {
+	if r.p == nil {
+		return errors.New("wt: resource already dropped")
+	}
+	var err error
+	if r.owned && r.store.cx != nil {
+		err = takeError(C.wasmtime_component_resource_any_drop(r.store.cx, r.p))
+	}
+	r.free()
+	for i, x := range r.store.resources {
+		if x == r {
+			r.store.resources = append(r.store.resources[:i], r.store.resources[i+1:]...)
+			break
+		}
+	}
+	return err
+}
+
+func (r *Resource) free() {
+	if r.p != nil {
+		C.wasmtime_component_resource_any_delete(r.p)
+		r.p = nil
+	}
+}

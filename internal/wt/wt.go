@@ -1,0 +1,144 @@
+// Package wt is the cgo boundary to Wasmtime's C API: the only package in
+// the project that imports "C".
+//
+// Ownership rules, kept everywhere in this package:
+//   - every C object has exactly one Go owner (a struct here) and is freed
+//     once, by that owner's Delete method;
+//   - no Go pointer is ever stored in C memory: C keeps cgo.Handle numbers
+//     (store state, host functions, WASI output) and C-allocated buffers;
+//   - a Store and everything in it (instances, functions, resources) is
+//     used by one goroutine at a time; the engine package enforces that.
+//
+// The declarations of the C API live in wt.h (our own); the static library
+// is linked through the blank import of wasmtime-go, whose cgo flags carry
+// -lwasmtime for the final link.
+package wt
+
+/*
+#cgo CFLAGS: -O2
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"runtime/cgo"
+	"unsafe"
+
+	_ "github.com/bytecodealliance/wasmtime-go/v39" // links libwasmtime.a
+)
+
+// EngineConfig selects the engine-wide Wasmtime settings.
+type EngineConfig struct {
+	Fuel              bool
+	Epoch             bool
+	MemoryReservation uint64 // bytes; 0 keeps Wasmtime's default
+	MemoryGuard       uint64 // bytes; 0 keeps Wasmtime's default
+	MaxWasmStack      uint64 // bytes; 0 keeps Wasmtime's default
+	Pooling           bool
+	PoolInstances     uint32 // pooling: instances (and memories, tables, stacks)
+	PoolMaxMemory     uint64 // pooling: largest linear memory, bytes
+	OptLevel          int    // 0 none, 1 speed (default), 2 speed and size
+}
+
+// Engine owns a wasm_engine_t.
+type Engine struct {
+	p *C.wasm_engine_t
+}
+
+// NewEngine creates an engine; it cannot fail except for a bad config,
+// which Wasmtime reports by returning NULL.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	c := C.wasm_config_new()
+	C.wasmtime_config_wasm_component_model_set(c, true)
+	C.wasmtime_config_consume_fuel_set(c, C.bool(cfg.Fuel))
+	C.wasmtime_config_epoch_interruption_set(c, C.bool(cfg.Epoch))
+	if cfg.MemoryReservation > 0 {
+		C.wasmtime_config_memory_reservation_set(c, C.uint64_t(cfg.MemoryReservation))
+	}
+	if cfg.MemoryGuard > 0 {
+		C.wasmtime_config_memory_guard_size_set(c, C.uint64_t(cfg.MemoryGuard))
+	}
+	if cfg.MaxWasmStack > 0 {
+		C.wasmtime_config_max_wasm_stack_set(c, C.size_t(cfg.MaxWasmStack))
+	}
+	if cfg.OptLevel >= 0 && cfg.OptLevel <= 2 {
+		C.wasmtime_config_cranelift_opt_level_set(c, C.uint8_t(cfg.OptLevel))
+	}
+	if cfg.Pooling {
+		pc := C.wasmtime_pooling_allocation_config_new()
+		n := C.uint32_t(cfg.PoolInstances)
+		C.wasmtime_pooling_allocation_config_total_component_instances_set(pc, n)
+		C.wasmtime_pooling_allocation_config_total_core_instances_set(pc, n*4)
+		C.wasmtime_pooling_allocation_config_total_memories_set(pc, n*2)
+		C.wasmtime_pooling_allocation_config_total_tables_set(pc, n*4)
+		C.wasmtime_pooling_allocation_config_total_stacks_set(pc, n)
+		if cfg.PoolMaxMemory > 0 {
+			C.wasmtime_pooling_allocation_config_max_memory_size_set(pc, C.size_t(cfg.PoolMaxMemory))
+		}
+		C.wasmtime_pooling_allocation_strategy_set(c, pc)
+		C.wasmtime_pooling_allocation_config_delete(pc)
+	}
+	p := C.wasm_engine_new_with_config(c) // takes c
+	if p == nil {
+		return nil, errors.New("wasmtime rejected the engine configuration")
+	}
+	return &Engine{p: p}, nil
+}
+
+// NewBareEngine creates an engine with Wasmtime's defaults plus the component
+// model: the baseline the benchmarks compare against.
+func NewBareEngine() *Engine { return &Engine{p: C.wasm_engine_new()} }
+
+// Delete frees the engine. Everything created from it must be gone first.
+func (e *Engine) Delete() {
+	if e.p != nil {
+		C.wasm_engine_delete(e.p)
+		e.p = nil
+	}
+}
+
+// IncrementEpoch advances the engine's epoch; safe from any goroutine.
+func (e *Engine) IncrementEpoch() { C.wasmtime_engine_increment_epoch(e.p) }
+
+// takeError converts and frees a wasmtime_error_t.
+func takeError(e *C.wasmtime_error_t) error {
+	if e == nil {
+		return nil
+	}
+	ce := callErrorFrom(e, nil)
+	return errors.New(ce.Message)
+}
+
+func nameString(n *C.wasm_name_t) string {
+	if n == nil || n.size == 0 {
+		return ""
+	}
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(n.data)), int(n.size)))
+}
+
+func cString(p *C.char, n C.size_t) string {
+	if p == nil || n == 0 {
+		return ""
+	}
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
+}
+
+// bytesPtr returns a pointer to b's first byte, or nil for an empty slice.
+// The pointer is only passed into a C call that copies the bytes.
+func bytesPtr(b []byte) *C.uint8_t {
+	if len(b) == 0 {
+		return nil
+	}
+	return (*C.uint8_t)(unsafe.Pointer(&b[0]))
+}
+
+// takeBytes copies a wasm_byte_vec_t into Go memory and frees it.
+func takeBytes(v *C.wasm_byte_vec_t) []byte {
+	out := C.GoBytes(unsafe.Pointer(v.data), C.int(v.size))
+	C.wasm_byte_vec_delete(v)
+	return out
+}
+
+//export awGoDeleteHandle
+func awGoDeleteHandle(h C.uintptr_t) { cgo.Handle(h).Delete() }
