@@ -99,7 +99,7 @@ type Component struct {
 	imports []Item
 	exports []Item
 
-	funcs       map[string]*export        // by call name
+	funcs       map[string]*export       // by call name
 	importTypes map[string]*wit.FuncType // by full import name
 
 	refs     atomic.Int32 // 1 for the Component itself + 1 per live Instance
