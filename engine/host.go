@@ -190,3 +190,9 @@ func (h *Host) describe() string {
 	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
+
+// Resource is a handle to a component resource (own or borrow), as returned
+// by a call and accepted as an argument by calls on the same instance. The
+// instance frees it when it closes; Drop frees it (and, for an own handle,
+// runs the guest's destructor) earlier.
+type Resource = wt.Resource

@@ -123,18 +123,15 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 		return err
 	})
 	if err != nil {
+		hostErr := i.store.HostError()
 		i.free()
 		var ce *wt.CallError
 		if errors.As(err, &ce) {
-			if ce.Code < 0 && !ce.HostFailed && ce.Stop == 0 && !ce.HasExit {
-				return nil, fmt.Errorf("engine: instantiate: %s (host provides: %s)", ce.Message,
+			if ce.Code < 0 && !ce.HostFailed && ce.Stop == 0 && !ce.HasExit && !ce.MemoryLimitHit {
+				return nil, fmt.Errorf("engine: instantiate: %s (host provides: %s)", summary(ce.Message),
 					cfg.Host.describe())
 			}
-			t := newTrap("instantiate", ce, ctx, i.store.HostError())
-			if t.Kind == TrapOther && cfg.MemoryLimit > 0 {
-				t.Kind = TrapOutOfMemory
-			}
-			return nil, t
+			return nil, newTrap("instantiate", ce, ctx, hostErr)
 		}
 		return nil, err
 	}
@@ -314,13 +311,6 @@ func (f *Func) call(ctx context.Context, args []any) (any, error) {
 	var ce *wt.CallError
 	if errors.As(err, &ce) {
 		t := newTrap(f.name, ce, ctx, i.store.HostError())
-		if t.Kind == TrapUnreachable && i.cfg.MemoryLimit > 0 && f.core != nil {
-			// A guest whose memory.grow was refused usually aborts; report it
-			// as what it is when the memory stands at its limit.
-			if sz := i.store.MemorySize(i.mi, "memory"); sz >= 0 && sz+65536 > i.cfg.MemoryLimit {
-				t.Kind = TrapOutOfMemory
-			}
-		}
 		i.trapped = t
 		return nil, t
 	}

@@ -65,7 +65,7 @@ func (t *Trap) Error() string {
 	if t.Kind == TrapExit {
 		fmt.Fprintf(&b, " with code %d", t.ExitCode)
 	}
-	if msg := firstLine(t.Message); msg != "" && t.Kind != TrapTimeout && t.Kind != TrapCancelled {
+	if msg := summary(t.Message); msg != "" && t.Kind != TrapTimeout && t.Kind != TrapCancelled {
 		b.WriteString(": ")
 		b.WriteString(msg)
 	}
@@ -88,11 +88,28 @@ func (t *Trap) Backtrace() string {
 	return b.String()
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// summary reduces Wasmtime's multi-line message (context, wasm backtrace,
+// "Caused by:" chain, Rust backtrace) to one line.
+func summary(s string) string {
+	if i := strings.Index(s, "Stack backtrace:"); i >= 0 {
+		s = s[:i]
 	}
-	return s
+	head, causes, _ := strings.Cut(s, "Caused by:")
+	var parts []string
+	if first, _, _ := strings.Cut(strings.TrimSpace(head), "\n"); first != "" &&
+		!strings.HasPrefix(first, "error while executing at wasm backtrace") {
+		parts = append(parts, strings.TrimSuffix(first, ":"))
+	}
+	for _, l := range strings.Split(causes, "\n") {
+		l = strings.TrimSpace(l)
+		if n, rest, ok := strings.Cut(l, ": "); ok && strings.Trim(n, "0123456789") == "" && n != "" {
+			l = rest
+		}
+		if l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, ": ")
 }
 
 // newTrap classifies what Wasmtime reported.
@@ -113,6 +130,10 @@ func newTrap(fn string, ce *wt.CallError, ctx context.Context, hostErr error) *T
 		t.Kind, t.cause = TrapHostFunction, hostErr
 	case ce.HasExit:
 		t.Kind, t.ExitCode = TrapExit, ce.ExitCode
+	case ce.MemoryLimitHit:
+		// The guest asked for more memory than its limit and then failed
+		// (usually by aborting when the allocation came back empty).
+		t.Kind = TrapOutOfMemory
 	default:
 		t.Kind = trapKindOf(ce)
 	}
@@ -144,7 +165,7 @@ func trapKindOf(ce *wt.CallError) TrapKind {
 	}
 	m := ce.Message
 	switch {
-	case strings.Contains(m, "exceeds memory limits"), strings.Contains(m, "memory minimum size"),
+	case strings.Contains(m, "memory limit"), strings.Contains(m, "exceeds memory limits"), strings.Contains(m, "memory minimum size"),
 		strings.Contains(m, "resource limit exceeded"), strings.Contains(m, "insufficient resources"):
 		return TrapOutOfMemory
 	}
