@@ -53,9 +53,12 @@ type CallError struct {
 	Code       int // a Code* constant, or -1 when the error is not a trap
 	Stop       int // Stop* from the store state
 	HostFailed bool
-	ExitCode   int
-	HasExit    bool
-	Frames     []Frame
+	// MemoryLimitHit: a memory.grow (or a memory's creation) was refused by
+	// the store's memory limit during this call.
+	MemoryLimitHit bool
+	ExitCode       int
+	HasExit        bool
+	Frames         []Frame
 }
 
 func (e *CallError) Error() string { return e.Message }
@@ -102,6 +105,7 @@ func callErrorFrom(e *C.wasmtime_error_t, s *C.aw_store_state) *CallError {
 	if s != nil {
 		ce.Stop = int(s.reason)
 		ce.HostFailed = s.host_failed != 0
+		ce.MemoryLimitHit = s.mem_limit_hit != 0
 	}
 	return ce
 }
@@ -126,6 +130,7 @@ func callErrorFromTrap(t *C.wasm_trap_t, s *C.aw_store_state) *CallError {
 	if s != nil {
 		ce.Stop = int(s.reason)
 		ce.HostFailed = s.host_failed != 0
+		ce.MemoryLimitHit = s.mem_limit_hit != 0
 	}
 	return ce
 }

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static int64_t aw_now_ns(void) {
@@ -45,10 +46,97 @@ void aw_store_watch_epoch(wasmtime_store_t *st, aw_store_state *s) {
   wasmtime_store_epoch_deadline_callback(st, aw_epoch_cb, s, NULL);
 }
 
+// ---- linear memories --------------------------------------------------------
+// The engine creates every (non-pooled) linear memory through these
+// callbacks, so a per-store byte limit can be enforced and, unlike with
+// Wasmtime's store limiter, we learn that a guest hit it.
+
+// The store being instantiated or called on this thread: memories created
+// during instantiation attach to it.
+static _Thread_local aw_store_state *aw_current;
+
+typedef struct {
+  uint8_t *base;
+  size_t size;     // accessible bytes
+  size_t capacity; // reserved bytes (not counting the guard)
+  size_t mapped;   // whole mapping, guard included
+  size_t maximum;  // from the memory type
+  aw_store_state *state;
+} aw_memory;
+
+static uint8_t *aw_mem_get(void *env, size_t *size, size_t *cap) {
+  aw_memory *m = env;
+  *size = m->size;
+  *cap = m->capacity;
+  return m->base;
+}
+
+static wasmtime_error_t *aw_mem_grow(void *env, size_t new_size) {
+  aw_memory *m = env;
+  if (new_size <= m->size) return NULL;
+  if (m->state && m->state->mem_limit > 0 && new_size > (size_t)m->state->mem_limit) {
+    m->state->mem_limit_hit = 1;
+    return wasmtime_error_new("airssys: linear memory limit reached");
+  }
+  if (new_size > m->capacity || new_size > m->maximum) return wasmtime_error_new("airssys: memory reservation exhausted");
+  if (mprotect(m->base, new_size, PROT_READ | PROT_WRITE) != 0) return wasmtime_error_new("airssys: mprotect failed");
+  m->size = new_size;
+  return NULL;
+}
+
+static void aw_mem_free(void *env) {
+  aw_memory *m = env;
+  if (m->base) munmap(m->base, m->mapped);
+  free(m);
+}
+
+static wasmtime_error_t *aw_mem_new(void *env, const wasm_memorytype_t *ty, size_t minimum, size_t maximum,
+                                    size_t reserved, size_t guard, wasmtime_linear_memory_t *out) {
+  (void)env;
+  (void)ty;
+  aw_store_state *s = aw_current;
+  if (s && s->mem_limit > 0 && minimum > (size_t)s->mem_limit) {
+    s->mem_limit_hit = 1;
+    return wasmtime_error_new("airssys: memory minimum size exceeds the instance's memory limit");
+  }
+  size_t cap = reserved;
+  if (cap == 0) cap = (size_t)4 << 30; // dynamic memories: reserve 4 GiB, they never move
+  if (cap < minimum) cap = minimum;
+  size_t total = cap + guard;
+  void *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) return wasmtime_error_new("airssys: cannot reserve linear memory");
+  if (minimum > 0 && mprotect(base, minimum, PROT_READ | PROT_WRITE) != 0) {
+    munmap(base, total);
+    return wasmtime_error_new("airssys: cannot commit linear memory");
+  }
+  aw_memory *m = calloc(1, sizeof *m);
+  if (!m) {
+    munmap(base, total);
+    return wasmtime_error_new("airssys: out of memory");
+  }
+  m->base = base;
+  m->size = minimum;
+  m->capacity = cap;
+  m->mapped = total;
+  m->maximum = maximum;
+  m->state = s;
+  out->env = m;
+  out->get_memory = aw_mem_get;
+  out->grow_memory = aw_mem_grow;
+  out->finalizer = aw_mem_free;
+  return NULL;
+}
+
+void aw_config_memory_creator(wasm_config_t *c) {
+  wasmtime_memory_creator_t mc = {NULL, aw_mem_new, NULL};
+  wasmtime_config_host_memory_creator_set(c, &mc);
+}
+
 static wasmtime_error_t *aw_prepare(wasmtime_context_t *cx, aw_store_state *s, uint64_t fuel, int64_t timeout_ns,
                                     int epoch) {
   s->reason = 0;
   s->host_failed = 0;
+  s->mem_limit_hit = 0;
   if (fuel) {
     wasmtime_error_t *err = wasmtime_context_set_fuel(cx, fuel);
     if (err) return err;
@@ -66,7 +154,10 @@ wasmtime_error_t *aw_component_instantiate(const wasmtime_component_linker_t *l,
                                            int epoch) {
   wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
   if (err) return err;
-  return wasmtime_component_linker_instantiate(l, cx, c, out);
+  aw_current = s;
+  err = wasmtime_component_linker_instantiate(l, cx, c, out);
+  aw_current = NULL;
+  return err;
 }
 
 wasmtime_error_t *aw_component_call(wasmtime_context_t *cx, aw_store_state *s, const wasmtime_component_func_t *f,
@@ -90,7 +181,10 @@ wasmtime_error_t *aw_module_instantiate(const wasmtime_linker_t *l, wasmtime_con
                                         uint64_t fuel, int64_t timeout_ns, int epoch) {
   wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
   if (err) return err;
-  return wasmtime_linker_instantiate(l, cx, m, out, trap);
+  aw_current = s;
+  err = wasmtime_linker_instantiate(l, cx, m, out, trap);
+  aw_current = NULL;
+  return err;
 }
 
 wasmtime_error_t *aw_module_call(wasmtime_context_t *cx, aw_store_state *s, const wasmtime_func_t *f,

@@ -16,6 +16,8 @@ typedef struct aw_store_state {
   int reason;           // why the epoch callback stopped the guest (AW_STOP_*)
   int host_failed;      // a host function failed during the current call
   int64_t deadline_ns;  // CLOCK_MONOTONIC deadline of the current call, 0 = none
+  int64_t mem_limit;    // bytes per linear memory (our memory creator), 0 = none
+  int mem_limit_hit;    // a memory.grow was refused by mem_limit during the current call
   uintptr_t go_handle;  // cgo.Handle of the Go-side store
 } aw_store_state;
 
@@ -23,6 +25,7 @@ aw_store_state *aw_state_new(uintptr_t go_handle);
 void aw_state_free(aw_store_state *s);
 void aw_state_interrupt(aw_store_state *s);
 void aw_store_watch_epoch(wasmtime_store_t *st, aw_store_state *s);
+void aw_config_memory_creator(wasm_config_t *c);
 
 wasmtime_error_t *aw_component_instantiate(const wasmtime_component_linker_t *l, wasmtime_context_t *cx,
                                            aw_store_state *s, const wasmtime_component_t *c,

@@ -55,8 +55,13 @@ func NewStore(e *Engine, env Env, limits StoreLimits, watchEpoch bool) *Store {
 	s.state = C.aw_state_new(C.uintptr_t(s.h))
 	s.st = C.wasmtime_store_new(e.p, unsafe.Pointer(s.state), nil)
 	s.cx = C.wasmtime_store_context(s.st)
-	if limits.MemoryBytes >= 0 || limits.TableElements >= 0 || limits.Instances >= 0 {
-		C.wasmtime_store_limiter(s.st, C.int64_t(limits.MemoryBytes), C.int64_t(limits.TableElements),
+	mem := limits.MemoryBytes
+	if e.ownMemory && mem >= 0 {
+		s.state.mem_limit = C.int64_t(mem)
+		mem = -1
+	}
+	if mem >= 0 || limits.TableElements >= 0 || limits.Instances >= 0 {
+		C.wasmtime_store_limiter(s.st, C.int64_t(mem), C.int64_t(limits.TableElements),
 			C.int64_t(limits.Instances), -1, -1)
 	}
 	if watchEpoch {

@@ -44,6 +44,9 @@ type EngineConfig struct {
 // Engine owns a wasm_engine_t.
 type Engine struct {
 	p *C.wasm_engine_t
+	// ownMemory: linear memories come from our memory creator, which
+	// enforces the per-store memory limit itself.
+	ownMemory bool
 }
 
 // NewEngine creates an engine; it cannot fail except for a bad config,
@@ -65,6 +68,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.OptLevel >= 0 && cfg.OptLevel <= 2 {
 		C.wasmtime_config_cranelift_opt_level_set(c, C.uint8_t(cfg.OptLevel))
 	}
+	if !cfg.Pooling {
+		// Our own linear memories: they enforce StoreLimits.MemoryBytes and
+		// report when a guest hits it.
+		// Copy-on-write memory images need Wasmtime's own mmap memories.
+		C.wasmtime_config_memory_init_cow_set(c, false)
+		C.aw_config_memory_creator(c)
+	}
 	if cfg.Pooling {
 		pc := C.wasmtime_pooling_allocation_config_new()
 		n := C.uint32_t(cfg.PoolInstances)
@@ -83,7 +93,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if p == nil {
 		return nil, errors.New("wasmtime rejected the engine configuration")
 	}
-	return &Engine{p: p}, nil
+	return &Engine{p: p, ownMemory: !cfg.Pooling}, nil
 }
 
 // NewBareEngine creates an engine with Wasmtime's defaults plus the component

@@ -90,6 +90,27 @@ wasm_engine_t *wasm_engine_new_with_config(wasm_config_t *); // takes the config
 void wasm_engine_delete(wasm_engine_t *);
 void wasmtime_engine_increment_epoch(wasm_engine_t *);
 
+// Host-provided linear memories (engine-wide).
+typedef uint8_t *(*wasmtime_memory_get_callback_t)(void *env, size_t *byte_size, size_t *byte_capacity);
+typedef wasmtime_error_t *(*wasmtime_memory_grow_callback_t)(void *env, size_t new_size);
+typedef struct {
+  void *env;
+  wasmtime_memory_get_callback_t get_memory;
+  wasmtime_memory_grow_callback_t grow_memory;
+  void (*finalizer)(void *);
+} wasmtime_linear_memory_t;
+typedef wasmtime_error_t *(*wasmtime_new_memory_callback_t)(void *env, const wasm_memorytype_t *ty, size_t minimum,
+                                                            size_t maximum, size_t reserved_size_in_bytes,
+                                                            size_t guard_size_in_bytes,
+                                                            wasmtime_linear_memory_t *memory_ret);
+typedef struct {
+  void *env;
+  wasmtime_new_memory_callback_t new_memory;
+  void (*finalizer)(void *);
+} wasmtime_memory_creator_t;
+void wasmtime_config_host_memory_creator_set(wasm_config_t *, wasmtime_memory_creator_t *);
+void wasmtime_config_memory_init_cow_set(wasm_config_t *, bool);
+
 // ---- errors and traps ------------------------------------------------------
 wasmtime_error_t *wasmtime_error_new(const char *msg);
 void wasmtime_error_delete(wasmtime_error_t *);
