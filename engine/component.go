@@ -103,6 +103,7 @@ type Component struct {
 	importTypes map[string]*wit.FuncType // by full import name
 
 	refs     atomic.Int32 // 1 for the Component itself + 1 per live Instance
+	closed   atomic.Bool
 	closeOne sync.Once
 }
 
@@ -353,6 +354,9 @@ func writeItem(b *strings.Builder, verb string, it Item) {
 
 // acquire takes a reference for an instance, unless the component is closed.
 func (c *Component) acquire() bool {
+	if c.closed.Load() {
+		return false
+	}
 	for {
 		n := c.refs.Load()
 		if n <= 0 {
@@ -381,6 +385,9 @@ func (c *Component) release() {
 // Close releases the compiled code once no instance uses it any more.
 // Idempotent.
 func (c *Component) Close() error {
-	c.closeOne.Do(c.release)
+	c.closeOne.Do(func() {
+		c.closed.Store(true)
+		c.release()
+	})
 	return nil
 }

@@ -135,6 +135,15 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 		}
 		return nil, err
 	}
+	// A WASI reactor module must be initialised once before other calls.
+	if c.kind == KindModule {
+		if ex, ok := c.funcs["_initialize"]; ok && len(ex.core.Params) == 0 && len(ex.core.Results) == 0 {
+			if _, err := i.Call(ctx, "_initialize"); err != nil {
+				i.free()
+				return nil, err
+			}
+		}
+	}
 	return i, nil
 }
 
