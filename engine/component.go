@@ -340,6 +340,9 @@ func writeItem(b *strings.Builder, verb string, it Item) {
 		fmt.Fprintf(b, "  %s %s {\n", verb, it.Name)
 		for _, m := range it.Members {
 			switch {
+			case m.Func != nil && verb == "export":
+				// Exported functions print under the name a call uses.
+				fmt.Fprintf(b, "    %s#%s: %s\n", it.Name, m.Name, m.Func)
 			case m.Func != nil:
 				fmt.Fprintf(b, "    %s: %s\n", m.Name, m.Func)
 			default:

@@ -1,0 +1,304 @@
+// Command airssys-wasm runs and inspects WebAssembly components and modules.
+//
+//	airssys-wasm call [flags] FILE 'EXPORT(ARGS)'
+//	airssys-wasm inspect FILE
+//
+// Values are written in WAVE (see package wave). Exit status: 0 success, 1
+// the guest trapped, 2 bad usage or bad input.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/wave"
+	"github.com/airsstack/airssys-wasm-go/wit"
+)
+
+const (
+	exitOK    = 0
+	exitTrap  = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage:
+  airssys-wasm call [--fuel N] [--timeout DURATION] [--memory BYTES]
+                    [--dir HOST::GUEST[:ro]]... [--env K=V]... FILE 'EXPORT(ARGS)'
+  airssys-wasm inspect FILE
+
+Arguments and results are WAVE values: 42, "text", 'c', [1, 2], (1, "a"),
+{name: "x", age: 3}, case(payload), red, some(1), none, ok(1), err("e"),
+{read, write}. Name a function inside an interface as inspect prints it,
+for example 'my:pkg/api@1.0.0#greet("you")'.
+`
+
+// run is the whole command, testable without a process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "call":
+		return cmdCall(ctx, args[1:], stdout, stderr)
+	case "inspect":
+		return cmdInspect(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "airssys-wasm: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// newEngine opens an engine with the compile cache in the user cache
+// directory (so a large component compiles once), unless disabled.
+func newEngine(cacheDir string, fuel bool) (*engine.Engine, error) {
+	if cacheDir == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			cacheDir = filepath.Join(d, "airssys-wasm", "compiled")
+		}
+	}
+	if cacheDir == "off" {
+		cacheDir = ""
+	}
+	return engine.New(engine.Config{ConsumeFuel: fuel, CacheDir: cacheDir})
+}
+
+func cmdCall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("call", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fuel := fs.Uint64("fuel", 0, "fuel for the call (0: unlimited)")
+	timeout := fs.Duration("timeout", 0, "wall-clock limit for the call, e.g. 500ms (0: none)")
+	memory := fs.String("memory", "0", "linear memory limit in bytes (suffixes K, M, G allowed; 0: none)")
+	cache := fs.String("cache", "", `compile cache directory ("off" to disable)`)
+	var dirs, envs listFlag
+	fs.Var(&dirs, "dir", "preopen HOST::GUEST[:ro] (repeatable)")
+	fs.Var(&envs, "env", "environment variable K=V for the guest (repeatable)")
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprintf(stderr, "airssys-wasm call: want FILE and 'EXPORT(ARGS)', got %d argument(s)\n\n%s",
+			fs.NArg(), usage)
+		return exitUsage
+	}
+	file, expr := fs.Arg(0), fs.Arg(1)
+	memLimit, err := parseBytes(*memory)
+	if err != nil {
+		return fail(stderr, exitUsage, "--memory: %v", err)
+	}
+	cfg := engine.InstanceConfig{Fuel: *fuel, Timeout: *timeout, MemoryLimit: memLimit}
+	cfg.WASI = engine.WASI{Args: []string{filepath.Base(file)}, Stdout: stdout, Stderr: stderr,
+		Env: map[string]string{}}
+	for _, kv := range envs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fail(stderr, exitUsage, "--env %q: want K=V", kv)
+		}
+		cfg.WASI.Env[k] = v
+	}
+	for _, d := range dirs {
+		dir, err := parseDir(d)
+		if err != nil {
+			return fail(stderr, exitUsage, "--dir %q: %v", d, err)
+		}
+		cfg.WASI.Dirs = append(cfg.WASI.Dirs, dir)
+	}
+	name, rawArgs, err := wave.ParseCall(expr)
+	if err != nil {
+		return fail(stderr, exitUsage, "%v", err)
+	}
+	wasm, err := os.ReadFile(file)
+	if err != nil {
+		return fail(stderr, exitUsage, "%v", err)
+	}
+	eng, err := newEngine(*cache, *fuel > 0)
+	if err != nil {
+		return fail(stderr, exitUsage, "%v", err)
+	}
+	defer eng.Close()
+	comp, err := eng.Compile(ctx, wasm)
+	if err != nil {
+		return fail(stderr, exitUsage, "%s: %v", file, err)
+	}
+	defer comp.Close()
+
+	var callArgs []any
+	var result *wit.Type
+	var coreResults []*wit.Type
+	if comp.Kind() == engine.KindComponent {
+		ft, err := comp.FuncType(name)
+		if err != nil {
+			return fail(stderr, exitUsage, "%v", err)
+		}
+		if callArgs, err = wave.ParseArgs(rawArgs, ft); err != nil {
+			return fail(stderr, exitUsage, "%s: %v", name, err)
+		}
+		result = ft.Result
+	} else {
+		ct, err := comp.CoreFuncType(name)
+		if err != nil {
+			return fail(stderr, exitUsage, "%v", err)
+		}
+		ft := &wit.FuncType{}
+		for i, p := range ct.Params {
+			ft.Params = append(ft.Params, wit.Param{Name: "arg" + strconv.Itoa(i), Type: coreWit(p)})
+		}
+		if callArgs, err = wave.ParseArgs(rawArgs, ft); err != nil {
+			return fail(stderr, exitUsage, "%s: %v", name, err)
+		}
+		for _, r := range ct.Results {
+			coreResults = append(coreResults, coreWit(r))
+		}
+	}
+
+	inst, err := comp.Instantiate(ctx, cfg)
+	if err != nil {
+		var trap *engine.Trap
+		if errors.As(err, &trap) {
+			return failTrap(stderr, trap)
+		}
+		return fail(stderr, exitUsage, "%v", err)
+	}
+	defer inst.Close()
+	out, err := inst.Call(ctx, name, callArgs...)
+	if err != nil {
+		var trap *engine.Trap
+		if errors.As(err, &trap) {
+			return failTrap(stderr, trap)
+		}
+		if errors.Is(err, wit.ErrType) {
+			return fail(stderr, exitUsage, "%v", err)
+		}
+		return fail(stderr, exitTrap, "%v", err)
+	}
+	switch {
+	case result != nil:
+		fmt.Fprintln(stdout, wave.Format(out, result))
+	case len(coreResults) == 1:
+		fmt.Fprintln(stdout, wave.Format(out, coreResults[0]))
+	case len(coreResults) > 1:
+		fmt.Fprintln(stdout, wave.Format(wit.Tuple(out.([]any)), wit.TupleOf(coreResults...)))
+	}
+	return exitOK
+}
+
+func coreWit(t engine.CoreType) *wit.Type {
+	switch t {
+	case engine.I32:
+		return wit.S32
+	case engine.I64:
+		return wit.S64
+	case engine.F32:
+		return wit.F32
+	case engine.F64:
+		return wit.F64
+	}
+	return &wit.Type{Kind: wit.KindInvalid}
+}
+
+func cmdInspect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cache := fs.String("cache", "", `compile cache directory ("off" to disable)`)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		return fail(stderr, exitUsage, "inspect: want one FILE")
+	}
+	wasm, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return fail(stderr, exitUsage, "%v", err)
+	}
+	eng, err := newEngine(*cache, false)
+	if err != nil {
+		return fail(stderr, exitUsage, "%v", err)
+	}
+	defer eng.Close()
+	comp, err := eng.Compile(ctx, wasm)
+	if err != nil {
+		return fail(stderr, exitUsage, "%s: %v", fs.Arg(0), err)
+	}
+	defer comp.Close()
+	fmt.Fprint(stdout, comp.Describe())
+	return exitOK
+}
+
+func fail(stderr io.Writer, code int, format string, args ...any) int {
+	fmt.Fprintf(stderr, "airssys-wasm: "+format+"\n", args...)
+	return code
+}
+
+func failTrap(stderr io.Writer, t *engine.Trap) int {
+	fmt.Fprintf(stderr, "airssys-wasm: guest trapped: %s\n", t.Kind)
+	fmt.Fprintf(stderr, "  %v\n", t)
+	if bt := t.Backtrace(); bt != "" {
+		fmt.Fprintf(stderr, "guest backtrace:\n%s", bt)
+	}
+	return exitTrap
+}
+
+// parseDir reads HOST::GUEST[:ro].
+func parseDir(s string) (engine.Dir, error) {
+	host, guest, ok := strings.Cut(s, "::")
+	if !ok || host == "" || guest == "" {
+		return engine.Dir{}, errors.New("want HOST::GUEST or HOST::GUEST:ro")
+	}
+	d := engine.Dir{HostPath: host, GuestPath: guest}
+	if g, found := strings.CutSuffix(guest, ":ro"); found {
+		d.GuestPath, d.ReadOnly = g, true
+	} else if g, found := strings.CutSuffix(guest, ":rw"); found {
+		d.GuestPath = g
+	}
+	if d.GuestPath == "" {
+		return engine.Dir{}, errors.New("empty guest path")
+	}
+	if _, err := os.Stat(host); err != nil {
+		return engine.Dir{}, err
+	}
+	return d, nil
+}
+
+// parseBytes reads a byte count with an optional K, M or G suffix (powers of 1024).
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	u := strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "IB"), "B"))
+	switch {
+	case strings.HasSuffix(u, "K"):
+		mult, u = 1<<10, u[:len(u)-1]
+	case strings.HasSuffix(u, "M"):
+		mult, u = 1<<20, u[:len(u)-1]
+	case strings.HasSuffix(u, "G"):
+		mult, u = 1<<30, u[:len(u)-1]
+	}
+	n, err := strconv.ParseInt(u, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a byte count", s)
+	}
+	return n * mult, nil
+}
