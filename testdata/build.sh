@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Rebuilds every WebAssembly fixture in testdata/ from testdata/src/.
+#
+# The built *.wasm files are committed, so `go test` never needs this
+# script's toolchain. Run it after changing anything under src/:
+#
+#   bash testdata/build.sh
+#
+# It installs what it needs: Debian packages (wabt, clang-19, lld-19,
+# wasi-libc, libclang-rt-19-dev-wasm32) when missing, and the npm packages
+# pinned in tools/package-lock.json (jco, componentize-js) with `npm ci`
+# into tools/node_modules. Safe to run again; needs only the Debian and
+# npm registries. types.wasm is rebuilt only when its inputs changed (see
+# tools/build.mjs); FORCE=1 rebuilds it anyway.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+start=$SECONDS
+
+log() { printf '>> %s\n' "$*" >&2; }
+
+# --- Debian packages ---------------------------------------------------------
+apt_pkgs=(wabt clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+for tool in node npm; do
+  command -v "$tool" >/dev/null || { echo "build.sh: $tool is required" >&2; exit 1; }
+done
+
+# --- npm packages (pinned by tools/package-lock.json) --------------------------
+# `npm ci` runs only when the lock file changed since the last install.
+stamp=tools/node_modules/.airssys-lock.sha256
+want="$(sha256sum tools/package-lock.json | cut -d' ' -f1)"
+if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
+  log "npm ci (tools/)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
+fi
+
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+# --- core modules (wat2wasm) ---------------------------------------------------
+for name in core_minimal core_host; do
+  log "$name.wasm"
+  wat2wasm --debug-names "src/core/$name.wat" -o "$scratch/$name.wasm"
+  wasm-validate "$scratch/$name.wasm"
+  mv "$scratch/$name.wasm" "$name.wasm"
+done
+
+# --- C with wasi-libc (preview1 reactors) ----------------------------------------
+# Debian's wasi-libc installs its sysroot under the wasm32-wasi triple, the
+# older name of wasm32-wasip1; both produce the same preview1 module.
+cflags=(--target=wasm32-wasi -O2 -mexec-model=reactor -Wall -Wextra -Werror
+  -Wl,--strip-debug)
+
+log "core_wasi.wasm"
+clang-19 "${cflags[@]}" -o "$scratch/core_wasi.wasm" src/core_wasi/core_wasi.c
+wasm-validate --enable-all "$scratch/core_wasi.wasm"
+chmod 644 "$scratch/core_wasi.wasm"
+mv "$scratch/core_wasi.wasm" core_wasi.wasm
+
+log "wasi.core.wasm (input of wasi.wasm)"
+clang-19 "${cflags[@]}" -o "$scratch/wasi.core.wasm" src/wasi/wasi.c
+wasm-validate --enable-all "$scratch/wasi.core.wasm"
+
+# --- components (jco's wasm-tools, componentize-js) -------------------------------
+log "components"
+node tools/build.mjs "$here" "$scratch"
+
+log "done in $((SECONDS - start)) s"
+ls -l ./*.wasm >&2
