@@ -99,8 +99,12 @@ static wasmtime_error_t *aw_mem_new(void *env, const wasm_memorytype_t *ty, size
     s->mem_limit_hit = 1;
     return wasmtime_error_new("airssys: memory minimum size exceeds the instance's memory limit");
   }
-  size_t cap = reserved;
-  if (cap == 0) cap = (size_t)4 << 30; // dynamic memories: reserve 4 GiB, they never move
+  // Reserve at least what Wasmtime asks for (compiled code may rely on it)
+  // and, since these memories never move, room for every size up to the
+  // type's maximum, capped at 4 GiB (all a 32-bit memory can address).
+  size_t cap = (size_t)4 << 30;
+  if (maximum < cap) cap = maximum;
+  if (cap < reserved) cap = reserved;
   if (cap < minimum) cap = minimum;
   size_t total = cap + guard;
   void *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -1,7 +1,8 @@
 // wt.h: this project's own declarations of the part of Wasmtime's C API
 // (v39) that airssys-wasm uses. Written by hand from the API's documented
 // signatures and layouts; the static library comes from the wasmtime-go
-// module. verify_test.go checks sizes and offsets against a compiled probe.
+// module. layout_test.go compares every size and offset with a probe
+// compiled against the headers shipped in that module (read, not copied).
 #ifndef AIRSSYS_WT_H
 #define AIRSSYS_WT_H
 

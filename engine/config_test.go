@@ -1,0 +1,145 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/engine"
+)
+
+func TestPoolingAllocator(t *testing.T) {
+	e, err := engine.New(engine.Config{Pooling: true, PoolInstances: 8, PoolMaxMemory: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pool is reused: far more instances over time than slots.
+	for n := 0; n < 50; n++ {
+		i, err := c.Instantiate(context.Background(), engine.InstanceConfig{})
+		if err != nil {
+			t.Fatalf("instance %d: %v", n, err)
+		}
+		if v := call(t, i, "ok"); v != uint32(7) {
+			t.Fatalf("ok = %v", v)
+		}
+		i.Close()
+	}
+	// More live instances than slots is an error, not a crash.
+	var live []*engine.Instance
+	defer func() {
+		for _, i := range live {
+			i.Close()
+		}
+	}()
+	for n := 0; n < 9; n++ {
+		i, err := c.Instantiate(context.Background(), engine.InstanceConfig{})
+		if err != nil {
+			if n < 8 {
+				t.Fatalf("slot %d refused: %v", n, err)
+			}
+			return
+		}
+		live = append(live, i)
+	}
+	t.Fatal("a 9th live instance fit in a pool of 8")
+}
+
+func TestPoolingMemoryCap(t *testing.T) {
+	e, err := engine.New(engine.Config{Pooling: true, PoolInstances: 2, PoolMaxMemory: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{MemoryLimit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	// With pooling the store limiter enforces the limit; the guest's
+	// memory.grow fails and it traps (reported as its own trap).
+	var trap *engine.Trap
+	if _, err := i.Call(context.Background(), "grow"); !errors.As(err, &trap) {
+		t.Fatalf("grow: %v", err)
+	}
+}
+
+func TestEpochsDisabled(t *testing.T) {
+	e, err := engine.New(engine.Config{DisableEpochInterruption: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Instantiate(context.Background(), engine.InstanceConfig{Timeout: time.Second}); err == nil {
+		t.Fatal("a timeout without epochs was accepted")
+	}
+	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	if v := call(t, i, "count", uint32(10)); v != uint32(820959397) {
+		t.Fatalf("count(10) = %v", v)
+	}
+}
+
+func TestFuelNeedsConsumeFuel(t *testing.T) {
+	e, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := e.CompileFile(context.Background(), fixture("minimal.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Instantiate(context.Background(), engine.InstanceConfig{Fuel: 10}); err == nil {
+		t.Fatal("Fuel without ConsumeFuel was accepted")
+	}
+	if _, err := c.Instantiate(context.Background(), engine.InstanceConfig{MemoryLimit: -1}); err == nil {
+		t.Fatal("negative MemoryLimit was accepted")
+	}
+}
+
+func TestMemoryReservationSettings(t *testing.T) {
+	// A small reservation (dynamic memories) and guard still run guests and
+	// enforce the limit through our memory creator.
+	e, err := engine.New(engine.Config{MemoryReservation: 1 << 20, MemoryGuard: 64 << 10, MaxWasmStack: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{MemoryLimit: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	_, err = i.Call(context.Background(), "grow")
+	var trap *engine.Trap
+	if !errors.As(err, &trap) || trap.Kind != engine.TrapOutOfMemory {
+		t.Fatalf("grow: %v", err)
+	}
+	i2, _ := c.Instantiate(context.Background(), engine.InstanceConfig{})
+	defer i2.Close()
+	if _, err := i2.Call(context.Background(), "recurse", uint32(1)); !errors.As(err, &trap) ||
+		trap.Kind != engine.TrapStackOverflow {
+		t.Fatalf("recurse: %v", err)
+	}
+}
