@@ -86,6 +86,10 @@ type Engine struct {
 
 	linkMu  sync.Mutex
 	linkers map[linkKey]*linkers
+
+	liveMu  sync.Mutex
+	live    map[*Instance]struct{} // instances whose store exists
+	running atomic.Int32           // guest calls and instantiations in progress
 }
 
 // New creates an engine.
@@ -119,7 +123,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{cfg: cfg, wt: w, log: log, linkers: map[linkKey]*linkers{}}
+	e := &Engine{cfg: cfg, wt: w, log: log, linkers: map[linkKey]*linkers{}, live: map[*Instance]struct{}{}}
 	if cfg.CacheDir != "" {
 		c, err := openCache(cfg.CacheDir, e.fingerprint())
 		if err != nil {
@@ -173,15 +177,29 @@ func (e *Engine) use() error {
 
 func (e *Engine) done_() { e.mu.RUnlock() }
 
-// Close stops the epoch ticker and frees the engine. Components and
-// instances made from it must not be used afterwards (they return ErrClosed).
-// Close is idempotent.
+// Close interrupts every guest still running, stops the epoch ticker and
+// frees the engine. Components and instances made from it return ErrClosed
+// afterwards (Instance.Close still works). Close is idempotent.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed.Swap(true) {
 		return nil
 	}
+	// Stop running guests: interrupt them and keep the epoch moving until
+	// none is left (bounded, in case a host function never returns).
+	for waited := time.Duration(0); ; waited += time.Millisecond {
+		e.liveMu.Lock()
+		for i := range e.live {
+			i.store.Interrupt()
+		}
+		e.liveMu.Unlock()
+		if e.running.Load() == 0 || e.cfg.DisableEpochInterruption || waited > 5*time.Second {
+			break
+		}
+		e.wt.IncrementEpoch()
+		time.Sleep(time.Millisecond)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.stop != nil {
 		close(e.stop)
 		<-e.done

@@ -108,6 +108,9 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 		limits.MemoryBytes = cfg.MemoryLimit
 	}
 	i.store = wt.NewStore(e.wt, i, limits, !e.cfg.DisableEpochInterruption)
+	e.liveMu.Lock()
+	e.live[i] = struct{}{}
+	e.liveMu.Unlock()
 	if err := i.store.SetWASI(i.wasiConfig()); err != nil {
 		i.free()
 		return nil, fmt.Errorf("engine: %w", err)
@@ -165,8 +168,14 @@ func (i *Instance) wasiConfig() wt.WASIConfig {
 	return out
 }
 
-// guard runs f with ctx able to interrupt the guest.
+// guard runs f with ctx (and Engine.Close) able to interrupt the guest.
 func (i *Instance) guard(ctx context.Context, f func() error) error {
+	e := i.comp.eng
+	e.running.Add(1)
+	defer e.running.Add(-1)
+	if e.closed.Load() {
+		return ErrClosed
+	}
 	i.store.ResetInterrupt()
 	i.callCtx = ctx
 	defer func() { i.callCtx = nil }()
@@ -320,6 +329,9 @@ func (f *Func) call(ctx context.Context, args []any) (any, error) {
 	var ce *wt.CallError
 	if errors.As(err, &ce) {
 		t := newTrap(f.name, ce, ctx, i.store.HostError())
+		if t.Kind == TrapCancelled && ctx.Err() == nil && i.comp.eng.closed.Load() {
+			t.cause = ErrClosed // interrupted by Engine.Close
+		}
 		i.trapped = t
 		return nil, t
 	}
@@ -348,6 +360,10 @@ func (i *Instance) Close() error {
 
 func (i *Instance) free() {
 	i.closed = true
+	e := i.comp.eng
+	e.liveMu.Lock()
+	delete(e.live, i)
+	e.liveMu.Unlock()
 	i.store.Delete()
 	i.funcs = nil
 	i.comp.release()

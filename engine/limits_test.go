@@ -228,3 +228,34 @@ func TestInstancesRunInParallel(t *testing.T) {
 		t.Fatalf("two 200ms calls took %v: they ran one after the other", el)
 	}
 }
+
+func TestEngineCloseInterruptsRunningGuests(t *testing.T) {
+	e, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{}) // no timeout at all
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := i.Call(context.Background(), "spin")
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	e.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, engine.ErrClosed) {
+			t.Fatalf("err = %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Engine.Close left a guest spinning")
+	}
+	i.Close()
+}

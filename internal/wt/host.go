@@ -56,6 +56,17 @@ func awGoComponentHostCall(env C.uintptr_t, cx *C.wasmtime_context_t, args *C.wa
 		return s.hostFailure(fmt.Errorf("%s: called with %d args and %d results, type is %s", f.FullName,
 			nargs, nres, ft))
 	}
+	var borrows []*Resource
+	saved := s.borrows
+	s.borrows = &borrows
+	defer func() {
+		// Borrowed handles end with the call that lent them.
+		for _, r := range borrows {
+			r.free()
+			delete(s.resources, r)
+		}
+		s.borrows = saved
+	}()
 	in := make([]any, len(ft.Params))
 	cargs := unsafe.Slice(args, int(nargs))
 	for i, p := range ft.Params {

@@ -44,13 +44,16 @@ type Store struct {
 	env   Env
 
 	hostErr   error // the error of a failed host function, for the trap
-	resources []*Resource
+	resources map[*Resource]struct{}
+	// borrows collects the borrow handles decoded for the host function
+	// being called; they are only valid during that call and freed after it.
+	borrows *[]*Resource
 }
 
 // NewStore creates a store on e. watchEpoch installs the epoch callback that
 // implements timeouts and cancellation (the engine must have epochs on).
 func NewStore(e *Engine, env Env, limits StoreLimits, watchEpoch bool) *Store {
-	s := &Store{env: env, epoch: watchEpoch}
+	s := &Store{env: env, epoch: watchEpoch, resources: map[*Resource]struct{}{}}
 	s.h = cgo.NewHandle(s)
 	s.state = C.aw_state_new(C.uintptr_t(s.h))
 	s.st = C.wasmtime_store_new(e.p, unsafe.Pointer(s.state), nil)
@@ -92,7 +95,7 @@ func (s *Store) Delete() {
 	if s.st == nil {
 		return
 	}
-	for _, r := range s.resources {
+	for r := range s.resources {
 		r.free()
 	}
 	s.resources = nil

@@ -555,7 +555,10 @@ func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
 		}
 		r := &Resource{p: C.wasmtime_component_resource_any_clone(rp), store: s}
 		r.owned = bool(C.wasmtime_component_resource_any_owned(r.p))
-		s.resources = append(s.resources, r)
+		s.resources[r] = struct{}{}
+		if !r.owned && s.borrows != nil {
+			*s.borrows = append(*s.borrows, r)
+		}
 		return r, nil
 	}
 	return nil, errKind
@@ -586,12 +589,7 @@ func (r *Resource) Drop() error {
 		err = takeError(C.wasmtime_component_resource_any_drop(r.store.cx, r.p))
 	}
 	r.free()
-	for i, x := range r.store.resources {
-		if x == r {
-			r.store.resources = append(r.store.resources[:i], r.store.resources[i+1:]...)
-			break
-		}
-	}
+	delete(r.store.resources, r)
 	return err
 }
 
