@@ -80,9 +80,16 @@ type Engine struct {
 	cache  *diskCache
 	closed atomic.Bool
 
-	mu   sync.RWMutex // held for reading while e.wt is used, for writing by Close
-	stop chan struct{}
-	done chan struct{}
+	mu sync.RWMutex // held for reading while e.wt is used, for writing by Close
+
+	// The epoch ticker starts with the first guest call and sleeps while no
+	// call runs, so idle engines cost nothing (see tick).
+	tickMu   sync.Mutex
+	started  bool
+	sleeping atomic.Bool
+	wake     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
 
 	linkMu  sync.Mutex
 	linkers map[linkKey]*linkers
@@ -132,18 +139,49 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.cache = c
 	}
-	if !cfg.DisableEpochInterruption {
-		e.stop, e.done = make(chan struct{}), make(chan struct{})
-		go e.tick()
-	}
+	e.sleeping.Store(true) // not started yet: the first call wakes it
 	return e, nil
 }
 
-// tick advances the epoch until Close.
+// enter marks a guest call (or instantiation) as running and makes sure the
+// epoch ticker is awake; exit ends it. The fast path is two atomics.
+func (e *Engine) enter() {
+	e.running.Add(1)
+	if e.sleeping.Load() && !e.cfg.DisableEpochInterruption {
+		e.wakeTicker()
+	}
+}
+
+func (e *Engine) exit() { e.running.Add(-1) }
+
+func (e *Engine) wakeTicker() {
+	e.tickMu.Lock()
+	if !e.started && !e.closed.Load() {
+		e.started = true
+		e.wake = make(chan struct{}, 1)
+		e.stop, e.done = make(chan struct{}), make(chan struct{})
+		go e.tick()
+	}
+	e.tickMu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// idleTicks is how long the ticker keeps going with no call running before
+// it sleeps.
+const idleTicks = 100
+
+// tick advances the epoch while calls run, and sleeps after idleTicks ticks
+// without one. Lost wake-ups cannot happen: the ticker publishes sleeping
+// before it re-checks running, and enter adds to running before it reads
+// sleeping, so one of the two always sees the other.
 func (e *Engine) tick() {
 	defer close(e.done)
 	t := time.NewTicker(e.cfg.EpochTick)
 	defer t.Stop()
+	idle := 0
 	for {
 		select {
 		case <-e.stop:
@@ -151,6 +189,27 @@ func (e *Engine) tick() {
 		case <-t.C:
 			e.wt.IncrementEpoch()
 		}
+		if e.running.Load() > 0 {
+			idle = 0
+			continue
+		}
+		if idle++; idle < idleTicks {
+			continue
+		}
+		e.sleeping.Store(true)
+		if e.running.Load() > 0 {
+			e.sleeping.Store(false)
+			continue
+		}
+		t.Stop()
+		select {
+		case <-e.stop:
+			return
+		case <-e.wake:
+		}
+		e.sleeping.Store(false)
+		idle = 0
+		t.Reset(e.cfg.EpochTick)
 	}
 }
 
@@ -200,10 +259,12 @@ func (e *Engine) Close() error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.stop != nil {
+	e.tickMu.Lock()
+	if e.started {
 		close(e.stop)
 		<-e.done
 	}
+	e.tickMu.Unlock()
 	e.linkMu.Lock()
 	for _, l := range e.linkers {
 		l.delete()

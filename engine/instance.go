@@ -171,8 +171,8 @@ func (i *Instance) wasiConfig() wt.WASIConfig {
 // guard runs f with ctx (and Engine.Close) able to interrupt the guest.
 func (i *Instance) guard(ctx context.Context, f func() error) error {
 	e := i.comp.eng
-	e.running.Add(1)
-	defer e.running.Add(-1)
+	e.enter()
+	defer e.exit()
 	if e.closed.Load() {
 		return ErrClosed
 	}
@@ -319,7 +319,7 @@ func (f *Func) call(ctx context.Context, args []any) (any, error) {
 				out = res
 			}
 		} else {
-			out, err = i.store.Call(f.cf, f.ft, args, opts)
+			out, err = i.store.Call(&f.cf, f.ft, args, opts)
 		}
 		return err
 	})

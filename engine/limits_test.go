@@ -259,3 +259,38 @@ func TestEngineCloseInterruptsRunningGuests(t *testing.T) {
 	}
 	i.Close()
 }
+
+func TestTimeoutAfterTheTickerSlept(t *testing.T) {
+	// The epoch ticker sleeps after about 100 idle ticks; a call after that
+	// must wake it, or a timeout would never fire.
+	e, err := engine.New(engine.Config{EpochTick: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 3; round++ {
+		i, err := c.Instantiate(context.Background(), engine.InstanceConfig{Timeout: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond) // > 100 idle ticks
+		done := make(chan error, 1)
+		go func() {
+			_, err := i.Call(context.Background(), "spin")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if trapOf(t, err).Kind != engine.TrapTimeout {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: the sleeping ticker never woke", round)
+		}
+		i.Close()
+	}
+}

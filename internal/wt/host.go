@@ -34,10 +34,13 @@ func (s *Store) hostFailure(err error) *C.wasmtime_error_t {
 }
 
 //export awGoComponentHostCall
-func awGoComponentHostCall(env C.uintptr_t, cx *C.wasmtime_context_t, args *C.wasmtime_component_val_t,
+func awGoComponentHostCall(env C.uintptr_t, storeHandle C.uintptr_t, args *C.wasmtime_component_val_t,
 	nargs C.size_t, res *C.wasmtime_component_val_t, nres C.size_t) (ret *C.wasmtime_error_t) {
 	f := cgo.Handle(env).Value().(*HostFunc)
-	s := storeOf(cx)
+	var s *Store
+	if storeHandle != 0 {
+		s, _ = cgo.Handle(storeHandle).Value().(*Store)
+	}
 	if s == nil {
 		msg := C.CString("host function called outside an airssys store")
 		defer C.free(unsafe.Pointer(msg))
@@ -56,16 +59,17 @@ func awGoComponentHostCall(env C.uintptr_t, cx *C.wasmtime_context_t, args *C.wa
 		return s.hostFailure(fmt.Errorf("%s: called with %d args and %d results, type is %s", f.FullName,
 			nargs, nres, ft))
 	}
-	var borrows []*Resource
-	saved := s.borrows
-	s.borrows = &borrows
+	mark := len(s.borrows)
+	s.inHost++
 	defer func() {
 		// Borrowed handles end with the call that lent them.
-		for _, r := range borrows {
+		for _, r := range s.borrows[mark:] {
 			r.free()
 			delete(s.resources, r)
 		}
-		s.borrows = saved
+		clear(s.borrows[mark:])
+		s.borrows = s.borrows[:mark]
+		s.inHost--
 	}()
 	in := make([]any, len(ft.Params))
 	cargs := unsafe.Slice(args, int(nargs))
@@ -89,7 +93,11 @@ func awGoComponentHostCall(env C.uintptr_t, cx *C.wasmtime_context_t, args *C.wa
 	if err := s.encode("result", ft.Result, out, tmp); err != nil {
 		return s.hostFailure(fmt.Errorf("%s returned a bad result: %w", f.FullName, err))
 	}
-	C.wasmtime_component_val_clone(tmp, res)
+	if k := ft.Result.Kind; k.IsPrimitive() && k != wit.KindString {
+		*res = *tmp // plain data, nothing for Wasmtime to own
+	} else {
+		C.wasmtime_component_val_clone(tmp, res)
+	}
 	return nil
 }
 

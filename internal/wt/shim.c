@@ -14,6 +14,35 @@ static int64_t aw_now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+wasm_engine_t *aw_engine_new(const aw_engine_opts *o) {
+  wasm_config_t *c = wasm_config_new();
+  wasmtime_config_wasm_component_model_set(c, true);
+  wasmtime_config_consume_fuel_set(c, o->fuel != 0);
+  wasmtime_config_epoch_interruption_set(c, o->epoch != 0);
+  if (o->memory_reservation) wasmtime_config_memory_reservation_set(c, o->memory_reservation);
+  if (o->memory_guard) wasmtime_config_memory_guard_size_set(c, o->memory_guard);
+  if (o->max_wasm_stack) wasmtime_config_max_wasm_stack_set(c, (size_t)o->max_wasm_stack);
+  if (o->opt_level >= 0 && o->opt_level <= 2) wasmtime_config_cranelift_opt_level_set(c, (uint8_t)o->opt_level);
+  if (o->pooling) {
+    wasmtime_pooling_allocation_config_t *pc = wasmtime_pooling_allocation_config_new();
+    uint32_t n = o->pool_instances;
+    wasmtime_pooling_allocation_config_total_component_instances_set(pc, n);
+    wasmtime_pooling_allocation_config_total_core_instances_set(pc, n * 4);
+    wasmtime_pooling_allocation_config_total_memories_set(pc, n * 2);
+    wasmtime_pooling_allocation_config_total_tables_set(pc, n * 4);
+    wasmtime_pooling_allocation_config_total_stacks_set(pc, n);
+    if (o->pool_max_memory) wasmtime_pooling_allocation_config_max_memory_size_set(pc, (size_t)o->pool_max_memory);
+    wasmtime_pooling_allocation_strategy_set(c, pc);
+    wasmtime_pooling_allocation_config_delete(pc);
+  } else {
+    // Our own linear memories enforce the per-store limit and report hits;
+    // copy-on-write images need Wasmtime's own memories, so they are off.
+    wasmtime_config_memory_init_cow_set(c, false);
+    aw_config_memory_creator(c);
+  }
+  return wasm_engine_new_with_config(c); // takes c
+}
+
 aw_store_state *aw_state_new(uintptr_t go_handle) {
   aw_store_state *s = calloc(1, sizeof *s);
   if (s) s->go_handle = go_handle;
@@ -212,7 +241,8 @@ static wasmtime_error_t *aw_component_host_tramp(void *env, wasmtime_context_t *
                                                  wasmtime_component_val_t *args, size_t nargs,
                                                  wasmtime_component_val_t *res, size_t nres) {
   (void)ty;
-  return awGoComponentHostCall((uintptr_t)env, cx, args, nargs, res, nres);
+  aw_store_state *s = wasmtime_context_get_data(cx);
+  return awGoComponentHostCall((uintptr_t)env, s ? s->go_handle : 0, args, nargs, res, nres);
 }
 
 static wasm_trap_t *aw_module_host_tramp(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,

@@ -21,6 +21,14 @@ typedef struct aw_store_state {
   uintptr_t go_handle;  // cgo.Handle of the Go-side store
 } aw_store_state;
 
+// Engine settings, applied in one call.
+typedef struct {
+  int fuel, epoch, pooling, opt_level;
+  uint64_t memory_reservation, memory_guard, max_wasm_stack, pool_max_memory;
+  uint32_t pool_instances;
+} aw_engine_opts;
+wasm_engine_t *aw_engine_new(const aw_engine_opts *o);
+
 aw_store_state *aw_state_new(uintptr_t go_handle);
 void aw_state_free(aw_store_state *s);
 void aw_state_interrupt(aw_store_state *s);

@@ -45,9 +45,11 @@ type Store struct {
 
 	hostErr   error // the error of a failed host function, for the trap
 	resources map[*Resource]struct{}
-	// borrows collects the borrow handles decoded for the host function
-	// being called; they are only valid during that call and freed after it.
-	borrows *[]*Resource
+	// borrows collects the borrow handles decoded for host functions in
+	// progress (inHost deep); they are only valid during that call and freed
+	// after it.
+	borrows []*Resource
+	inHost  int
 }
 
 // NewStore creates a store on e. watchEpoch installs the epoch callback that
@@ -235,7 +237,7 @@ var ErrResultType = errors.New("wt: result does not match the function type")
 // Call calls f with args (checked against ft), returning the decoded result.
 // A *wit.TypeError means the arguments were refused before the call; a
 // *CallError means the guest trapped or was stopped.
-func (s *Store) Call(f Func, ft *wit.FuncType, args []any, o CallOptions) (any, error) {
+func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any, error) {
 	if len(args) != len(ft.Params) {
 		return nil, &wit.TypeError{Path: "arguments", Want: ft.String(),
 			Got: itoa(len(args)) + " argument(s)"}

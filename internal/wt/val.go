@@ -46,13 +46,26 @@ const (
 	vkResource
 )
 
-var valKindOf = map[wit.Kind]uint8{
+// valKindOf maps wit kinds to value kinds; noValKind marks kinds a value
+// cannot have (futures, streams, error contexts).
+var valKindOf = [...]uint8{
+	wit.KindInvalid: noValKind,
 	wit.KindBool: vkBool, wit.KindS8: vkS8, wit.KindU8: vkU8, wit.KindS16: vkS16, wit.KindU16: vkU16,
 	wit.KindS32: vkS32, wit.KindU32: vkU32, wit.KindS64: vkS64, wit.KindU64: vkU64, wit.KindF32: vkF32,
 	wit.KindF64: vkF64, wit.KindChar: vkChar, wit.KindString: vkString, wit.KindList: vkList,
 	wit.KindRecord: vkRecord, wit.KindTuple: vkTuple, wit.KindVariant: vkVariant, wit.KindEnum: vkEnum,
 	wit.KindOption: vkOption, wit.KindResult: vkResult, wit.KindFlags: vkFlags, wit.KindOwn: vkResource,
-	wit.KindBorrow: vkResource,
+	wit.KindBorrow: vkResource, wit.KindFuture: noValKind, wit.KindStream: noValKind,
+	wit.KindErrorContext: noValKind,
+}
+
+const noValKind = 0xff
+
+func valKind(k wit.Kind) (uint8, bool) {
+	if int(k) >= len(valKindOf) || valKindOf[k] == noValKind {
+		return 0, false
+	}
+	return valKindOf[k], true
 }
 
 // arena is C memory for values passed into Wasmtime, which only reads them.
@@ -145,7 +158,7 @@ func of(v *cval) unsafe.Pointer { return unsafe.Pointer(&v.of) }
 
 // encode writes Go value v of type t into dst, in arena memory.
 func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
-	k, ok := valKindOf[t.Kind]
+	k, ok := valKind(t.Kind)
 	if !ok {
 		return &wit.TypeError{Path: path, Want: t.String(), Got: "a type this host cannot pass"}
 	}
@@ -413,7 +426,7 @@ var errKind = errors.New("value kind does not match its type")
 // decode reads a Wasmtime-produced value of type t. Resource handles are
 // cloned so the store owns them independently of src.
 func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
-	want, ok := valKindOf[t.Kind]
+	want, ok := valKind(t.Kind)
 	if !ok || uint8(src.kind) != want {
 		return nil, &wit.TypeError{Path: path, Want: t.String(), Got: "value of kind " + itoa(int(src.kind))}
 	}
@@ -556,8 +569,8 @@ func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
 		r := &Resource{p: C.wasmtime_component_resource_any_clone(rp), store: s}
 		r.owned = bool(C.wasmtime_component_resource_any_owned(r.p))
 		s.resources[r] = struct{}{}
-		if !r.owned && s.borrows != nil {
-			*s.borrows = append(*s.borrows, r)
+		if !r.owned && s.inHost > 0 {
+			s.borrows = append(s.borrows, r)
 		}
 		return r, nil
 	}

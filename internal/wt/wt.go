@@ -52,44 +52,16 @@ type Engine struct {
 // NewEngine creates an engine; it cannot fail except for a bad config,
 // which Wasmtime reports by returning NULL.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
-	c := C.wasm_config_new()
-	C.wasmtime_config_wasm_component_model_set(c, true)
-	C.wasmtime_config_consume_fuel_set(c, C.bool(cfg.Fuel))
-	C.wasmtime_config_epoch_interruption_set(c, C.bool(cfg.Epoch))
-	if cfg.MemoryReservation > 0 {
-		C.wasmtime_config_memory_reservation_set(c, C.uint64_t(cfg.MemoryReservation))
+	o := C.aw_engine_opts{
+		fuel: boolInt(cfg.Fuel), epoch: boolInt(cfg.Epoch), pooling: boolInt(cfg.Pooling),
+		opt_level:          C.int(cfg.OptLevel),
+		memory_reservation: C.uint64_t(cfg.MemoryReservation),
+		memory_guard:       C.uint64_t(cfg.MemoryGuard),
+		max_wasm_stack:     C.uint64_t(cfg.MaxWasmStack),
+		pool_max_memory:    C.uint64_t(cfg.PoolMaxMemory),
+		pool_instances:     C.uint32_t(cfg.PoolInstances),
 	}
-	if cfg.MemoryGuard > 0 {
-		C.wasmtime_config_memory_guard_size_set(c, C.uint64_t(cfg.MemoryGuard))
-	}
-	if cfg.MaxWasmStack > 0 {
-		C.wasmtime_config_max_wasm_stack_set(c, C.size_t(cfg.MaxWasmStack))
-	}
-	if cfg.OptLevel >= 0 && cfg.OptLevel <= 2 {
-		C.wasmtime_config_cranelift_opt_level_set(c, C.uint8_t(cfg.OptLevel))
-	}
-	if !cfg.Pooling {
-		// Our own linear memories: they enforce StoreLimits.MemoryBytes and
-		// report when a guest hits it.
-		// Copy-on-write memory images need Wasmtime's own mmap memories.
-		C.wasmtime_config_memory_init_cow_set(c, false)
-		C.aw_config_memory_creator(c)
-	}
-	if cfg.Pooling {
-		pc := C.wasmtime_pooling_allocation_config_new()
-		n := C.uint32_t(cfg.PoolInstances)
-		C.wasmtime_pooling_allocation_config_total_component_instances_set(pc, n)
-		C.wasmtime_pooling_allocation_config_total_core_instances_set(pc, n*4)
-		C.wasmtime_pooling_allocation_config_total_memories_set(pc, n*2)
-		C.wasmtime_pooling_allocation_config_total_tables_set(pc, n*4)
-		C.wasmtime_pooling_allocation_config_total_stacks_set(pc, n)
-		if cfg.PoolMaxMemory > 0 {
-			C.wasmtime_pooling_allocation_config_max_memory_size_set(pc, C.size_t(cfg.PoolMaxMemory))
-		}
-		C.wasmtime_pooling_allocation_strategy_set(c, pc)
-		C.wasmtime_pooling_allocation_config_delete(pc)
-	}
-	p := C.wasm_engine_new_with_config(c) // takes c
+	p := C.aw_engine_new(&o)
 	if p == nil {
 		return nil, errors.New("wasmtime rejected the engine configuration")
 	}
