@@ -50,7 +50,7 @@ const (
 // cannot have (futures, streams, error contexts).
 var valKindOf = [...]uint8{
 	wit.KindInvalid: noValKind,
-	wit.KindBool: vkBool, wit.KindS8: vkS8, wit.KindU8: vkU8, wit.KindS16: vkS16, wit.KindU16: vkU16,
+	wit.KindBool:    vkBool, wit.KindS8: vkS8, wit.KindU8: vkU8, wit.KindS16: vkS16, wit.KindU16: vkU16,
 	wit.KindS32: vkS32, wit.KindU32: vkU32, wit.KindS64: vkS64, wit.KindU64: vkU64, wit.KindF32: vkF32,
 	wit.KindF64: vkF64, wit.KindChar: vkChar, wit.KindString: vkString, wit.KindList: vkList,
 	wit.KindRecord: vkRecord, wit.KindTuple: vkTuple, wit.KindVariant: vkVariant, wit.KindEnum: vkEnum,
