@@ -10,15 +10,7 @@ import (
 )
 
 func TestPoolingAllocator(t *testing.T) {
-	e, err := engine.New(engine.Config{Pooling: true, PoolInstances: 8, PoolMaxMemory: 8 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := compileOn(t, engine.Config{Pooling: true, PoolInstances: 8, PoolMaxMemory: 8 << 20}, "misbehave.wasm")
 	// The pool is reused: far more instances over time than slots.
 	for n := 0; n < 50; n++ {
 		i, err := c.Instantiate(context.Background(), engine.InstanceConfig{})
@@ -51,15 +43,7 @@ func TestPoolingAllocator(t *testing.T) {
 }
 
 func TestPoolingMemoryCap(t *testing.T) {
-	e, err := engine.New(engine.Config{Pooling: true, PoolInstances: 2, PoolMaxMemory: 2 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := compileOn(t, engine.Config{Pooling: true, PoolInstances: 2, PoolMaxMemory: 2 << 20}, "misbehave.wasm")
 	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{MemoryLimit: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -74,15 +58,7 @@ func TestPoolingMemoryCap(t *testing.T) {
 }
 
 func TestEpochsDisabled(t *testing.T) {
-	e, err := engine.New(engine.Config{DisableEpochInterruption: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := compileOn(t, engine.Config{DisableEpochInterruption: true}, "misbehave.wasm")
 	if _, err := c.Instantiate(context.Background(), engine.InstanceConfig{Timeout: time.Second}); err == nil {
 		t.Fatal("a timeout without epochs was accepted")
 	}
@@ -97,15 +73,7 @@ func TestEpochsDisabled(t *testing.T) {
 }
 
 func TestFuelNeedsConsumeFuel(t *testing.T) {
-	e, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := e.CompileFile(context.Background(), fixture("minimal.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := compileOn(t, engine.Config{}, "minimal.wasm")
 	if _, err := c.Instantiate(context.Background(), engine.InstanceConfig{Fuel: 10}); err == nil {
 		t.Fatal("Fuel without ConsumeFuel was accepted")
 	}
@@ -117,15 +85,7 @@ func TestFuelNeedsConsumeFuel(t *testing.T) {
 func TestMemoryReservationSettings(t *testing.T) {
 	// A small reservation (dynamic memories) and guard still run guests and
 	// enforce the limit through our memory creator.
-	e, err := engine.New(engine.Config{MemoryReservation: 1 << 20, MemoryGuard: 64 << 10, MaxWasmStack: 256 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := compileOn(t, engine.Config{MemoryReservation: 1 << 20, MemoryGuard: 64 << 10, MaxWasmStack: 256 << 10}, "misbehave.wasm")
 	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{MemoryLimit: 2 << 20})
 	if err != nil {
 		t.Fatal(err)

@@ -75,3 +75,20 @@ func call(t testing.TB, i *engine.Instance, name string, args ...any) any {
 	}
 	return v
 }
+
+// compileOn makes an engine with cfg, compiles a fixture on it, and closes
+// both at the end of the test.
+func compileOn(t testing.TB, cfg engine.Config, name string) (*engine.Engine, *engine.Component) {
+	t.Helper()
+	e, err := engine.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	c, err := e.CompileFile(context.Background(), fixture(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return e, c
+}

@@ -263,15 +263,7 @@ func TestEngineCloseInterruptsRunningGuests(t *testing.T) {
 func TestTimeoutAfterTheTickerSlept(t *testing.T) {
 	// The epoch ticker sleeps after about 100 idle ticks; a call after that
 	// must wake it, or a timeout would never fire.
-	e, err := engine.New(engine.Config{EpochTick: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := compileOn(t, engine.Config{EpochTick: time.Millisecond}, "misbehave.wasm")
 	for round := 0; round < 3; round++ {
 		i, err := c.Instantiate(context.Background(), engine.InstanceConfig{Timeout: 20 * time.Millisecond})
 		if err != nil {

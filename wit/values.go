@@ -178,6 +178,17 @@ func AsUint64(v any) (uint64, bool) {
 	return 0, false
 }
 
+// AsFloat64 converts a float32 or float64 to float64.
+func AsFloat64(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float32:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
 // IntRange returns the bounds of a WIT integer kind.
 func IntRange(k Kind) (min int64, max uint64) {
 	switch k {

@@ -195,13 +195,8 @@ func coreEncode(t CoreType, v any, dst *C.wasmtime_val_t) error {
 		}
 		*(*int64)(p) = i
 	case F32, F64:
-		var f float64
-		switch x := v.(type) {
-		case float32:
-			f = float64(x)
-		case float64:
-			f = x
-		default:
+		f, ok := wit.AsFloat64(v)
+		if !ok {
 			return &wit.TypeError{Want: t.String(), Got: fmt.Sprintf("%T %v", v, v)}
 		}
 		if t == F32 {

@@ -204,13 +204,8 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 			*(*uint64)(p) = u
 		}
 	case wit.KindF32, wit.KindF64:
-		var f float64
-		switch x := v.(type) {
-		case float32:
-			f = float64(x)
-		case float64:
-			f = x
-		default:
+		f, ok := wit.AsFloat64(v)
+		if !ok {
 			return wit.Mismatch(path, t, v)
 		}
 		if t.Kind == wit.KindF32 {
