@@ -237,7 +237,16 @@ func (f *Func) Type() *wit.FuncType { return f.ft }
 func (f *Func) Name() string { return f.name }
 
 // Func looks up an export by name ("func" or "iface#func" for components).
+// Like a call, it must not run while another goroutine uses the instance.
 func (i *Instance) Func(name string) (*Func, error) {
+	if !i.busy.CompareAndSwap(false, true) {
+		return nil, ErrBusy
+	}
+	defer i.busy.Store(false)
+	return i.lookup(name)
+}
+
+func (i *Instance) lookup(name string) (*Func, error) {
 	if f, ok := i.funcs[name]; ok {
 		return f, nil
 	}
@@ -274,7 +283,7 @@ func (i *Instance) Call(ctx context.Context, name string, args ...any) (any, err
 		return nil, ErrBusy
 	}
 	defer i.busy.Store(false)
-	f, err := i.Func(name)
+	f, err := i.lookup(name)
 	if err != nil {
 		return nil, err
 	}
