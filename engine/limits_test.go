@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -284,5 +286,57 @@ func TestTimeoutAfterTheTickerSlept(t *testing.T) {
 			t.Fatalf("round %d: the sleeping ticker never woke", round)
 		}
 		i.Close()
+	}
+}
+
+func TestEngineAndComponentAreSafeForConcurrentUse(t *testing.T) {
+	e, err := engine.New(engine.Config{ConsumeFuel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	wasm, err := os.ReadFile(fixture("minimal.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := e.Compile(context.Background(), wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for n := 0; n < 20; n++ {
+				c := shared
+				if n%5 == 0 { // compile concurrently too
+					var err error
+					if c, err = e.Compile(context.Background(), wasm); err != nil {
+						errs <- err
+						return
+					}
+				}
+				i, err := c.Instantiate(context.Background(), engine.InstanceConfig{Fuel: 1_000_000})
+				if err != nil {
+					errs <- err
+					return
+				}
+				want := fmt.Sprintf("goroutine %d round %d", g, n)
+				if v, err := i.Call(context.Background(), "echo-string", want); err != nil || v != want {
+					errs <- fmt.Errorf("echo: %v %v", v, err)
+				}
+				i.Close()
+				if c != shared {
+					c.Close()
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
