@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,8 @@ type Instance struct {
 
 	busy    atomic.Bool
 	closed  bool
+	intMu   sync.Mutex // orders Interrupt against freeing the store
+	freed   bool
 	trapped *Trap
 	callCtx context.Context
 	funcs   map[string]*Func
@@ -347,6 +350,17 @@ func (f *Func) call(ctx context.Context, args []any) (any, error) {
 	return nil, fmt.Errorf("engine: call %s: %w", f.name, err)
 }
 
+// Interrupt stops the guest call running right now, if any: it traps with
+// TrapCancelled within about one epoch tick. Safe from any goroutine. It
+// does not affect later calls.
+func (i *Instance) Interrupt() {
+	i.intMu.Lock()
+	if !i.freed {
+		i.store.Interrupt()
+	}
+	i.intMu.Unlock()
+}
+
 // Trapped returns the trap that poisoned the instance, or nil.
 func (i *Instance) Trapped() *Trap { return i.trapped }
 
@@ -373,6 +387,9 @@ func (i *Instance) free() {
 	e.liveMu.Lock()
 	delete(e.live, i)
 	e.liveMu.Unlock()
+	i.intMu.Lock()
+	i.freed = true
+	i.intMu.Unlock()
 	i.store.Delete()
 	i.funcs = nil
 	i.comp.release()

@@ -340,3 +340,18 @@ func TestEngineAndComponentAreSafeForConcurrentUse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestInterruptFromAnotherGoroutine(t *testing.T) {
+	i := instance(t, "misbehave.wasm", engine.InstanceConfig{})
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		i.Interrupt()
+	}()
+	_, err := i.Call(context.Background(), "spin")
+	if trapOf(t, err).Kind != engine.TrapCancelled {
+		t.Fatalf("err = %v", err)
+	}
+	// Interrupt after Close is harmless.
+	i.Close()
+	i.Interrupt()
+}
