@@ -1,0 +1,539 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/wit"
+)
+
+// The exports of the actor world.
+const (
+	actorIface     = "airssys:actor/actor@0.1.0#"
+	exportInit     = actorIface + "init"
+	exportHandle   = actorIface + "handle-message"
+	exportReply    = actorIface + "handle-reply"
+	exportHealth   = actorIface + "health"
+	exportShutdown = actorIface + "shutdown"
+)
+
+type envKind uint8
+
+const (
+	envMessage envKind = iota
+	envReply
+	envRestart
+	envStop
+)
+
+type envelope struct {
+	kind  envKind
+	msg   Message
+	corr  uint64        // envReply
+	reply replyResult   // envReply
+	start time.Time     // envReply: when the request was made
+	delay time.Duration // envRestart
+	// envStop
+	graceful bool
+	reason   error
+}
+
+// cell is one actor: a mailbox that lives as long as the actor and the
+// instance that handles it, replaced on restart. One goroutine (run) owns
+// the instance; everything else talks to it through the mailbox (user
+// messages, bounded) and the control queue (restarts, stops and replies,
+// which overtake user messages).
+type cell struct {
+	sys  *System
+	id   ID
+	spec Spec
+	sup  *supervisor
+	ctx  context.Context // carries the cell to host functions; never cancelled
+
+	mbox chan *envelope
+
+	ctrlMu  sync.Mutex
+	ctrl    []*envelope // restarts and stops
+	replies []*envelope // replies to this actor's requests
+	note    chan struct{}
+
+	// sendMu orders senders against the end of the mailbox: senders hold it
+	// for reading, the stop path takes it for writing once to close it.
+	sendMu   sync.RWMutex
+	closed   bool
+	stopping chan struct{} // closed when a stop is requested
+	stopOnce sync.Once
+	done     chan struct{} // closed when the actor has ended
+	stopErr  error         // how it ended, set before done closes
+	once     sync.Once
+
+	// owned by run
+	inst   *engine.Instance
+	handle *engine.Func
+	onRep  *engine.Func
+	rec    wit.Record // reused message record
+	meta   wit.Record
+
+	state      atomic.Uint32
+	handled    atomic.Uint64
+	errs       atomic.Uint64
+	failed     atomic.Uint64
+	dead       atomic.Uint64
+	restarts   atomic.Uint64
+	pendingOut atomic.Int32
+	abort      atomic.Bool
+	instMu     sync.Mutex // guards inst for Interrupt from other goroutines
+}
+
+type cellKey struct{}
+
+func newCell(s *System, spec Spec, sup *supervisor) *cell {
+	c := &cell{sys: s, id: spec.ID, spec: spec, sup: sup,
+		mbox: make(chan *envelope, spec.MailboxSize),
+		note: make(chan struct{}, 1), stopping: make(chan struct{}), done: make(chan struct{})}
+	c.ctx = context.WithValue(context.Background(), cellKey{}, c)
+	c.meta = wit.Record{{Name: "correlation-id"}, {Name: "reply-to"}, {Name: "timestamp-ms"},
+		{Name: "content-type"}, {Name: "topic"}}
+	c.rec = wit.Record{{Name: "sender"}, {Name: "payload"}, {Name: "metadata", Value: c.meta}}
+	return c
+}
+
+func cellFrom(ctx context.Context) *cell {
+	c, _ := ctx.Value(cellKey{}).(*cell)
+	return c
+}
+
+func (c *cell) setState(s State) { c.state.Store(uint32(s)) }
+
+func (c *cell) stats() Stats {
+	return Stats{State: State(c.state.Load()), MailboxDepth: len(c.mbox), Handled: c.handled.Load(),
+		Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(), Restarts: c.restarts.Load()}
+}
+
+// push puts a message in the mailbox according to the overflow policy.
+func (c *cell) push(ctx context.Context, env *envelope, fromGo bool) error {
+	c.sendMu.RLock()
+	defer c.sendMu.RUnlock()
+	if c.closed {
+		return fmt.Errorf("%w: %s", ErrActorStopped, c.id)
+	}
+	select {
+	case c.mbox <- env:
+		return nil
+	default:
+	}
+	if c.spec.Overflow == Reject {
+		return fmt.Errorf("%w: %s (%d queued)", ErrMailboxFull, c.id, cap(c.mbox))
+	}
+	var timeout <-chan time.Time
+	if !fromGo {
+		t := time.NewTimer(c.sys.opts.SendTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case c.mbox <- env:
+		return nil
+	case <-c.stopping:
+		return fmt.Errorf("%w: %s", ErrActorStopped, c.id)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %s: %w", ErrMailboxFull, c.id, ctx.Err())
+	case <-timeout:
+		return fmt.Errorf("%w: %s (waited %v)", ErrMailboxFull, c.id, c.sys.opts.SendTimeout)
+	}
+}
+
+func (c *cell) pushCtrl(env *envelope) {
+	c.ctrlMu.Lock()
+	c.ctrl = append(c.ctrl, env)
+	c.ctrlMu.Unlock()
+	c.notify()
+}
+
+func (c *cell) pushReply(env *envelope) {
+	c.ctrlMu.Lock()
+	c.replies = append(c.replies, env)
+	c.ctrlMu.Unlock()
+	c.notify()
+}
+
+func (c *cell) notify() {
+	select {
+	case c.note <- struct{}{}:
+	default:
+	}
+}
+
+func (c *cell) popCtrl() *envelope {
+	c.ctrlMu.Lock()
+	defer c.ctrlMu.Unlock()
+	if len(c.ctrl) == 0 {
+		return nil
+	}
+	e := c.ctrl[0]
+	c.ctrl[0] = nil
+	c.ctrl = c.ctrl[1:]
+	return e
+}
+
+func (c *cell) popReply() *envelope {
+	c.ctrlMu.Lock()
+	defer c.ctrlMu.Unlock()
+	if len(c.replies) == 0 {
+		return nil
+	}
+	e := c.replies[0]
+	c.replies[0] = nil
+	c.replies = c.replies[1:]
+	return e
+}
+
+// startFirst instantiates the actor for the first time and starts its
+// goroutine; an error leaves nothing running.
+func (c *cell) startFirst(ctx context.Context) error {
+	c.setState(Starting)
+	if err := c.start(ctx); err != nil {
+		c.setState(Failed)
+		c.finish(err)
+		return err
+	}
+	go c.run()
+	return nil
+}
+
+// start makes a fresh instance and runs init.
+func (c *cell) start(ctx context.Context) error {
+	cfg := c.spec.Limits
+	cfg.Host = c.sys.host
+	inst, err := c.spec.Component.Instantiate(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	handle, err1 := inst.Func(exportHandle)
+	onRep, err2 := inst.Func(exportReply)
+	if err := errors.Join(err1, err2); err != nil {
+		inst.Close()
+		return fmt.Errorf("%w: %w", ErrNotAnActor, err)
+	}
+	keys := make([]string, 0, len(c.spec.Config))
+	for k := range c.spec.Config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	config := make([]any, len(keys))
+	for i, k := range keys {
+		config[i] = wit.Tuple{k, c.spec.Config[k]}
+	}
+	res, err := inst.Call(c.ctx, exportInit, config)
+	if err == nil {
+		if r, ok := res.(wit.Result); ok && r.IsErr {
+			err = fmt.Errorf("init: %v", r.Value)
+		}
+	}
+	if err != nil {
+		inst.Close()
+		return err
+	}
+	c.instMu.Lock()
+	c.inst, c.handle, c.onRep = inst, handle, onRep
+	c.instMu.Unlock()
+	c.setState(Running)
+	c.sys.emit(EventStarted, c.id, nil)
+	return nil
+}
+
+// closeInstance drops the instance, calling shutdown first when asked.
+func (c *cell) closeInstance(callShutdown bool) {
+	if c.inst == nil {
+		return
+	}
+	if callShutdown && c.inst.Trapped() == nil {
+		if _, err := c.inst.Call(c.ctx, exportShutdown); err != nil {
+			c.sys.log.Warn("actor shutdown export failed", "actor", string(c.id), "err", err)
+		}
+	}
+	c.instMu.Lock()
+	inst := c.inst
+	c.inst, c.handle, c.onRep = nil, nil, nil
+	c.instMu.Unlock()
+	inst.Close()
+}
+
+func (c *cell) interrupt() {
+	c.instMu.Lock()
+	if c.inst != nil {
+		c.inst.Interrupt()
+	}
+	c.instMu.Unlock()
+}
+
+// run is the actor's goroutine.
+func (c *cell) run() {
+	for {
+		if env := c.popCtrl(); env != nil {
+			if c.control(env) {
+				return
+			}
+			continue
+		}
+		if c.inst == nil { // waiting for a restart or stop
+			<-c.note
+			continue
+		}
+		if r := c.popReply(); r != nil {
+			c.deliverReply(r)
+			continue
+		}
+		select {
+		case <-c.note:
+		case env := <-c.mbox:
+			c.deliver(env)
+		}
+	}
+}
+
+// control handles a restart or stop; true means the goroutine ends.
+func (c *cell) control(env *envelope) bool {
+	switch env.kind {
+	case envRestart:
+		c.closeInstance(true)
+		c.setState(Restarting)
+		if env.delay > 0 {
+			t := time.NewTimer(env.delay)
+			select {
+			case <-t.C:
+			case <-c.stopping:
+				t.Stop()
+				return false // a stop is queued; handle it next
+			}
+		}
+		if err := c.start(c.ctx); err != nil {
+			c.sys.emit(EventTrapped, c.id, err)
+			c.sup.childFailed(c, err)
+			return false
+		}
+		c.restarts.Add(1)
+		c.sys.emit(EventRestarted, c.id, nil)
+	case envStop:
+		c.closeMailbox()
+		if env.graceful {
+			c.drain()
+			c.closeInstance(true)
+			c.setState(Stopped)
+		} else {
+			c.closeInstance(false)
+			c.setState(Failed)
+		}
+		c.finish(env.reason)
+		return true
+	}
+	return false
+}
+
+// drain handles what is left in the mailbox (the mailbox is closed to new
+// messages) unless the stop was forced.
+func (c *cell) drain() {
+	for !c.abort.Load() {
+		if r := c.popReply(); r != nil && c.inst != nil {
+			c.deliverReply(r)
+			continue
+		}
+		select {
+		case env := <-c.mbox:
+			if c.inst == nil {
+				c.reject(env, ErrActorStopped)
+				continue
+			}
+			c.deliver(env)
+		default:
+			return
+		}
+	}
+}
+
+// requestStop wakes everything that waits on the actor: a restart backoff,
+// senders blocked on a full mailbox.
+func (c *cell) requestStop() {
+	c.stopOnce.Do(func() { close(c.stopping) })
+}
+
+// closeMailbox takes the actor out of the system and refuses new messages;
+// what is queued stays queued.
+func (c *cell) closeMailbox() {
+	c.sys.unregister(c)
+	c.requestStop()
+	c.sendMu.Lock() // blocked senders give up on stopping
+	c.closed = true
+	c.sendMu.Unlock()
+}
+
+// finish ends the actor: what is left in the mailbox becomes dead letters,
+// requests waiting on this actor get an error.
+func (c *cell) finish(reason error) {
+	c.once.Do(func() {
+		c.closeMailbox()
+		why := fmt.Errorf("%w: %s", ErrActorStopped, c.id)
+		kind := EventStopped
+		if State(c.state.Load()) == Failed {
+			why = fmt.Errorf("%w: %s: %v", ErrActorFailed, c.id, reason)
+			kind = EventFailed
+		}
+		for {
+			select {
+			case env := <-c.mbox:
+				c.reject(env, why)
+				continue
+			default:
+			}
+			break
+		}
+		c.stopErr = reason
+		c.sys.emit(kind, c.id, reason)
+		close(c.done)
+	})
+}
+
+// reject records an undelivered message and answers its request.
+func (c *cell) reject(env *envelope, why error) {
+	c.dead.Add(1)
+	c.sys.deadLetter(c.id, env.msg, why)
+	if env.msg.CorrelationID != 0 && env.msg.ReplyTo != "" {
+		c.sys.complete(env.msg.CorrelationID, nil, why)
+	}
+}
+
+// deliver calls handle-message for one message.
+func (c *cell) deliver(env *envelope) {
+	m := &env.msg
+	c.meta[0].Value = m.CorrelationID
+	c.meta[1].Value = optString(string(m.ReplyTo))
+	c.meta[2].Value = uint64(m.Timestamp.UnixMilli())
+	c.meta[3].Value = m.ContentType
+	c.meta[4].Value = optString(m.Topic)
+	c.rec[0].Value = string(m.Sender)
+	c.rec[1].Value = m.Payload
+	res, err := c.handle.Call(c.ctx, c.rec)
+	c.rec[1].Value = nil
+	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
+	if err != nil {
+		c.failed.Add(1)
+		c.dead.Add(1)
+		c.sys.deadLetter(c.id, *m, err)
+		if isRequest {
+			c.sys.complete(m.CorrelationID, nil, fmt.Errorf("%w: %s trapped handling the request: %w",
+				ErrActorFailed, c.id, err))
+		}
+		c.fail(err)
+		return
+	}
+	r, _ := res.(wit.Result)
+	if r.IsErr {
+		c.errs.Add(1)
+		text, _ := r.Value.(string)
+		if isRequest {
+			c.sys.complete(m.CorrelationID, nil, &HandlerError{Actor: c.id, Message: text})
+		}
+		return
+	}
+	c.handled.Add(1)
+	if !isRequest {
+		return
+	}
+	if o, ok := r.Value.(wit.Option); ok && o.IsSome {
+		payload, _ := o.Value.([]byte)
+		c.sys.complete(m.CorrelationID, &Message{Sender: c.id, Payload: payload, CorrelationID: m.CorrelationID,
+			Timestamp: time.Now(), ContentType: m.ContentType}, nil)
+	}
+}
+
+func optString(s string) wit.Option {
+	if s == "" {
+		return wit.None()
+	}
+	return wit.Some(s)
+}
+
+// deliverReply calls handle-reply with the outcome of a request.
+func (c *cell) deliverReply(env *envelope) {
+	c.sys.latency.observe(time.Since(env.start))
+	var outcome wit.Result
+	if env.reply.err != nil {
+		reason := env.reply.err.Error()
+		var he *HandlerError
+		switch {
+		case errors.Is(env.reply.err, errTimeout):
+			reason = "timeout"
+		case errors.As(env.reply.err, &he):
+			reason = he.Message
+		}
+		outcome = wit.Err(reason)
+	} else {
+		m := env.reply.msg
+		outcome = wit.Ok(wit.Record{{Name: "sender", Value: string(m.Sender)}, {Name: "payload", Value: m.Payload},
+			{Name: "metadata", Value: wit.Record{{Name: "correlation-id", Value: m.CorrelationID},
+				{Name: "reply-to", Value: wit.None()}, {Name: "timestamp-ms", Value: uint64(m.Timestamp.UnixMilli())},
+				{Name: "content-type", Value: m.ContentType}, {Name: "topic", Value: wit.None()}}}})
+	}
+	if _, err := c.onRep.Call(c.ctx, env.corr, outcome); err != nil {
+		c.failed.Add(1)
+		c.fail(err)
+	}
+}
+
+// fail handles a trap: the instance is discarded and the supervisor
+// decides what happens next.
+func (c *cell) fail(err error) {
+	c.sys.emit(EventTrapped, c.id, err)
+	c.closeInstance(false)
+	c.setState(Restarting)
+	var trap *engine.Trap
+	if errors.As(err, &trap) && trap.Kind == engine.TrapExit && trap.ExitCode == 0 && c.spec.Restart != Permanent {
+		// A normal exit: transient and temporary actors just stop.
+		c.sup.remove(c)
+		c.pushCtrl(&envelope{kind: envStop, graceful: true})
+		return
+	}
+	c.sup.childFailed(c, err)
+}
+
+// stop ends the actor and waits for it (graceful: drain first).
+func (c *cell) stop(ctx context.Context, graceful bool) error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	c.pushCtrl(&envelope{kind: envStop, graceful: graceful})
+	c.requestStop()
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+	}
+	// Out of time: stop draining and interrupt the running call.
+	c.abort.Store(true)
+	c.interrupt()
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("actor: %s did not stop", c.id)
+	}
+	return fmt.Errorf("actor: stop %s: %w", c.id, ctx.Err())
+}
+
+// terminate stops the actor as failed (its supervisor gave up).
+func (c *cell) terminate(reason error) {
+	c.pushCtrl(&envelope{kind: envStop, reason: reason})
+	c.requestStop()
+}
+
+// restart replaces the instance after delay.
+func (c *cell) restart(delay time.Duration) {
+	c.pushCtrl(&envelope{kind: envRestart, delay: delay})
+}

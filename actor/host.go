@@ -1,0 +1,106 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/wit"
+)
+
+const (
+	messagingIface = "airssys:actor/messaging@0.1.0"
+	loggingIface   = "wasi:logging/logging@0.1.0-draft"
+)
+
+var errNotInActor = errors.New("actor: host function called outside an actor")
+
+// newHost builds the imports of the actor world once per system; each call
+// finds its actor through the context the cell passes to every guest call.
+func (s *System) newHost() *engine.Host {
+	h := engine.NewHost()
+	h.Interface(messagingIface, map[string]engine.HostFunc{
+		"send": func(ctx context.Context, args []any) (any, error) {
+			c := cellFrom(ctx)
+			if c == nil {
+				return nil, errNotInActor
+			}
+			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
+			err := s.send(ctx, c.id, ID(target), Message{Payload: payload, ContentType: ct}, false)
+			if err != nil {
+				return sendError(err), nil
+			}
+			return wit.Ok(nil), nil
+		},
+		"request": func(ctx context.Context, args []any) (any, error) {
+			c := cellFrom(ctx)
+			if c == nil {
+				return nil, errNotInActor
+			}
+			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
+			timeout := time.Duration(args[3].(uint32)) * time.Millisecond
+			corr, err := s.requestFrom(c, ID(target), payload, ct, timeout)
+			if err != nil {
+				return sendError(err), nil
+			}
+			return wit.Ok(corr), nil
+		},
+		"publish": func(ctx context.Context, args []any) (any, error) {
+			c := cellFrom(ctx)
+			if c == nil {
+				return nil, errNotInActor
+			}
+			topic, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
+			if err := ValidTopic(topic); err != nil {
+				return wit.Err(wit.Enum("unknown-target")), nil
+			}
+			if err := s.publish(ctx, c.id, topic, payload, ct, false); err != nil {
+				return sendError(err), nil
+			}
+			return wit.Ok(nil), nil
+		},
+		"self-id": func(ctx context.Context, args []any) (any, error) {
+			c := cellFrom(ctx)
+			if c == nil {
+				return nil, errNotInActor
+			}
+			return string(c.id), nil
+		},
+	})
+	h.Func(loggingIface, "log", func(ctx context.Context, args []any) (any, error) {
+		c := cellFrom(ctx)
+		actor := ""
+		if c != nil {
+			actor = string(c.id)
+		}
+		level, _ := args[0].(wit.Enum)
+		context, _ := args[1].(string)
+		msg, _ := args[2].(string)
+		s.log.Log(ctx, slogLevel(string(level)), msg, "actor", actor, "context", context)
+		return nil, nil
+	})
+	return h
+}
+
+func bytesArg(v any) []byte {
+	b, _ := v.([]byte)
+	return b
+}
+
+func slogLevel(l string) slog.Level {
+	switch l {
+	case "trace":
+		return slog.LevelDebug - 4
+	case "debug":
+		return slog.LevelDebug
+	case "info":
+		return slog.LevelInfo
+	case "warn":
+		return slog.LevelWarn
+	case "critical":
+		return slog.LevelError + 4
+	}
+	return slog.LevelError
+}

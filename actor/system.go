@@ -1,0 +1,645 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/wit"
+)
+
+// Options configure a System. The zero value is usable.
+type Options struct {
+	// Logger receives the components' wasi:logging output and the
+	// system's own events (default: discard).
+	Logger *slog.Logger
+	// Observer, when set, is called synchronously with every lifecycle
+	// event. It must not block.
+	Observer func(Event)
+	// MaxMessageBytes caps a payload (default 1 MiB).
+	MaxMessageBytes int
+	// SendTimeout bounds how long a component's send waits for room in a
+	// Block mailbox (default 1s); Go senders wait for their context.
+	SendTimeout time.Duration
+	// RequestTimeout applies to Go requests whose context has no deadline
+	// (default 5s).
+	RequestTimeout time.Duration
+	// MaxPendingRequests bounds the requests one actor has in flight
+	// (default 1024).
+	MaxPendingRequests int
+	// DeadLetterLimit is how many dead letters are kept (default 1000); the
+	// counters keep counting past it.
+	DeadLetterLimit int
+	// HostName names Go-side senders: messages from Send, Request and
+	// Publish carry Sender "host/<HostName>" (default "go").
+	HostName string
+}
+
+// System runs components as supervised actors that message each other.
+type System struct {
+	eng  *engine.Engine
+	opts Options
+	log  *slog.Logger
+	host *engine.Host
+	self ID // sender id of Go-side messages
+
+	mu      sync.RWMutex
+	cells   map[ID]*cell
+	subs    []subscription
+	roots   []*supervisor
+	closing bool
+
+	corr    atomic.Uint64
+	pending sync.Map // correlation id -> *pending
+
+	deadMu    sync.Mutex
+	dead      []DeadLetter
+	deadTotal atomic.Uint64
+
+	latency histogram // component-to-component request round trips
+}
+
+type subscription struct {
+	pattern string
+	cell    *cell
+	goSub   *Subscription
+}
+
+// NewSystem creates a system on eng.
+func NewSystem(eng *engine.Engine, opts Options) *System {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = 1 << 20
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = time.Second
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 5 * time.Second
+	}
+	if opts.MaxPendingRequests <= 0 {
+		opts.MaxPendingRequests = 1024
+	}
+	if opts.DeadLetterLimit <= 0 {
+		opts.DeadLetterLimit = 1000
+	}
+	if opts.HostName == "" {
+		opts.HostName = "go"
+	}
+	s := &System{eng: eng, opts: opts, log: opts.Logger, cells: map[ID]*cell{},
+		self: ID("host/" + opts.HostName)}
+	s.host = s.newHost()
+	return s
+}
+
+func (s *System) emit(kind EventKind, id ID, err error) {
+	if s.opts.Observer != nil {
+		s.opts.Observer(Event{Time: time.Now(), Kind: kind, Actor: id, Err: err})
+	}
+	if err != nil {
+		s.log.Info("actor "+kind.String(), "actor", string(id), "err", err)
+	} else {
+		s.log.Debug("actor "+kind.String(), "actor", string(id))
+	}
+}
+
+// Deploy starts one actor under its own one-for-one supervisor with the
+// default intensity (3 restarts in 60s). It returns once the actor's init
+// has run.
+func (s *System) Deploy(ctx context.Context, spec Spec) error {
+	return s.DeploySupervisor(ctx, SupervisorSpec{Name: string(spec.ID), Children: []Child{spec}})
+}
+
+// DeploySupervisor starts a supervision tree, children in order. If any
+// child fails to start, the children already started are stopped and the
+// error is returned.
+func (s *System) DeploySupervisor(ctx context.Context, spec SupervisorSpec) error {
+	sup, err := s.buildSupervisor(spec, nil)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	for _, c := range sup.cells() {
+		if _, dup := s.cells[c.id]; dup {
+			s.mu.Unlock()
+			return fmt.Errorf("%w: %s", ErrExists, c.id)
+		}
+	}
+	for _, c := range sup.cells() {
+		s.cells[c.id] = c
+		for _, p := range c.spec.Subscriptions {
+			s.subs = append(s.subs, subscription{pattern: p, cell: c})
+		}
+	}
+	s.roots = append(s.roots, sup)
+	s.mu.Unlock()
+	started := []*cell{}
+	for _, c := range sup.cells() {
+		s.emit(EventDeployed, c.id, nil)
+		if err := c.startFirst(ctx); err != nil {
+			for _, st := range started {
+				st.stop(context.Background(), false)
+			}
+			for _, c := range sup.cells() {
+				s.unregister(c)
+			}
+			s.removeRoot(sup)
+			return fmt.Errorf("%w: %s: %w", ErrStartupFailed, c.id, err)
+		}
+		started = append(started, c)
+	}
+	return nil
+}
+
+func (s *System) buildSupervisor(spec SupervisorSpec, parent *supervisor) (*supervisor, error) {
+	sup := newSupervisor(s, spec, parent)
+	seen := map[ID]bool{}
+	for _, ch := range spec.Children {
+		switch c := ch.(type) {
+		case Spec:
+			if err := s.addCell(sup, c, seen); err != nil {
+				return nil, err
+			}
+		case *Spec:
+			if err := s.addCell(sup, *c, seen); err != nil {
+				return nil, err
+			}
+		case SupervisorSpec:
+			child, err := s.buildSupervisor(c, sup)
+			if err != nil {
+				return nil, err
+			}
+			sup.children = append(sup.children, child)
+		case *SupervisorSpec:
+			child, err := s.buildSupervisor(*c, sup)
+			if err != nil {
+				return nil, err
+			}
+			sup.children = append(sup.children, child)
+		default:
+			return nil, fmt.Errorf("actor: supervisor %q: child of type %T", spec.Name, ch)
+		}
+	}
+	return sup, nil
+}
+
+func (s *System) addCell(sup *supervisor, spec Spec, seen map[ID]bool) error {
+	if _, err := ParseID(string(spec.ID)); err != nil {
+		return err
+	}
+	if seen[spec.ID] {
+		return fmt.Errorf("%w: %s twice in one tree", ErrExists, spec.ID)
+	}
+	seen[spec.ID] = true
+	if spec.Component == nil {
+		return fmt.Errorf("actor: %s: no component", spec.ID)
+	}
+	for _, p := range spec.Subscriptions {
+		if err := ValidPattern(p); err != nil {
+			return fmt.Errorf("actor: %s: %w", spec.ID, err)
+		}
+	}
+	if spec.MailboxSize <= 0 {
+		spec.MailboxSize = 1024
+	}
+	sup.children = append(sup.children, newCell(s, spec, sup))
+	return nil
+}
+
+func (s *System) lookup(id ID) *cell {
+	s.mu.RLock()
+	c := s.cells[id]
+	s.mu.RUnlock()
+	return c
+}
+
+// unregister removes a cell from lookups and subscriptions.
+func (s *System) unregister(c *cell) {
+	s.mu.Lock()
+	if s.cells[c.id] == c {
+		delete(s.cells, c.id)
+	}
+	subs := s.subs[:0]
+	for _, sub := range s.subs {
+		if sub.cell != c {
+			subs = append(subs, sub)
+		}
+	}
+	s.subs = subs
+	s.mu.Unlock()
+}
+
+func (s *System) removeRoot(sup *supervisor) {
+	s.mu.Lock()
+	for i, r := range s.roots {
+		if r == sup {
+			s.roots = append(s.roots[:i], s.roots[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+}
+
+// Send delivers payload to an actor, fire and forget. With a Block
+// mailbox it waits for room until ctx ends.
+func (s *System) Send(ctx context.Context, to ID, payload []byte, contentType string) error {
+	return s.send(ctx, s.self, to, Message{Payload: payload, ContentType: contentType}, true)
+}
+
+// send is the common path of every delivery. fromGo says whether a full
+// Block mailbox waits for ctx (Go senders) or for SendTimeout (components).
+func (s *System) send(ctx context.Context, from, to ID, m Message, fromGo bool) error {
+	if len(m.Payload) > s.opts.MaxMessageBytes {
+		return fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, len(m.Payload), s.opts.MaxMessageBytes)
+	}
+	s.mu.RLock()
+	closing := s.closing
+	c := s.cells[to]
+	s.mu.RUnlock()
+	if closing && fromGo {
+		return ErrClosed
+	}
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
+	}
+	m.Sender = from
+	if m.Timestamp.IsZero() {
+		m.Timestamp = time.Now()
+	}
+	return c.push(ctx, &envelope{msg: m}, fromGo)
+}
+
+// Request sends payload and waits for the reply, the responder's error
+// (*HandlerError), a failure of the responder, or the end of ctx (or
+// Options.RequestTimeout when ctx has no deadline).
+func (s *System) Request(ctx context.Context, to ID, payload []byte, contentType string) (Message, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.RequestTimeout)
+		defer cancel()
+	}
+	p := &pending{ch: make(chan replyResult, 1), start: time.Now()}
+	corr := s.corr.Add(1)
+	s.pending.Store(corr, p)
+	err := s.send(ctx, s.self, to, Message{Payload: payload, ContentType: contentType, CorrelationID: corr,
+		ReplyTo: s.self}, true)
+	if err != nil {
+		s.pending.Delete(corr)
+		return Message{}, err
+	}
+	select {
+	case r := <-p.ch:
+		return r.msg, r.err
+	case <-ctx.Done():
+		s.pending.Delete(corr)
+		return Message{}, fmt.Errorf("actor: request to %s: %w", to, ctx.Err())
+	}
+}
+
+// Publish delivers payload to every actor (and Go subscription) whose
+// pattern matches topic. Every subscriber that refused it is recorded as a
+// dead letter; the first refusal is returned.
+func (s *System) Publish(ctx context.Context, topic string, payload []byte, contentType string) error {
+	return s.publish(ctx, s.self, topic, payload, contentType, true)
+}
+
+func (s *System) publish(ctx context.Context, from ID, topic string, payload []byte, ct string, fromGo bool) error {
+	if err := ValidTopic(topic); err != nil {
+		return err
+	}
+	if len(payload) > s.opts.MaxMessageBytes {
+		return fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, len(payload), s.opts.MaxMessageBytes)
+	}
+	s.mu.RLock()
+	if s.closing && fromGo {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	var targets []subscription
+	for _, sub := range s.subs {
+		if MatchSubject(sub.pattern, topic) {
+			targets = append(targets, sub)
+		}
+	}
+	s.mu.RUnlock()
+	m := Message{Sender: from, Payload: payload, Timestamp: time.Now(), ContentType: ct, Topic: topic}
+	var first error
+	delivered := map[*cell]bool{}
+	for _, t := range targets {
+		var err error
+		switch {
+		case t.goSub != nil:
+			err = t.goSub.deliver(m)
+		case delivered[t.cell]:
+			continue // one copy per actor even if several of its patterns match
+		default:
+			delivered[t.cell] = true
+			err = t.cell.push(ctx, &envelope{msg: m}, fromGo)
+		}
+		if err != nil {
+			to := ID("")
+			if t.cell != nil {
+				to = t.cell.id
+			}
+			s.deadLetter(to, m, err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// Subscription is a Go-side subscription to topics.
+type Subscription struct {
+	C       <-chan Message
+	c       chan Message
+	sys     *System
+	pattern string
+	dropped atomic.Uint64
+}
+
+func (g *Subscription) deliver(m Message) error {
+	select {
+	case g.c <- m:
+		return nil
+	default:
+		g.dropped.Add(1)
+		return fmt.Errorf("%w: go subscription %q", ErrMailboxFull, g.pattern)
+	}
+}
+
+// Close ends the subscription.
+func (g *Subscription) Close() {
+	s := g.sys
+	s.mu.Lock()
+	subs := s.subs[:0]
+	for _, sub := range s.subs {
+		if sub.goSub != g {
+			subs = append(subs, sub)
+		}
+	}
+	s.subs = subs
+	s.mu.Unlock()
+}
+
+// Subscribe gives Go code the messages published to topics matching
+// pattern, through a channel of the given capacity. A full channel refuses
+// messages (they become dead letters).
+func (s *System) Subscribe(pattern string, capacity int) (*Subscription, error) {
+	if err := ValidPattern(pattern); err != nil {
+		return nil, err
+	}
+	if capacity <= 0 {
+		capacity = 64
+	}
+	c := make(chan Message, capacity)
+	g := &Subscription{C: c, c: c, sys: s, pattern: pattern}
+	s.mu.Lock()
+	s.subs = append(s.subs, subscription{pattern: pattern, goSub: g})
+	s.mu.Unlock()
+	return g, nil
+}
+
+// Stop stops one actor gracefully: it stops accepting messages, handles
+// what is already queued, calls its shutdown export and is removed. It is
+// not restarted. When ctx ends first, the rest of the queue becomes dead
+// letters and the running call is interrupted.
+func (s *System) Stop(ctx context.Context, id ID) error {
+	c := s.lookup(id)
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownActor, id)
+	}
+	c.sup.remove(c)
+	return c.stop(ctx, true)
+}
+
+// Shutdown stops every actor gracefully (see Stop) in parallel, within
+// ctx. New messages from Go are refused from the start.
+func (s *System) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	cells := make([]*cell, 0, len(s.cells))
+	for _, c := range s.cells {
+		cells = append(cells, c)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(cells))
+	for _, c := range cells {
+		wg.Add(1)
+		go func(c *cell) {
+			defer wg.Done()
+			if err := c.stop(ctx, true); err != nil {
+				errs <- err
+			}
+		}(c)
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// Stats returns an actor's counters.
+func (s *System) Stats(id ID) (Stats, error) {
+	c := s.lookup(id)
+	if c == nil {
+		return Stats{}, fmt.Errorf("%w: %s", ErrUnknownActor, id)
+	}
+	return c.stats(), nil
+}
+
+// Actors lists the deployed actors, sorted.
+func (s *System) Actors() []ID {
+	s.mu.RLock()
+	out := make([]ID, 0, len(s.cells))
+	for id := range s.cells {
+		out = append(out, id)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// DeadLetters returns the most recent dead letters (up to
+// Options.DeadLetterLimit) and how many there have been in all.
+func (s *System) DeadLetters() ([]DeadLetter, uint64) {
+	s.deadMu.Lock()
+	defer s.deadMu.Unlock()
+	return append([]DeadLetter(nil), s.dead...), s.deadTotal.Load()
+}
+
+func (s *System) deadLetter(to ID, m Message, reason error) {
+	s.deadTotal.Add(1)
+	s.deadMu.Lock()
+	if len(s.dead) >= s.opts.DeadLetterLimit {
+		copy(s.dead, s.dead[1:])
+		s.dead = s.dead[:len(s.dead)-1]
+	}
+	s.dead = append(s.dead, DeadLetter{Time: time.Now(), To: to, Message: m, Reason: reason})
+	s.deadMu.Unlock()
+	s.log.Debug("dead letter", "to", string(to), "from", string(m.Sender), "reason", reason)
+}
+
+// RequestLatency returns quantiles (0..1) of component-to-component request
+// round trips: from the requester's call of request to the start of its
+// handle-reply.
+func (s *System) RequestLatency(q ...float64) []time.Duration {
+	out := make([]time.Duration, len(q))
+	for i, x := range q {
+		out[i] = s.latency.quantile(x)
+	}
+	return out
+}
+
+// ---- requests ------------------------------------------------------------
+
+type replyResult struct {
+	msg Message
+	err error
+}
+
+// pending is an outstanding request: a Go waiter (ch) or a requesting
+// actor (requester), which gets the outcome through handle-reply.
+type pending struct {
+	ch        chan replyResult
+	requester *cell
+	timer     *time.Timer
+	start     time.Time
+}
+
+// complete delivers the outcome of request corr, once.
+func (s *System) complete(corr uint64, msg *Message, err error) {
+	v, ok := s.pending.LoadAndDelete(corr)
+	if !ok {
+		if msg != nil {
+			s.deadLetter("", *msg, fmt.Errorf("%w: reply after the request ended", ErrNoReply))
+		}
+		return
+	}
+	p := v.(*pending)
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	r := replyResult{err: err}
+	if msg != nil {
+		r.msg = *msg
+	}
+	if p.ch != nil {
+		p.ch <- r
+		return
+	}
+	p.requester.pendingOut.Add(-1)
+	p.requester.pushReply(&envelope{kind: envReply, corr: corr, reply: r, start: p.start})
+}
+
+// requestFrom starts a request made by a component.
+func (s *System) requestFrom(c *cell, to ID, payload []byte, ct string, timeout time.Duration) (uint64, error) {
+	if int(c.pendingOut.Load()) >= s.opts.MaxPendingRequests {
+		return 0, ErrTooManyWaits
+	}
+	corr := s.corr.Add(1)
+	p := &pending{requester: c, start: time.Now()}
+	c.pendingOut.Add(1)
+	s.pending.Store(corr, p)
+	if timeout <= 0 {
+		timeout = s.opts.RequestTimeout
+	}
+	p.timer = time.AfterFunc(timeout, func() {
+		s.complete(corr, nil, errTimeout)
+	})
+	err := s.send(c.ctx, c.id, to, Message{Payload: payload, ContentType: ct, CorrelationID: corr, ReplyTo: c.id},
+		false)
+	if err != nil {
+		if _, ok := s.pending.LoadAndDelete(corr); ok {
+			p.timer.Stop()
+			c.pendingOut.Add(-1)
+		}
+		return 0, err
+	}
+	return corr, nil
+}
+
+var errTimeout = errors.New("timeout")
+
+// sendError maps a delivery error to the WIT send-error enum.
+func sendError(err error) wit.Result {
+	name := "unknown-target"
+	switch {
+	case errors.Is(err, ErrMailboxFull), errors.Is(err, ErrTooManyWaits):
+		name = "mailbox-full"
+	case errors.Is(err, ErrTooLarge):
+		name = "too-large"
+	case errors.Is(err, ErrClosed):
+		name = "closed"
+	case errors.Is(err, ErrActorStopped), errors.Is(err, ErrActorFailed), errors.Is(err, ErrUnknownActor):
+		name = "unknown-target"
+	default:
+		if err != nil && (errors.Is(err, errDenied)) {
+			name = "denied"
+		}
+	}
+	return wit.Err(wit.Enum(name))
+}
+
+var errDenied = errors.New("denied")
+
+// ---- latency histogram ---------------------------------------------------
+
+// histogram counts durations in log-spaced buckets (8 per power of two)
+// from 64ns; lock-free.
+type histogram struct {
+	buckets [8 * 40]atomic.Uint64
+}
+
+func (h *histogram) observe(d time.Duration) {
+	if d < 64 {
+		d = 64
+	}
+	f := math.Log2(float64(d)/64) * 8
+	i := int(f)
+	if i >= len(h.buckets) {
+		i = len(h.buckets) - 1
+	}
+	h.buckets[i].Add(1)
+}
+
+func (h *histogram) quantile(q float64) time.Duration {
+	var total uint64
+	for i := range h.buckets {
+		total += h.buckets[i].Load()
+	}
+	if total == 0 {
+		return 0
+	}
+	want := uint64(math.Ceil(q * float64(total)))
+	if want == 0 {
+		want = 1
+	}
+	var seen uint64
+	for i := range h.buckets {
+		seen += h.buckets[i].Load()
+		if seen >= want {
+			// the bucket's upper bound
+			return time.Duration(64 * math.Exp2(float64(i+1)/8))
+		}
+	}
+	return 0
+}

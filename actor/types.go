@@ -1,0 +1,214 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/engine"
+)
+
+// ID names an actor: "namespace/name/instance", three non-empty segments of
+// letters, digits, '-', '_' and '.'.
+type ID string
+
+// ParseID validates s as an actor id.
+func ParseID(s string) (ID, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 {
+		return "", fmt.Errorf("%w: %q is not namespace/name/instance", ErrBadID, s)
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 128 {
+			return "", fmt.Errorf("%w: %q has an empty or overlong segment", ErrBadID, s)
+		}
+		for _, r := range p {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' ||
+				r == '.') {
+				return "", fmt.Errorf("%w: %q contains %q", ErrBadID, s, r)
+			}
+		}
+	}
+	return ID(s), nil
+}
+
+// Message is what actors exchange.
+type Message struct {
+	Sender        ID // a component id, or "host/<name>" for Go senders
+	Payload       []byte
+	CorrelationID uint64 // requests and their replies; 0 otherwise
+	ReplyTo       ID     // who a reply should go to, for requests
+	Timestamp     time.Time
+	ContentType   string
+	Topic         string // set on published messages
+}
+
+// Overflow says what a full mailbox does with one more message.
+type Overflow uint8
+
+const (
+	// Block makes the sender wait for room, until its context ends (Go
+	// senders) or Options.SendTimeout passes (component senders, which must
+	// not deadlock each other), then fail with ErrMailboxFull.
+	Block Overflow = iota
+	// Reject fails the send at once with ErrMailboxFull.
+	Reject
+)
+
+// RestartPolicy says when a supervisor restarts a child.
+type RestartPolicy uint8
+
+const (
+	// Permanent children are always restarted.
+	Permanent RestartPolicy = iota
+	// Transient children are restarted when they fail (a trap), not when
+	// they end normally (a WASI exit with status 0).
+	Transient
+	// Temporary children are never restarted; a failure stops them.
+	Temporary
+)
+
+// Strategy is how a supervisor reacts to a failed child.
+type Strategy uint8
+
+const (
+	// OneForOne restarts only the failed child.
+	OneForOne Strategy = iota
+	// OneForAll restarts every child.
+	OneForAll
+	// RestForOne restarts the failed child and the children started after it.
+	RestForOne
+)
+
+func (s Strategy) String() string {
+	return [...]string{"one-for-one", "one-for-all", "rest-for-one"}[s]
+}
+
+// Spec describes one actor to deploy.
+type Spec struct {
+	ID        ID
+	Component *engine.Component
+	// Config is passed to the component's init.
+	Config map[string]string
+	// Limits applies to every message handled (fuel, timeout) and to the
+	// instance (memory, WASI). Its Host is ignored: actors get the actor
+	// world's imports.
+	Limits engine.InstanceConfig
+	// MailboxSize bounds the mailbox (default 1024).
+	MailboxSize int
+	Overflow    Overflow
+	// Subscriptions are topic patterns ("a.b", "a.*", "a.>").
+	Subscriptions []string
+	Restart       RestartPolicy
+}
+
+// SupervisorSpec describes a supervision tree node.
+type SupervisorSpec struct {
+	Name     string
+	Strategy Strategy
+	// MaxRestarts within Period before the supervisor gives up and
+	// escalates to its parent (defaults 3 and 60s).
+	MaxRestarts int
+	Period      time.Duration
+	// BackoffMin and BackoffMax bound the exponential delay before a
+	// restart (defaults 100ms and 30s).
+	BackoffMin time.Duration
+	BackoffMax time.Duration
+	// Children start in order: each is a Spec or a SupervisorSpec.
+	Children []Child
+}
+
+// Child is a Spec or a SupervisorSpec (pointers to either also work).
+type Child interface{ isChild() }
+
+func (Spec) isChild()           {}
+func (SupervisorSpec) isChild() {}
+
+// State is where an actor is in its life.
+type State uint8
+
+// Actor states.
+const (
+	Starting State = iota
+	Running
+	Restarting
+	Stopped
+	Failed
+)
+
+func (s State) String() string {
+	return [...]string{"starting", "running", "restarting", "stopped", "failed"}[s]
+}
+
+// EventKind names a lifecycle event.
+type EventKind uint8
+
+// Lifecycle events.
+const (
+	EventDeployed EventKind = iota
+	EventStarted
+	EventTrapped
+	EventRestarted
+	EventStopped
+	EventFailed
+)
+
+func (k EventKind) String() string {
+	return [...]string{"deployed", "started", "trapped", "restarted", "stopped", "failed"}[k]
+}
+
+// Event is a lifecycle event of an actor (or, for failed, of a supervisor:
+// Actor is then "supervisor/<name>").
+type Event struct {
+	Time  time.Time
+	Kind  EventKind
+	Actor ID
+	Err   error
+}
+
+// Stats are an actor's counters.
+type Stats struct {
+	State        State
+	MailboxDepth int
+	Handled      uint64 // messages handled successfully
+	Errors       uint64 // handle-message returned err
+	Failed       uint64 // messages whose handling trapped
+	DeadLettered uint64 // messages recorded as dead letters
+	Restarts     uint64
+}
+
+// DeadLetter is a message that could not be delivered or handled.
+type DeadLetter struct {
+	Time    time.Time
+	To      ID
+	Message Message
+	Reason  error
+}
+
+// Errors.
+var (
+	ErrBadID         = errors.New("actor: bad id")
+	ErrUnknownActor  = errors.New("actor: unknown actor")
+	ErrExists        = errors.New("actor: id already deployed")
+	ErrMailboxFull   = errors.New("actor: mailbox full")
+	ErrTooLarge      = errors.New("actor: message too large")
+	ErrClosed        = errors.New("actor: system closed")
+	ErrNoReply       = errors.New("actor: no reply")
+	ErrActorFailed   = errors.New("actor: actor failed")
+	ErrActorStopped  = errors.New("actor: actor stopped")
+	ErrTooManyWaits  = errors.New("actor: too many outstanding requests")
+	ErrNotAnActor    = errors.New("actor: component does not implement airssys:actor/actor@0.1.0")
+	ErrStartupFailed = errors.New("actor: start failed")
+)
+
+// HandlerError is a request's reply that the responder's handle-message
+// returned as err(Message).
+type HandlerError struct {
+	Actor   ID
+	Message string
+}
+
+func (e *HandlerError) Error() string {
+	return fmt.Sprintf("actor: %s replied with an error: %s", e.Actor, e.Message)
+}
