@@ -30,6 +30,7 @@ const (
 	envReply
 	envRestart
 	envStop
+	envHealth
 )
 
 type envelope struct {
@@ -42,6 +43,7 @@ type envelope struct {
 	// envStop
 	graceful bool
 	reason   error
+	health   chan Health // envHealth
 }
 
 // cell is one actor: a mailbox that lives as long as the actor and the
@@ -320,6 +322,21 @@ func (c *cell) control(env *envelope) bool {
 		}
 		c.restarts.Add(1)
 		c.sys.emit(EventRestarted, c.id, nil)
+	case envHealth:
+		h := Unknown
+		if c.inst != nil {
+			if v, err := c.inst.Call(c.ctx, exportHealth); err == nil {
+				if e, ok := v.(wit.Enum); ok {
+					h = Health(e)
+				}
+			} else {
+				c.failed.Add(1)
+				env.health <- Unknown
+				c.fail(err)
+				return false
+			}
+		}
+		env.health <- h
 	case envStop:
 		c.closeMailbox()
 		if env.graceful {
@@ -394,7 +411,8 @@ func (c *cell) finish(reason error) {
 			break
 		}
 		c.stopErr = reason
-		c.sys.emit(kind, c.id, reason)
+		st := c.stats()
+		c.sys.emitStats(kind, c.id, reason, &st)
 		close(c.done)
 	})
 }

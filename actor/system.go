@@ -60,7 +60,8 @@ type System struct {
 	pending sync.Map // correlation id -> *pending
 
 	deadMu    sync.Mutex
-	dead      []DeadLetter
+	dead      []DeadLetter // ring of the last DeadLetterLimit
+	deadNext  int
 	deadTotal atomic.Uint64
 
 	latency histogram // component-to-component request round trips
@@ -101,9 +102,11 @@ func NewSystem(eng *engine.Engine, opts Options) *System {
 	return s
 }
 
-func (s *System) emit(kind EventKind, id ID, err error) {
+func (s *System) emit(kind EventKind, id ID, err error) { s.emitStats(kind, id, err, nil) }
+
+func (s *System) emitStats(kind EventKind, id ID, err error, st *Stats) {
 	if s.opts.Observer != nil {
-		s.opts.Observer(Event{Time: time.Now(), Kind: kind, Actor: id, Err: err})
+		s.opts.Observer(Event{Time: time.Now(), Kind: kind, Actor: id, Err: err, Stats: st})
 	}
 	if err != nil {
 		s.log.Info("actor "+kind.String(), "actor", string(id), "err", err)
@@ -457,6 +460,25 @@ func (s *System) Shutdown(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
+// Health asks an actor's health export. The question waits its turn behind
+// control messages but overtakes queued user messages.
+func (s *System) Health(ctx context.Context, id ID) (Health, error) {
+	c := s.lookup(id)
+	if c == nil {
+		return Unknown, fmt.Errorf("%w: %s", ErrUnknownActor, id)
+	}
+	ch := make(chan Health, 1)
+	c.pushCtrl(&envelope{kind: envHealth, health: ch})
+	select {
+	case h := <-ch:
+		return h, nil
+	case <-c.done:
+		return Unknown, fmt.Errorf("%w: %s", ErrActorStopped, id)
+	case <-ctx.Done():
+		return Unknown, ctx.Err()
+	}
+}
+
 // Stats returns an actor's counters.
 func (s *System) Stats(id ID) (Stats, error) {
 	c := s.lookup(id)
@@ -483,17 +505,26 @@ func (s *System) Actors() []ID {
 func (s *System) DeadLetters() ([]DeadLetter, uint64) {
 	s.deadMu.Lock()
 	defer s.deadMu.Unlock()
-	return append([]DeadLetter(nil), s.dead...), s.deadTotal.Load()
+	out := make([]DeadLetter, 0, len(s.dead))
+	if len(s.dead) == s.opts.DeadLetterLimit {
+		out = append(out, s.dead[s.deadNext:]...)
+		out = append(out, s.dead[:s.deadNext]...)
+	} else {
+		out = append(out, s.dead...)
+	}
+	return out, s.deadTotal.Load()
 }
 
 func (s *System) deadLetter(to ID, m Message, reason error) {
 	s.deadTotal.Add(1)
+	d := DeadLetter{Time: time.Now(), To: to, Message: m, Reason: reason}
 	s.deadMu.Lock()
-	if len(s.dead) >= s.opts.DeadLetterLimit {
-		copy(s.dead, s.dead[1:])
-		s.dead = s.dead[:len(s.dead)-1]
+	if len(s.dead) < s.opts.DeadLetterLimit {
+		s.dead = append(s.dead, d)
+	} else {
+		s.dead[s.deadNext] = d
+		s.deadNext = (s.deadNext + 1) % len(s.dead)
 	}
-	s.dead = append(s.dead, DeadLetter{Time: time.Now(), To: to, Message: m, Reason: reason})
 	s.deadMu.Unlock()
 	s.log.Debug("dead letter", "to", string(to), "from", string(m.Sender), "reason", reason)
 }

@@ -165,7 +165,21 @@ type Event struct {
 	Kind  EventKind
 	Actor ID
 	Err   error
+	// Stats are the actor's final counters, on stopped and failed events.
+	Stats *Stats
 }
+
+// Health is what an actor's health export reports.
+type Health string
+
+// Health values.
+const (
+	Healthy   Health = "healthy"
+	Degraded  Health = "degraded"
+	Unhealthy Health = "unhealthy"
+	// Unknown: the actor is restarting, or its health export trapped.
+	Unknown Health = "unknown"
+)
 
 // Stats are an actor's counters.
 type Stats struct {
