@@ -84,6 +84,7 @@ type cell struct {
 
 	state      atomic.Uint32
 	handled    atomic.Uint64
+	replied    atomic.Uint64
 	errs       atomic.Uint64
 	failed     atomic.Uint64
 	dead       atomic.Uint64
@@ -115,7 +116,7 @@ func (c *cell) setState(s State) { c.state.Store(uint32(s)) }
 
 func (c *cell) stats() Stats {
 	return Stats{State: State(c.state.Load()), MailboxDepth: len(c.mbox), Handled: c.handled.Load(),
-		Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(), Restarts: c.restarts.Load()}
+		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(), Restarts: c.restarts.Load()}
 }
 
 // push puts a message in the mailbox according to the overflow policy.
@@ -501,7 +502,9 @@ func (c *cell) deliverReply(env *envelope) {
 	if _, err := c.onRep.Call(c.ctx, env.corr, outcome); err != nil {
 		c.failed.Add(1)
 		c.fail(err)
+		return
 	}
+	c.replied.Add(1)
 }
 
 // fail handles a trap: the instance is discarded and the supervisor

@@ -186,6 +186,7 @@ type Stats struct {
 	State        State
 	MailboxDepth int
 	Handled      uint64 // messages handled successfully
+	Replies      uint64 // outcomes of this actor's requests delivered to handle-reply
 	Errors       uint64 // handle-message returned err
 	Failed       uint64 // messages whose handling trapped
 	DeadLettered uint64 // messages recorded as dead letters

@@ -74,8 +74,9 @@ func awGoComponentHostCall(env C.uintptr_t, storeHandle C.uintptr_t, args *C.was
 	in := make([]any, len(ft.Params))
 	cargs := unsafe.Slice(args, int(nargs))
 	for i, p := range ft.Params {
-		v, err := s.decode(p.Name, p.Type, &cargs[i])
+		v, err := s.decode(p.Type, &cargs[i])
 		if err != nil {
+			err = prefixPath(err, p.Name)
 			return s.hostFailure(fmt.Errorf("%s: %w", f.FullName, err))
 		}
 		in[i] = v
@@ -90,7 +91,8 @@ func awGoComponentHostCall(env C.uintptr_t, storeHandle C.uintptr_t, args *C.was
 	// Encode into the arena (type-checked), then deep-copy into memory that
 	// Wasmtime owns and frees.
 	tmp := s.allocOne()
-	if err := s.encode("result", ft.Result, out, tmp); err != nil {
+	if err := s.encode(ft.Result, out, tmp); err != nil {
+		err = prefixPath(err, "result")
 		return s.hostFailure(fmt.Errorf("%s returned a bad result: %w", f.FullName, err))
 	}
 	if k := ft.Result.Kind; k.IsPrimitive() && k != wit.KindString {

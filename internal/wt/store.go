@@ -248,8 +248,8 @@ func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any,
 		argp = (*C.wasmtime_component_val_t)(s.arena.alloc(uintptr(len(args)) * sizeofVal))
 		vals := unsafe.Slice(argp, len(args))
 		for i, p := range ft.Params {
-			if err := s.encode(p.Name, p.Type, args[i], &vals[i]); err != nil {
-				return nil, err
+			if err := s.encode(p.Type, args[i], &vals[i]); err != nil {
+				return nil, prefixPath(err, p.Name)
 			}
 		}
 	}
@@ -266,7 +266,10 @@ func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any,
 	if nres == 0 {
 		return nil, nil
 	}
-	v, derr := s.decode("result", ft.Result, resp)
+	v, derr := s.decode(ft.Result, resp)
+	if derr != nil {
+		derr = prefixPath(derr, "result")
+	}
 	if !ft.Result.Kind.IsPrimitive() || ft.Result.Kind == wit.KindString {
 		C.aw_component_vals_delete(resp, 1)
 	}

@@ -156,11 +156,13 @@ func (a *arena) bytes(dst *C.wasm_name_t, b []byte) {
 
 func of(v *cval) unsafe.Pointer { return unsafe.Pointer(&v.of) }
 
-// encode writes Go value v of type t into dst, in arena memory.
-func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
+// encode writes Go value v of type t into dst, in arena memory. A
+// *wit.TypeError's Path is relative to v; callers prefix their segment on
+// the way out, so the success path builds no strings.
+func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 	k, ok := valKind(t.Kind)
 	if !ok {
-		return &wit.TypeError{Path: path, Want: t.String(), Got: "a type this host cannot pass"}
+		return &wit.TypeError{ Want: t.String(), Got: "a type this host cannot pass"}
 	}
 	dst.kind = C.uint8_t(k)
 	p := of(dst)
@@ -168,14 +170,14 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 	case wit.KindBool:
 		b, ok := v.(bool)
 		if !ok {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		*(*bool)(p) = b
 	case wit.KindS8, wit.KindS16, wit.KindS32, wit.KindS64:
 		i, ok := wit.AsInt64(v)
 		lo, hi := wit.IntRange(t.Kind)
 		if !ok || i < lo || (i > 0 && uint64(i) > hi) {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		switch t.Kind {
 		case wit.KindS8:
@@ -191,7 +193,7 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 		u, ok := wit.AsUint64(v)
 		_, hi := wit.IntRange(t.Kind)
 		if !ok || u > hi {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		switch t.Kind {
 		case wit.KindU8:
@@ -206,7 +208,7 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 	case wit.KindF32, wit.KindF64:
 		f, ok := wit.AsFloat64(v)
 		if !ok {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		if t.Kind == wit.KindF32 {
 			*(*float32)(p) = float32(f)
@@ -221,16 +223,16 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 		case rune:
 			r = x
 		default:
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		if !wit.ValidChar(r) {
-			return &wit.TypeError{Path: path, Want: "char", Got: "invalid Unicode scalar value"}
+			return &wit.TypeError{ Want: "char", Got: "invalid Unicode scalar value"}
 		}
 		*(*uint32)(p) = uint32(r)
 	case wit.KindString:
 		str, ok := v.(string)
 		if !ok {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		s.arena.name((*C.wasm_name_t)(p), str)
 	case wit.KindList:
@@ -246,66 +248,68 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 		}
 		elems, ok := wit.Elems(v)
 		if !ok {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		vals := s.allocVals(len(elems))
 		for i, e := range elems {
-			if err := s.encode(path+"["+itoa(i)+"]", t.Elem, e, &vals[i]); err != nil {
-				return err
+			if err := s.encode(t.Elem, e, &vals[i]); err != nil {
+				return prefixPath(err, "["+itoa(i)+"]")
 			}
 		}
 		l.size, l.data = C.size_t(len(elems)), ptrOf(vals)
 	case wit.KindTuple:
 		elems, ok := wit.Elems(v)
 		if !ok || len(elems) != len(t.Types) {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		l := (*C.wasmtime_component_valtuple_t)(p)
 		vals := s.allocVals(len(elems))
 		for i, e := range elems {
-			if err := s.encode(path+"."+itoa(i), t.Types[i], e, &vals[i]); err != nil {
-				return err
+			if err := s.encode(t.Types[i], e, &vals[i]); err != nil {
+				return prefixPath(err, "."+itoa(i))
 			}
 		}
 		l.size, l.data = C.size_t(len(elems)), ptrOf(vals)
 	case wit.KindRecord:
-		fields, err := wit.RecordFields(path, t, v)
+		fields, err := recordFields(t, v)
 		if err != nil {
 			return err
 		}
 		r := (*C.wasmtime_component_valrecord_t)(p)
+		n := len(t.Fields)
 		var entries []C.wasmtime_component_valrecord_entry_t
-		if len(fields) > 0 {
-			ep := s.arena.alloc(uintptr(len(fields)) * sizeofEntry)
-			entries = unsafe.Slice((*C.wasmtime_component_valrecord_entry_t)(ep), len(fields))
+		r.data = nil
+		if n > 0 {
+			ep := s.arena.alloc(uintptr(n) * sizeofEntry)
+			entries = unsafe.Slice((*C.wasmtime_component_valrecord_entry_t)(ep), n)
 			r.data = &entries[0]
 		}
-		r.size = C.size_t(len(fields))
+		r.size = C.size_t(n)
 		for i, f := range t.Fields {
 			s.arena.name(&entries[i].name, f.Name)
-			if err := s.encode(wit.JoinPath(path, "."+f.Name), f.Type, fields[i], &entries[i].val); err != nil {
-				return err
+			if err := s.encode(f.Type, fields.at(i), &entries[i].val); err != nil {
+				return prefixPath(err, "."+f.Name)
 			}
 		}
 	case wit.KindVariant:
 		vv, ok := v.(wit.Variant)
 		if !ok {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		ci := t.CaseIndex(vv.Case)
 		if ci < 0 {
-			return &wit.TypeError{Path: path, Want: t.String(), Got: "unknown case " + vv.Case}
+			return &wit.TypeError{ Want: t.String(), Got: "unknown case " + vv.Case}
 		}
 		dv := (*C.wasmtime_component_valvariant_t)(p)
 		s.arena.name(&dv.discriminant, vv.Case)
 		dv.val = nil
 		if ct := t.Cases[ci].Type; ct != nil {
 			dv.val = s.allocOne()
-			if err := s.encode(path+"("+vv.Case+")", ct, vv.Value, dv.val); err != nil {
-				return err
+			if err := s.encode(ct, vv.Value, dv.val); err != nil {
+				return prefixPath(err, "("+vv.Case+")")
 			}
 		} else if vv.Value != nil {
-			return &wit.TypeError{Path: path, Want: "case " + vv.Case + " without payload", Got: "a payload"}
+			return &wit.TypeError{ Want: "case " + vv.Case + " without payload", Got: "a payload"}
 		}
 	case wit.KindEnum:
 		var name string
@@ -315,10 +319,10 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 		case string:
 			name = x
 		default:
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		if t.NameIndex(name) < 0 {
-			return &wit.TypeError{Path: path, Want: t.String(), Got: "unknown case " + name}
+			return &wit.TypeError{ Want: t.String(), Got: "unknown case " + name}
 		}
 		s.arena.name((*C.wasm_name_t)(p), name)
 	case wit.KindOption:
@@ -336,14 +340,14 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 		*slot = nil
 		if some {
 			*slot = s.allocOne()
-			if err := s.encode(path+"?", t.Elem, inner, *slot); err != nil {
-				return err
+			if err := s.encode(t.Elem, inner, *slot); err != nil {
+				return prefixPath(err, "?")
 			}
 		}
 	case wit.KindResult:
 		rv, ok := v.(wit.Result)
 		if !ok {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		r := (*C.wasmtime_component_valresult_t)(p)
 		r.is_ok = C.bool(!rv.IsErr)
@@ -355,16 +359,16 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 		}
 		if pt == nil {
 			if rv.Value != nil {
-				return &wit.TypeError{Path: path, Want: t.String(), Got: side + " with a payload"}
+				return &wit.TypeError{ Want: t.String(), Got: side + " with a payload"}
 			}
 			return nil
 		}
 		r.val = s.allocOne()
-		if err := s.encode(path+"."+side, pt, rv.Value, r.val); err != nil {
-			return err
+		if err := s.encode(pt, rv.Value, r.val); err != nil {
+			return prefixPath(err, "."+side)
 		}
 	case wit.KindFlags:
-		set, err := wit.FlagSet(path, t, v)
+		set, err := wit.FlagSet("", t, v)
 		if err != nil {
 			return err
 		}
@@ -390,10 +394,10 @@ func (s *Store) encode(path string, t *wit.Type, v any, dst *cval) error {
 	case wit.KindOwn, wit.KindBorrow:
 		r, ok := v.(*Resource)
 		if !ok || r == nil || r.p == nil {
-			return wit.Mismatch(path, t, v)
+			return wit.Mismatch("", t, v)
 		}
 		if r.store != s {
-			return &wit.TypeError{Path: path, Want: t.String(), Got: "a resource of another instance"}
+			return &wit.TypeError{ Want: t.String(), Got: "a resource of another instance"}
 		}
 		*(**C.wasmtime_component_resource_any_t)(p) = r.p
 	}
@@ -418,12 +422,53 @@ func (s *Store) allocOne() *cval { return (*cval)(s.arena.alloc(sizeofVal)) }
 
 var errKind = errors.New("value kind does not match its type")
 
+// prefixPath puts seg in front of a type error's path.
+func prefixPath(err error, seg string) error {
+	var te *wit.TypeError
+	if errors.As(err, &te) {
+		te.Path = seg + te.Path
+	}
+	return err
+}
+
+// fieldValues are a record's input values in the type's field order.
+type fieldValues struct {
+	rec  wit.Record // input already in order, or
+	vals []any      // reordered
+}
+
+func (f fieldValues) at(i int) any {
+	if f.rec != nil {
+		return f.rec[i].Value
+	}
+	return f.vals[i]
+}
+
+// recordFields matches a record input to t without allocating when it is a
+// wit.Record in field order (the common case).
+func recordFields(t *wit.Type, v any) (fieldValues, error) {
+	if r, ok := v.(wit.Record); ok && len(r) == len(t.Fields) {
+		inOrder := true
+		for i := range r {
+			if r[i].Name != t.Fields[i].Name {
+				inOrder = false
+				break
+			}
+		}
+		if inOrder {
+			return fieldValues{rec: r}, nil
+		}
+	}
+	vals, err := wit.RecordFields("", t, v)
+	return fieldValues{vals: vals}, err
+}
+
 // decode reads a Wasmtime-produced value of type t. Resource handles are
 // cloned so the store owns them independently of src.
-func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
+func (s *Store) decode(t *wit.Type, src *cval) (any, error) {
 	want, ok := valKind(t.Kind)
 	if !ok || uint8(src.kind) != want {
-		return nil, &wit.TypeError{Path: path, Want: t.String(), Got: "value of kind " + itoa(int(src.kind))}
+		return nil, &wit.TypeError{ Want: t.String(), Got: "value of kind " + itoa(int(src.kind))}
 	}
 	p := of(src)
 	switch t.Kind {
@@ -470,9 +515,9 @@ func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
 		}
 		out := make([]any, len(vals))
 		for i := range vals {
-			e, err := s.decode(path+"["+itoa(i)+"]", t.Elem, &vals[i])
+			e, err := s.decode(t.Elem, &vals[i])
 			if err != nil {
-				return nil, err
+				return nil, prefixPath(err, "["+itoa(i)+"]")
 			}
 			out[i] = e
 		}
@@ -485,9 +530,9 @@ func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
 		}
 		out := make(wit.Tuple, len(vals))
 		for i := range vals {
-			e, err := s.decode(path+"."+itoa(i), t.Types[i], &vals[i])
+			e, err := s.decode(t.Types[i], &vals[i])
 			if err != nil {
-				return nil, err
+				return nil, prefixPath(err, "."+itoa(i))
 			}
 			out[i] = e
 		}
@@ -500,9 +545,9 @@ func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
 		}
 		out := make(wit.Record, len(entries))
 		for i := range entries {
-			e, err := s.decode(path+"."+t.Fields[i].Name, t.Fields[i].Type, &entries[i].val)
+			e, err := s.decode(t.Fields[i].Type, &entries[i].val)
 			if err != nil {
-				return nil, err
+				return nil, prefixPath(err, "."+t.Fields[i].Name)
 			}
 			out[i] = wit.NamedValue{Name: nameString(&entries[i].name), Value: e}
 		}
@@ -516,9 +561,9 @@ func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
 		}
 		out := wit.Variant{Case: name}
 		if ct := t.Cases[ci].Type; ct != nil && dv.val != nil {
-			e, err := s.decode(path+"("+name+")", ct, dv.val)
+			e, err := s.decode(ct, dv.val)
 			if err != nil {
-				return nil, err
+				return nil, prefixPath(err, "("+name+")")
 			}
 			out.Value = e
 		}
@@ -528,9 +573,9 @@ func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
 		if inner == nil {
 			return wit.None(), nil
 		}
-		e, err := s.decode(path+"?", t.Elem, inner)
+		e, err := s.decode(t.Elem, inner)
 		if err != nil {
-			return nil, err
+			return nil, prefixPath(err, "?")
 		}
 		return wit.Some(e), nil
 	case wit.KindResult:
@@ -541,9 +586,9 @@ func (s *Store) decode(path string, t *wit.Type, src *cval) (any, error) {
 			pt = t.Err
 		}
 		if pt != nil && r.val != nil {
-			e, err := s.decode(path, pt, r.val)
+			e, err := s.decode(pt, r.val)
 			if err != nil {
-				return nil, err
+				return nil, prefixPath(err, "")
 			}
 			out.Value = e
 		}

@@ -1,0 +1,219 @@
+package bench
+
+// Benchmarks of the actor runtime (issue 3): message throughput through
+// echo actors, component-to-component request/reply latency, deploy time
+// and resident memory per idle actor.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/engine"
+)
+
+func actorSystem(b *testing.B) (*actor.System, *engine.Engine) {
+	e := newEngine(b, engine.Config{})
+	sys := actor.NewSystem(e, actor.Options{})
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		sys.Shutdown(ctx)
+	})
+	return sys, e
+}
+
+func deployEcho(b *testing.B, sys *actor.System, c *engine.Component, id string) {
+	if err := sys.Deploy(context.Background(), actor.Spec{ID: actor.ID(id), Component: c}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkActorThroughput: Go -> echo actor -> reply (Request), with many
+// requesters in flight; one actor, then one actor per core and more.
+func BenchmarkActorThroughput(b *testing.B) {
+	for _, actors := range []int{1, 2, 8} {
+		b.Run(fmt.Sprintf("actors=%d", actors), func(b *testing.B) {
+			sys, e := actorSystem(b)
+			c := compile(b, e, fixture(b, "actor_echo.wasm"))
+			ids := make([]actor.ID, actors)
+			for i := range ids {
+				ids[i] = actor.ID(fmt.Sprintf("bench/echo/%d", i))
+				deployEcho(b, sys, c, string(ids[i]))
+			}
+			payload := []byte("0123456789abcdef") // 16 bytes
+			var next atomic.Uint64
+			b.SetParallelism(32) // requesters per GOMAXPROCS
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					id := ids[next.Add(1)%uint64(len(ids))]
+					m, err := sys.Request(ctx, id, payload, "")
+					if err != nil || len(m.Payload) != len(payload) {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+		})
+	}
+}
+
+// BenchmarkActorSendThroughput: fire-and-forget sends into echo actors,
+// counting until every message has been handled.
+func BenchmarkActorSendThroughput(b *testing.B) {
+	for _, actors := range []int{1, 2} {
+		b.Run(fmt.Sprintf("actors=%d", actors), func(b *testing.B) {
+			sys, e := actorSystem(b)
+			c := compile(b, e, fixture(b, "actor_echo.wasm"))
+			ids := make([]actor.ID, actors)
+			for i := range ids {
+				ids[i] = actor.ID(fmt.Sprintf("bench/echo/%d", i))
+				deployEcho(b, sys, c, string(ids[i]))
+			}
+			payload := []byte("0123456789abcdef")
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for a, id := range ids {
+				n := b.N / actors
+				if a == 0 {
+					n += b.N % actors
+				}
+				wg.Add(1)
+				go func(id actor.ID, n int) {
+					defer wg.Done()
+					for i := 0; i < n; i++ {
+						if err := sys.Send(context.Background(), id, payload, ""); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}(id, n)
+			}
+			wg.Wait()
+			for _, id := range ids {
+				for {
+					st, _ := sys.Stats(id)
+					if st.MailboxDepth == 0 {
+						break
+					}
+					runtime.Gosched()
+				}
+			}
+			// One last request per actor: its reply comes after everything sent before.
+			for _, id := range ids {
+				if _, err := sys.Request(context.Background(), id, payload, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			var handled uint64
+			for _, id := range ids {
+				st, _ := sys.Stats(id)
+				handled += st.Handled
+			}
+			if handled != uint64(b.N+actors) {
+				b.Fatalf("handled %d of %d", handled, b.N+actors)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+		})
+	}
+}
+
+// BenchmarkComponentRequestReply: an agent component requests from an echo
+// component; the system's latency histogram measures from the agent's call
+// of request to the start of its handle-reply.
+func BenchmarkComponentRequestReply(b *testing.B) {
+	sys, e := actorSystem(b)
+	deployEcho(b, sys, compile(b, e, fixture(b, "actor_echo.wasm")), "bench/echo/1")
+	agent := compile(b, e, fixture(b, "actor_agent.wasm"))
+	if err := sys.Deploy(context.Background(), actor.Spec{ID: "bench/agent/1", Component: agent}); err != nil {
+		b.Fatal(err)
+	}
+	cmd := []byte("ask|bench/echo/1|ping")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m, err := sys.Request(context.Background(), "bench/agent/1", cmd, "")
+		if err != nil || !strings.HasPrefix(string(m.Payload), "asked:") {
+			b.Fatalf("iteration %d: %q %v", i, m.Payload, err)
+		}
+		// Closed loop: wait for the reply to reach the agent.
+		for {
+			st, _ := sys.Stats("bench/agent/1")
+			if st.Replies == uint64(i+1) {
+				break
+			}
+			runtime.Gosched()
+		}
+	}
+	b.StopTimer()
+	q := sys.RequestLatency(0.5, 0.99)
+	b.ReportMetric(float64(q[0].Nanoseconds())/1000, "p50-us")
+	b.ReportMetric(float64(q[1].Nanoseconds())/1000, "p99-us")
+}
+
+// BenchmarkDeploy: deploy one echo actor (instantiate, init, goroutine).
+func BenchmarkDeploy(b *testing.B) {
+	sys, e := actorSystem(b)
+	c := compile(b, e, fixture(b, "actor_echo.wasm"))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		deployEcho(b, sys, c, "bench/echo/"+strconv.Itoa(i))
+	}
+	b.StopTimer()
+}
+
+func rss() int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+// BenchmarkIdleActors10k: resident memory of 10,000 deployed, idle echo
+// actors (each answers one request first, so it is really running).
+func BenchmarkIdleActors10k(b *testing.B) {
+	const n = 10_000
+	for i := 0; i < b.N; i++ {
+		func() {
+			e := newEngine(b, engine.Config{})
+			sys := actor.NewSystem(e, actor.Options{})
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				sys.Shutdown(ctx)
+			}()
+			c := compile(b, e, fixture(b, "actor_echo.wasm"))
+			runtime.GC()
+			before := rss()
+			start := time.Now()
+			for a := 0; a < n; a++ {
+				deployEcho(b, sys, c, "idle/echo/"+strconv.Itoa(a))
+			}
+			deployTime := time.Since(start)
+			for a := 0; a < n; a += 97 {
+				if _, err := sys.Request(context.Background(), actor.ID("idle/echo/"+strconv.Itoa(a)), []byte("x"), ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.GC()
+			after := rss()
+			b.ReportMetric(float64(after-before)/n/1024, "KiB/actor")
+			b.ReportMetric(float64(after-before)/(1<<20), "MiB-total")
+			b.ReportMetric(float64(deployTime.Microseconds())/n, "us/deploy")
+		}()
+	}
+}
