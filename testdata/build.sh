@@ -11,7 +11,8 @@
 # pinned in tools/package-lock.json (jco, componentize-js) with `npm ci`
 # into tools/node_modules. Safe to run again; needs only the Debian and
 # npm registries. types.wasm is rebuilt only when its inputs changed (see
-# tools/build.mjs); FORCE=1 rebuilds it anyway.
+# tools/build.mjs); FORCE=1 rebuilds it anyway. The actor components
+# (actor_*.wasm, freestanding C) are built by tools/actors.mjs.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,9 +77,25 @@ log "wasi.core.wasm (input of wasi.wasm)"
 clang-19 "${cflags[@]}" -o "$scratch/wasi.core.wasm" src/wasi/wasi.c
 wasm-validate --enable-all "$scratch/wasi.core.wasm"
 
+# --- actor components: freestanding C, no libc, no WASI ---------------------------
+# Each src/actors/<name>.c (a behaviour) is linked with actor_glue.c into
+# the core module of actor_<name>.wasm. One 64 KiB page of initial memory:
+# an 8 KiB stack first (an overflow traps), then static data, then the heap.
+actor_cflags=(--target=wasm32 -O2 -ffreestanding -nostdlib -mbulk-memory -Wall -Wextra -Werror
+  -Wl,--no-entry -Wl,--strip-debug -Wl,--initial-memory=65536 -Wl,-z,stack-size=8192
+  -Wl,--stack-first)
+for src in src/actors/*.c; do
+  name="$(basename "$src" .c)"
+  [[ $name == actor_glue ]] && continue
+  log "actor_$name.core.wasm (input of actor_$name.wasm)"
+  clang-19 "${actor_cflags[@]}" -o "$scratch/actor_$name.core.wasm" src/actors/actor_glue.c "$src"
+  wasm-validate --enable-all "$scratch/actor_$name.core.wasm"
+done
+
 # --- components (jco's wasm-tools, componentize-js) -------------------------------
 log "components"
 node tools/build.mjs "$here" "$scratch"
+node tools/actors.mjs "$here" "$scratch"
 
 log "done in $((SECONDS - start)) s"
 ls -l ./*.wasm >&2

@@ -162,7 +162,7 @@ func of(v *cval) unsafe.Pointer { return unsafe.Pointer(&v.of) }
 func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 	k, ok := valKind(t.Kind)
 	if !ok {
-		return &wit.TypeError{ Want: t.String(), Got: "a type this host cannot pass"}
+		return &wit.TypeError{Want: t.String(), Got: "a type this host cannot pass"}
 	}
 	dst.kind = C.uint8_t(k)
 	p := of(dst)
@@ -226,7 +226,7 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 			return wit.Mismatch("", t, v)
 		}
 		if !wit.ValidChar(r) {
-			return &wit.TypeError{ Want: "char", Got: "invalid Unicode scalar value"}
+			return &wit.TypeError{Want: "char", Got: "invalid Unicode scalar value"}
 		}
 		*(*uint32)(p) = uint32(r)
 	case wit.KindString:
@@ -298,7 +298,7 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 		}
 		ci := t.CaseIndex(vv.Case)
 		if ci < 0 {
-			return &wit.TypeError{ Want: t.String(), Got: "unknown case " + vv.Case}
+			return &wit.TypeError{Want: t.String(), Got: "unknown case " + vv.Case}
 		}
 		dv := (*C.wasmtime_component_valvariant_t)(p)
 		s.arena.name(&dv.discriminant, vv.Case)
@@ -309,7 +309,7 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 				return prefixPath(err, "("+vv.Case+")")
 			}
 		} else if vv.Value != nil {
-			return &wit.TypeError{ Want: "case " + vv.Case + " without payload", Got: "a payload"}
+			return &wit.TypeError{Want: "case " + vv.Case + " without payload", Got: "a payload"}
 		}
 	case wit.KindEnum:
 		var name string
@@ -322,7 +322,7 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 			return wit.Mismatch("", t, v)
 		}
 		if t.NameIndex(name) < 0 {
-			return &wit.TypeError{ Want: t.String(), Got: "unknown case " + name}
+			return &wit.TypeError{Want: t.String(), Got: "unknown case " + name}
 		}
 		s.arena.name((*C.wasm_name_t)(p), name)
 	case wit.KindOption:
@@ -359,7 +359,7 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 		}
 		if pt == nil {
 			if rv.Value != nil {
-				return &wit.TypeError{ Want: t.String(), Got: side + " with a payload"}
+				return &wit.TypeError{Want: t.String(), Got: side + " with a payload"}
 			}
 			return nil
 		}
@@ -397,7 +397,7 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 			return wit.Mismatch("", t, v)
 		}
 		if r.store != s {
-			return &wit.TypeError{ Want: t.String(), Got: "a resource of another instance"}
+			return &wit.TypeError{Want: t.String(), Got: "a resource of another instance"}
 		}
 		*(**C.wasmtime_component_resource_any_t)(p) = r.p
 	}
@@ -468,7 +468,7 @@ func recordFields(t *wit.Type, v any) (fieldValues, error) {
 func (s *Store) decode(t *wit.Type, src *cval) (any, error) {
 	want, ok := valKind(t.Kind)
 	if !ok || uint8(src.kind) != want {
-		return nil, &wit.TypeError{ Want: t.String(), Got: "value of kind " + itoa(int(src.kind))}
+		return nil, &wit.TypeError{Want: t.String(), Got: "value of kind " + itoa(int(src.kind))}
 	}
 	p := of(src)
 	switch t.Kind {
