@@ -289,26 +289,62 @@ func (s *System) send(ctx context.Context, from, to ID, m Message, fromGo bool) 
 // (*HandlerError), a failure of the responder, or the end of ctx (or
 // Options.RequestTimeout when ctx has no deadline).
 func (s *System) Request(ctx context.Context, to ID, payload []byte, contentType string) (Message, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.opts.RequestTimeout)
-		defer cancel()
+	call, err := s.Ask(ctx, to, payload, contentType)
+	if err != nil {
+		return Message{}, err
 	}
+	return call.Wait(ctx)
+}
+
+// Call is a request started with Ask.
+type Call struct {
+	sys  *System
+	to   ID
+	corr uint64
+	p    *pending
+}
+
+// Ask sends a request without waiting: many can be in flight from one
+// goroutine. Without a deadline on ctx the request ends with
+// ErrRequestTimeout after Options.RequestTimeout.
+func (s *System) Ask(ctx context.Context, to ID, payload []byte, contentType string) (*Call, error) {
 	p := &pending{ch: make(chan replyResult, 1), start: time.Now()}
 	corr := s.corr.Add(1)
 	s.pending.Store(corr, p)
+	if _, ok := ctx.Deadline(); !ok {
+		p.timer = time.AfterFunc(s.opts.RequestTimeout, func() {
+			s.complete(corr, nil, fmt.Errorf("%w: %s after %v", ErrRequestTimeout, to, s.opts.RequestTimeout))
+		})
+	}
 	err := s.send(ctx, s.self, to, Message{Payload: payload, ContentType: contentType, CorrelationID: corr,
 		ReplyTo: s.self}, true)
 	if err != nil {
-		s.pending.Delete(corr)
-		return Message{}, err
+		if _, ok := s.pending.LoadAndDelete(corr); ok && p.timer != nil {
+			p.timer.Stop()
+		}
+		return nil, err
 	}
+	return &Call{sys: s, to: to, corr: corr, p: p}, nil
+}
+
+// Wait returns the outcome of the request, or ctx's error when ctx ends
+// first (the request is then abandoned; a late reply is a dead letter).
+func (c *Call) Wait(ctx context.Context) (Message, error) {
 	select {
-	case r := <-p.ch:
+	case r := <-c.p.ch:
+		c.p.ch <- r // Wait may be called again
 		return r.msg, r.err
 	case <-ctx.Done():
-		s.pending.Delete(corr)
-		return Message{}, fmt.Errorf("actor: request to %s: %w", to, ctx.Err())
+		if _, ok := c.sys.pending.LoadAndDelete(c.corr); ok && c.p.timer != nil {
+			c.p.timer.Stop()
+		}
+		select {
+		case r := <-c.p.ch: // completed meanwhile
+			c.p.ch <- r
+			return r.msg, r.err
+		default:
+		}
+		return Message{}, fmt.Errorf("actor: request to %s: %w", c.to, ctx.Err())
 	}
 }
 

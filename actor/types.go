@@ -203,18 +203,19 @@ type DeadLetter struct {
 
 // Errors.
 var (
-	ErrBadID         = errors.New("actor: bad id")
-	ErrUnknownActor  = errors.New("actor: unknown actor")
-	ErrExists        = errors.New("actor: id already deployed")
-	ErrMailboxFull   = errors.New("actor: mailbox full")
-	ErrTooLarge      = errors.New("actor: message too large")
-	ErrClosed        = errors.New("actor: system closed")
-	ErrNoReply       = errors.New("actor: no reply")
-	ErrActorFailed   = errors.New("actor: actor failed")
-	ErrActorStopped  = errors.New("actor: actor stopped")
-	ErrTooManyWaits  = errors.New("actor: too many outstanding requests")
-	ErrNotAnActor    = errors.New("actor: component does not implement airssys:actor/actor@0.1.0")
-	ErrStartupFailed = errors.New("actor: start failed")
+	ErrBadID          = errors.New("actor: bad id")
+	ErrUnknownActor   = errors.New("actor: unknown actor")
+	ErrExists         = errors.New("actor: id already deployed")
+	ErrMailboxFull    = errors.New("actor: mailbox full")
+	ErrTooLarge       = errors.New("actor: message too large")
+	ErrClosed         = errors.New("actor: system closed")
+	ErrNoReply        = errors.New("actor: no reply")
+	ErrRequestTimeout = errors.New("actor: request timed out")
+	ErrActorFailed    = errors.New("actor: actor failed")
+	ErrActorStopped   = errors.New("actor: actor stopped")
+	ErrTooManyWaits   = errors.New("actor: too many outstanding requests")
+	ErrNotAnActor     = errors.New("actor: component does not implement airssys:actor/actor@0.1.0")
+	ErrStartupFailed  = errors.New("actor: start failed")
 )
 
 // HandlerError is a request's reply that the responder's handle-message

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,20 +49,51 @@ func BenchmarkActorThroughput(b *testing.B) {
 				deployEcho(b, sys, c, string(ids[i]))
 			}
 			payload := []byte("0123456789abcdef") // 16 bytes
-			var next atomic.Uint64
-			b.SetParallelism(32) // requesters per GOMAXPROCS
+			// One client per actor, each with up to 64 requests in flight
+			// (Ask, then Wait for the oldest).
+			const window = 64
 			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				for pb.Next() {
-					id := ids[next.Add(1)%uint64(len(ids))]
-					m, err := sys.Request(ctx, id, payload, "")
-					if err != nil || len(m.Payload) != len(payload) {
-						b.Error(err)
-						return
-					}
+			var wg sync.WaitGroup
+			for a, id := range ids {
+				n := b.N / actors
+				if a == 0 {
+					n += b.N % actors
 				}
-			})
+				wg.Add(1)
+				go func(id actor.ID, n int) {
+					defer wg.Done()
+					ctx := context.Background()
+					inflight := make([]*actor.Call, 0, window)
+					wait := func(c *actor.Call) bool {
+						m, err := c.Wait(ctx)
+						if err != nil || len(m.Payload) != len(payload) {
+							b.Error(err)
+							return false
+						}
+						return true
+					}
+					for i := 0; i < n; i++ {
+						if len(inflight) == window {
+							if !wait(inflight[0]) {
+								return
+							}
+							inflight = inflight[1:]
+						}
+						c, err := sys.Ask(ctx, id, payload, "")
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						inflight = append(inflight, c)
+					}
+					for _, c := range inflight {
+						if !wait(c) {
+							return
+						}
+					}
+				}(id, n)
+			}
+			wg.Wait()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 		})
 	}
