@@ -58,17 +58,13 @@ type cell struct {
 	sup  *supervisor
 	ctx  context.Context // carries the cell to host functions; never cancelled
 
-	mbox chan *envelope
+	mbox *mailbox
 
 	ctrlMu  sync.Mutex
 	ctrl    []*envelope // restarts and stops
 	replies []*envelope // replies to this actor's requests
 	note    chan struct{}
 
-	// sendMu orders senders against the end of the mailbox: senders hold it
-	// for reading, the stop path takes it for writing once to close it.
-	sendMu   sync.RWMutex
-	closed   bool
 	stopping chan struct{} // closed when a stop is requested
 	stopOnce sync.Once
 	done     chan struct{} // closed when the actor has ended
@@ -98,7 +94,7 @@ type cellKey struct{}
 
 func newCell(s *System, spec Spec, sup *supervisor) *cell {
 	c := &cell{sys: s, id: spec.ID, spec: spec, sup: sup,
-		mbox: make(chan *envelope, spec.MailboxSize),
+		mbox: newMailbox(spec.MailboxSize),
 		note: make(chan struct{}, 1), stopping: make(chan struct{}), done: make(chan struct{})}
 	c.ctx = context.WithValue(context.Background(), cellKey{}, c)
 	c.meta = wit.Record{{Name: "correlation-id"}, {Name: "reply-to"}, {Name: "timestamp-ms"},
@@ -115,40 +111,45 @@ func cellFrom(ctx context.Context) *cell {
 func (c *cell) setState(s State) { c.state.Store(uint32(s)) }
 
 func (c *cell) stats() Stats {
-	return Stats{State: State(c.state.Load()), MailboxDepth: len(c.mbox), Handled: c.handled.Load(),
+	return Stats{State: State(c.state.Load()), MailboxDepth: c.mbox.len(), Handled: c.handled.Load(),
 		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(), Restarts: c.restarts.Load()}
 }
 
 // push puts a message in the mailbox according to the overflow policy.
 func (c *cell) push(ctx context.Context, env *envelope, fromGo bool) error {
-	c.sendMu.RLock()
-	defer c.sendMu.RUnlock()
-	if c.closed {
-		return fmt.Errorf("%w: %s", ErrActorStopped, c.id)
-	}
-	select {
-	case c.mbox <- env:
-		return nil
-	default:
-	}
-	if c.spec.Overflow == Reject {
-		return fmt.Errorf("%w: %s (%d queued)", ErrMailboxFull, c.id, cap(c.mbox))
-	}
 	var timeout <-chan time.Time
-	if !fromGo {
-		t := time.NewTimer(c.sys.opts.SendTimeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case c.mbox <- env:
-		return nil
-	case <-c.stopping:
-		return fmt.Errorf("%w: %s", ErrActorStopped, c.id)
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %s: %w", ErrMailboxFull, c.id, ctx.Err())
-	case <-timeout:
-		return fmt.Errorf("%w: %s (waited %v)", ErrMailboxFull, c.id, c.sys.opts.SendTimeout)
+	for waited := false; ; {
+		ok, closed := c.mbox.push(env)
+		switch {
+		case closed:
+			return fmt.Errorf("%w: %s", ErrActorStopped, c.id)
+		case ok:
+			c.notify()
+			return nil
+		case c.spec.Overflow == Reject:
+			return fmt.Errorf("%w: %s (%d queued)", ErrMailboxFull, c.id, c.mbox.limit)
+		}
+		if !waited {
+			waited = true
+			c.mbox.wait(1)
+			defer c.mbox.wait(-1)
+			if !fromGo {
+				t := time.NewTimer(c.sys.opts.SendTimeout)
+				defer t.Stop()
+				timeout = t.C
+			}
+		}
+		select {
+		case <-c.mbox.space:
+		case <-c.stopping:
+			return fmt.Errorf("%w: %s", ErrActorStopped, c.id)
+		case <-ctx.Done():
+			c.mbox.signal() // pass a wake-up we may have taken on
+			return fmt.Errorf("%w: %s: %w", ErrMailboxFull, c.id, ctx.Err())
+		case <-timeout:
+			c.mbox.signal()
+			return fmt.Errorf("%w: %s (waited %v)", ErrMailboxFull, c.id, c.sys.opts.SendTimeout)
+		}
 	}
 }
 
@@ -293,11 +294,11 @@ func (c *cell) run() {
 			c.deliverReply(r)
 			continue
 		}
-		select {
-		case <-c.note:
-		case env := <-c.mbox:
+		if env := c.mbox.pop(); env != nil {
 			c.deliver(env)
+			continue
 		}
+		<-c.note
 	}
 }
 
@@ -362,16 +363,15 @@ func (c *cell) drain() {
 			c.deliverReply(r)
 			continue
 		}
-		select {
-		case env := <-c.mbox:
-			if c.inst == nil {
-				c.reject(env, ErrActorStopped)
-				continue
-			}
-			c.deliver(env)
-		default:
+		env := c.mbox.pop()
+		if env == nil {
 			return
 		}
+		if c.inst == nil {
+			c.reject(env, ErrActorStopped)
+			continue
+		}
+		c.deliver(env)
 	}
 }
 
@@ -385,10 +385,8 @@ func (c *cell) requestStop() {
 // what is queued stays queued.
 func (c *cell) closeMailbox() {
 	c.sys.unregister(c)
-	c.requestStop()
-	c.sendMu.Lock() // blocked senders give up on stopping
-	c.closed = true
-	c.sendMu.Unlock()
+	c.requestStop() // blocked senders give up
+	c.mbox.close()
 }
 
 // finish ends the actor: what is left in the mailbox becomes dead letters,
@@ -402,14 +400,8 @@ func (c *cell) finish(reason error) {
 			why = fmt.Errorf("%w: %s: %v", ErrActorFailed, c.id, reason)
 			kind = EventFailed
 		}
-		for {
-			select {
-			case env := <-c.mbox:
-				c.reject(env, why)
-				continue
-			default:
-			}
-			break
+		for env := c.mbox.pop(); env != nil; env = c.mbox.pop() {
+			c.reject(env, why)
 		}
 		c.stopErr = reason
 		st := c.stats()
