@@ -193,14 +193,30 @@ func BenchmarkComponentRequestReply(b *testing.B) {
 }
 
 // BenchmarkDeploy: deploy one echo actor (instantiate, init, goroutine).
+// Actors are stopped in batches outside the timer: a process holds about
+// 32,000 linear memories before it reaches the kernel's map count limit
+// (vm.max_map_count, 65530 by default; two mappings per memory).
 func BenchmarkDeploy(b *testing.B) {
-	sys, e := actorSystem(b)
-	c := compile(b, e, fixture(b, "actor_echo.wasm"))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		deployEcho(b, sys, c, "bench/echo/"+strconv.Itoa(i))
+	for _, pooling := range []bool{false, true} {
+		b.Run(fmt.Sprintf("pooling=%t", pooling), func(b *testing.B) {
+			e := newEngine(b, engine.Config{Pooling: pooling, PoolInstances: 2000, PoolMaxMemory: 1 << 20})
+			sys := actor.NewSystem(e, actor.Options{})
+			defer sys.Shutdown(context.Background())
+			c := compile(b, e, fixture(b, "actor_echo.wasm"))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i > 0 && i%1000 == 0 {
+					b.StopTimer()
+					for _, id := range sys.Actors() {
+						sys.Stop(context.Background(), id)
+					}
+					b.StartTimer()
+				}
+				deployEcho(b, sys, c, "bench/echo/"+strconv.Itoa(i))
+			}
+			b.StopTimer()
+		})
 	}
-	b.StopTimer()
 }
 
 func rss() int64 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,8 +135,12 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 		var ce *wt.CallError
 		if errors.As(err, &ce) {
 			if ce.Code < 0 && !ce.HostFailed && ce.Stop == 0 && !ce.HasExit && !ce.MemoryLimitHit {
-				return nil, fmt.Errorf("engine: instantiate: %s (host provides: %s)", summary(ce.Message),
-					cfg.Host.describe())
+				msg := summary(ce.Message)
+				if strings.Contains(msg, "import") {
+					// Name what the host does provide next to what is missing.
+					msg += " (host provides: " + cfg.Host.describe() + ")"
+				}
+				return nil, fmt.Errorf("engine: instantiate: %s", msg)
 			}
 			return nil, newTrap("instantiate", ce, ctx, hostErr)
 		}
