@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:
-#   make demo   run the engine tour on the bundled components
+#   make demo   the engine tour and the actor demo on the bundled components
 #   make test   everything CI checks (vet, gofmt, tests, race detector)
 
 GO ?= go
@@ -8,6 +8,7 @@ GO ?= go
 
 demo:
 	$(GO) run ./examples/tour
+	$(GO) run ./examples/actors
 
 test:
 	$(GO) vet ./...
