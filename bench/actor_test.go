@@ -263,3 +263,23 @@ func BenchmarkIdleActors10k(b *testing.B) {
 		}()
 	}
 }
+
+// BenchmarkActorPayloadSize: one request through echo by payload size. A
+// list<u8> crosses Wasmtime's C API one value per byte, in both directions.
+func BenchmarkActorPayloadSize(b *testing.B) {
+	for _, size := range []int{16, 256, 1024, 4096, 16384} {
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			sys, e := actorSystem(b)
+			deployEcho(b, sys, compile(b, e, fixture(b, "actor_echo.wasm")), "bench/echo/1")
+			payload := make([]byte, size)
+			b.SetBytes(int64(size))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m, err := sys.Request(context.Background(), "bench/echo/1", payload, "")
+				if err != nil || len(m.Payload) != size {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
