@@ -670,3 +670,87 @@ func TestLoggingGoesToSlog(t *testing.T) {
 			strings.Contains(l, "actor=test/agent/1")
 	})
 }
+
+func TestStopOneActor(t *testing.T) {
+	sys, rec := newSystem(t)
+	deploy(t, sys, spec(t, "test/counter/1", "actor_counter"))
+	deploy(t, sys, spec(t, "test/echo/1", "actor_echo"))
+	for i := 1; i <= 500; i++ {
+		send(t, sys, "test/counter/1", fmt.Sprintf("seq:%d", i))
+	}
+	if err := sys.Stop(context.Background(), "test/counter/1"); err != nil {
+		t.Fatal(err)
+	}
+	ev := rec.find(actor.EventStopped, "test/counter/1")
+	if ev == nil || ev.Stats.Handled != 500 {
+		t.Fatalf("stopped event %+v: the queue was not drained", ev)
+	}
+	if err := sys.Send(context.Background(), "test/counter/1", nil, ""); !errors.Is(err, actor.ErrUnknownActor) {
+		t.Fatalf("send after stop: %v", err)
+	}
+	if err := sys.Stop(context.Background(), "test/counter/1"); !errors.Is(err, actor.ErrUnknownActor) {
+		t.Fatalf("second stop: %v", err)
+	}
+	// The others carry on, and a stopped actor is not restarted.
+	if got := ask(t, sys, "test/echo/1", "still here"); got != "still here" {
+		t.Fatal(got)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if rec.count(actor.EventRestarted, "test/counter/1") != 0 {
+		t.Fatal("a stopped actor was restarted")
+	}
+}
+
+func TestTransientIsRestartedAfterATrap(t *testing.T) {
+	sys, rec := newSystem(t)
+	s := spec(t, "test/trapper/1", "actor_trapper")
+	s.Restart = actor.Transient
+	if err := sys.DeploySupervisor(context.Background(), fastRestarts(s)); err != nil {
+		t.Fatal(err)
+	}
+	send(t, sys, "test/trapper/1", "trap")
+	eventually(t, "restart", func() bool { return rec.count(actor.EventRestarted, "test/trapper/1") == 1 })
+	if got := ask(t, sys, "test/trapper/1", "x"); got != "x" {
+		t.Fatal(got)
+	}
+}
+
+func TestActorsRunInParallel(t *testing.T) {
+	// Two actors each handling a slow message finish together, not one
+	// after the other (the original ran one component at a time).
+	sys, _ := newSystem(t)
+	for _, id := range []string{"test/silent/1", "test/silent/2"} {
+		s := spec(t, id, "actor_silent")
+		deploy(t, sys, s)
+	}
+	// Load each with messages that take real time: a large payload is
+	// converted byte by byte (tens of ms for 1 MiB).
+	payload := make([]byte, 1<<20)
+	one := func(id string) time.Duration {
+		s := time.Now()
+		if err := sys.Send(context.Background(), actor.ID(id), payload, ""); err != nil {
+			t.Error(err)
+		}
+		eventually(t, id, func() bool {
+			st, _ := sys.Stats(actor.ID(id))
+			return st.Handled == 1
+		})
+		return time.Since(s)
+	}
+	alone := one("test/silent/1")
+	var wg sync.WaitGroup
+	wg.Add(2)
+	start := time.Now()
+	go func() { defer wg.Done(); sys.Send(context.Background(), "test/silent/1", payload, "") }()
+	go func() { defer wg.Done(); sys.Send(context.Background(), "test/silent/2", payload, "") }()
+	wg.Wait()
+	eventually(t, "both handled", func() bool {
+		a, _ := sys.Stats("test/silent/1")
+		b, _ := sys.Stats("test/silent/2")
+		return a.Handled == 2 && b.Handled == 1
+	})
+	both := time.Since(start)
+	if both > alone*18/10 {
+		t.Fatalf("two actors took %v for what one does in %v: not parallel", both, alone)
+	}
+}
