@@ -79,6 +79,7 @@ type cell struct {
 	meta   wit.Record
 
 	state      atomic.Uint32
+	busy       atomic.Bool
 	handled    atomic.Uint64
 	replied    atomic.Uint64
 	errs       atomic.Uint64
@@ -111,7 +112,7 @@ func cellFrom(ctx context.Context) *cell {
 func (c *cell) setState(s State) { c.state.Store(uint32(s)) }
 
 func (c *cell) stats() Stats {
-	return Stats{State: State(c.state.Load()), MailboxDepth: c.mbox.len(), Handled: c.handled.Load(),
+	return Stats{State: State(c.state.Load()), Busy: c.busy.Load(), MailboxDepth: c.mbox.len(), Handled: c.handled.Load(),
 		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(), Restarts: c.restarts.Load()}
 }
 
@@ -429,7 +430,9 @@ func (c *cell) deliver(env *envelope) {
 	c.meta[4].Value = optString(m.Topic)
 	c.rec[0].Value = string(m.Sender)
 	c.rec[1].Value = m.Payload
+	c.busy.Store(true)
 	res, err := c.handle.Call(c.ctx, c.rec)
+	c.busy.Store(false)
 	c.rec[1].Value = nil
 	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
 	if err != nil {

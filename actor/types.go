@@ -184,6 +184,7 @@ const (
 // Stats are an actor's counters.
 type Stats struct {
 	State        State
+	Busy         bool // handling a message right now
 	MailboxDepth int
 	Handled      uint64 // messages handled successfully
 	Replies      uint64 // outcomes of this actor's requests delivered to handle-reply
