@@ -2,7 +2,8 @@ package actor
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/airsstack/airssys-wasm-go/internal/subject"
 )
 
 // Topics use NATS subject syntax: tokens separated by ".", where in a
@@ -11,56 +12,19 @@ import (
 
 // ValidTopic checks a topic to publish to.
 func ValidTopic(topic string) error {
-	return validSubject(topic, false)
+	if err := subject.ValidTopic(topic); err != nil {
+		return fmt.Errorf("actor: %w", err)
+	}
+	return nil
 }
 
 // ValidPattern checks a subscription pattern.
 func ValidPattern(pattern string) error {
-	return validSubject(pattern, true)
-}
-
-func validSubject(s string, wildcards bool) error {
-	if s == "" {
-		return fmt.Errorf("actor: empty subject")
-	}
-	toks := strings.Split(s, ".")
-	for i, t := range toks {
-		switch {
-		case t == "":
-			return fmt.Errorf("actor: subject %q has an empty token", s)
-		case strings.ContainsAny(t, " \t\r\n"):
-			return fmt.Errorf("actor: subject %q contains white space", s)
-		case t == "*" || t == ">":
-			if !wildcards {
-				return fmt.Errorf("actor: topic %q cannot contain wildcards", s)
-			}
-			if t == ">" && i != len(toks)-1 {
-				return fmt.Errorf("actor: %q: '>' must be the last token", s)
-			}
-		case strings.ContainsAny(t, "*>"):
-			return fmt.Errorf("actor: subject %q: wildcards must be whole tokens", s)
-		}
+	if err := subject.ValidPattern(pattern); err != nil {
+		return fmt.Errorf("actor: %w", err)
 	}
 	return nil
 }
 
 // MatchSubject reports whether topic matches pattern.
-func MatchSubject(pattern, topic string) bool {
-	for {
-		pt, prest, pmore := strings.Cut(pattern, ".")
-		tt, trest, tmore := strings.Cut(topic, ".")
-		switch pt {
-		case ">":
-			return true // matches this token and everything after
-		case "*":
-		default:
-			if pt != tt {
-				return false
-			}
-		}
-		if !pmore || !tmore {
-			return pmore == tmore
-		}
-		pattern, topic = prest, trest
-	}
-}
+func MatchSubject(pattern, topic string) bool { return subject.Match(pattern, topic) }

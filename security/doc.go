@@ -1,0 +1,20 @@
+// Package security decides what a component may touch, before it runs and
+// at every host-function entry while it runs.
+//
+//   - A Component.toml manifest (manifest.go; schema in SCHEMA.md) says who
+//     the component is, the resources it needs and the capabilities it asks
+//     for: directories, environment variables, configuration keys,
+//     messaging targets and topics, logging. Network is denied to every
+//     component in this version.
+//   - The operator's Policy (policy.go) grants capabilities per trust level
+//     and per publisher key, always denies some paths and variables, sets
+//     resource ceilings and can require signatures. Evaluate turns a manifest
+//     into Grants or an error that lists every missing grant.
+//   - Signatures (sign.go) are Ed25519 over the component and its manifest
+//     together; Admit verifies before anything is compiled.
+//   - Grants (grants.go) answer the runtime's checks without allocating;
+//     the actor runtime calls them at every messaging call, and builds WASI
+//     preopens and environment only from what was granted.
+//   - Audit (audit.go) writes JSON lines through log/slog, rate-limiting
+//     repeated denials per component and capability.
+package security

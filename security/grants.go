@@ -1,0 +1,152 @@
+package security
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/airsstack/airssys-wasm-go/internal/subject"
+)
+
+// ValidIDPattern checks a component id pattern: three "/"-separated
+// segments, each a literal or "*" (any one segment).
+func ValidIDPattern(p string) error {
+	parts := strings.Split(p, "/")
+	if len(parts) != 3 {
+		return fmt.Errorf("%q is not a namespace/name/instance pattern", p)
+	}
+	for _, s := range parts {
+		if s == "" || (strings.Contains(s, "*") && s != "*") {
+			return fmt.Errorf("%q: each segment is a name or *", p)
+		}
+	}
+	return nil
+}
+
+func validSubjectPattern(p string) error { return subject.ValidPattern(p) }
+
+// matchID reports whether id matches an id pattern.
+func matchID(pattern, id string) bool {
+	for i := 0; i < 3; i++ {
+		ps, prest, _ := strings.Cut(pattern, "/")
+		is, irest, ok := strings.Cut(id, "/")
+		if ps != "*" && ps != is {
+			return false
+		}
+		if i < 2 && !ok {
+			return false
+		}
+		pattern, id = prest, irest
+	}
+	return id == "" && pattern == ""
+}
+
+// matcher answers "is this name allowed" fast: exact names from a map,
+// then the wildcard patterns in order.
+type matcher struct {
+	exact    map[string]struct{}
+	patterns []string
+	all      bool
+	match    func(pattern, name string) bool
+}
+
+func newMatcher(pats []string, isWild func(string) bool, match func(pattern, name string) bool) *matcher {
+	m := &matcher{exact: map[string]struct{}{}, match: match}
+	for _, p := range pats {
+		switch {
+		case p == ">" || p == "*/*/*":
+			m.all = true
+		case isWild(p):
+			m.patterns = append(m.patterns, p)
+		default:
+			m.exact[p] = struct{}{}
+		}
+	}
+	return m
+}
+
+func (m *matcher) allows(name string) bool {
+	if m == nil {
+		return false
+	}
+	if m.all {
+		return true
+	}
+	if _, ok := m.exact[name]; ok {
+		return true
+	}
+	for _, p := range m.patterns {
+		if m.match(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func idWild(p string) bool      { return strings.Contains(p, "*") }
+func subjectWild(p string) bool { return strings.ContainsAny(p, "*>") }
+
+// Grants are the capabilities a component was actually given: what its
+// manifest asked for and the policy allowed. The checks are safe for
+// concurrent use and allocation-free.
+type Grants struct {
+	Component string // the manifest's name
+	Trust     Trust
+	Caps      Capabilities
+	Resources Resources
+
+	send, request, publish, subscribe *matcher
+	env, config                       map[string]struct{}
+}
+
+func newGrants(name string, trust Trust, caps Capabilities, res Resources) *Grants {
+	g := &Grants{Component: name, Trust: trust, Caps: caps, Resources: res,
+		env: map[string]struct{}{}, config: map[string]struct{}{}}
+	g.send = newMatcher(caps.Send, idWild, matchID)
+	g.request = newMatcher(caps.Request, idWild, matchID)
+	g.publish = newMatcher(caps.Publish, subjectWild, subject.Match)
+	g.subscribe = newMatcher(caps.Subscribe, subjectWild, subject.Match)
+	for _, e := range caps.Env {
+		g.env[e] = struct{}{}
+	}
+	for _, c := range caps.Config {
+		g.config[c] = struct{}{}
+	}
+	return g
+}
+
+// AllowSend reports whether the component may send to target.
+func (g *Grants) AllowSend(target string) bool { return g.send.allows(target) }
+
+// AllowRequest reports whether the component may send a request to target.
+func (g *Grants) AllowRequest(target string) bool { return g.request.allows(target) }
+
+// AllowPublish reports whether the component may publish to topic.
+func (g *Grants) AllowPublish(topic string) bool { return g.publish.allows(topic) }
+
+// AllowSubscribe reports whether the component may subscribe with pattern:
+// the pattern itself must be granted (a grant of "a.>" covers "a.b" and
+// "a.*", checked by matching the pattern's literal form).
+func (g *Grants) AllowSubscribe(pattern string) bool {
+	if g.subscribe.allows(pattern) {
+		return true
+	}
+	// A wildcard request is covered by a grant that matches every topic the
+	// request could match: approximate by replacing wildcards with a token
+	// no literal grant uses, and requiring a wildcard grant to match it.
+	probe := strings.NewReplacer("*", "\x00any", ">", "\x00any.\x00more").Replace(pattern)
+	for _, p := range g.subscribe.patterns {
+		if subject.Match(p, probe) {
+			return true
+		}
+	}
+	return g.subscribe.all
+}
+
+// AllowEnv reports whether the environment variable may be passed.
+func (g *Grants) AllowEnv(name string) bool { _, ok := g.env[name]; return ok }
+
+// AllowConfig reports whether the configuration key may be passed.
+func (g *Grants) AllowConfig(key string) bool { _, ok := g.config[key]; return ok }
+
+// AllowLogging reports whether the component may log.
+func (g *Grants) AllowLogging() bool { return g.Caps.Logging }
