@@ -28,6 +28,10 @@ func (s *System) newHost() *engine.Host {
 				return nil, errNotInActor
 			}
 			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
+			if g := c.spec.Grants; g != nil && !g.AllowSend(target) {
+				s.opts.Audit.Denied(string(c.id), "send", target, "not granted")
+				return sendError(ErrDenied), nil
+			}
 			err := s.send(ctx, c.id, ID(target), Message{Payload: payload, ContentType: ct}, false)
 			if err != nil {
 				return sendError(err), nil
@@ -41,6 +45,10 @@ func (s *System) newHost() *engine.Host {
 			}
 			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
 			timeout := time.Duration(args[3].(uint32)) * time.Millisecond
+			if g := c.spec.Grants; g != nil && !g.AllowRequest(target) {
+				s.opts.Audit.Denied(string(c.id), "request", target, "not granted")
+				return sendError(ErrDenied), nil
+			}
 			corr, err := s.requestFrom(c, ID(target), payload, ct, timeout)
 			if err != nil {
 				return sendError(err), nil
@@ -55,6 +63,10 @@ func (s *System) newHost() *engine.Host {
 			topic, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
 			if err := ValidTopic(topic); err != nil {
 				return wit.Err(wit.Enum("unknown-target")), nil
+			}
+			if g := c.spec.Grants; g != nil && !g.AllowPublish(topic) {
+				s.opts.Audit.Denied(string(c.id), "publish", topic, "not granted")
+				return sendError(ErrDenied), nil
 			}
 			if err := s.publish(ctx, c.id, topic, payload, ct, false); err != nil {
 				return sendError(err), nil
@@ -74,6 +86,10 @@ func (s *System) newHost() *engine.Host {
 		actor := ""
 		if c != nil {
 			actor = string(c.id)
+			if g := c.spec.Grants; g != nil && !g.AllowLogging() {
+				s.opts.Audit.Denied(actor, "logging", "", "not granted")
+				return nil, nil
+			}
 		}
 		level, _ := args[0].(wit.Enum)
 		context, _ := args[1].(string)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/security"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	// HostName names Go-side senders: messages from Send, Request and
 	// Publish carry Sender "host/<HostName>" (default "go").
 	HostName string
+	// Audit, when set, records deploys, denials (rate-limited), traps,
+	// restarts and stops.
+	Audit *security.Audit
 }
 
 // System runs components as supervised actors that message each other.
@@ -105,6 +109,13 @@ func NewSystem(eng *engine.Engine, opts Options) *System {
 func (s *System) emit(kind EventKind, id ID, err error) { s.emitStats(kind, id, err, nil) }
 
 func (s *System) emitStats(kind EventKind, id ID, err error, st *Stats) {
+	if a := s.opts.Audit; a != nil && kind != EventStarted {
+		reason := ""
+		if err != nil {
+			reason = err.Error()
+		}
+		a.Event(kind.String(), string(id), reason)
+	}
 	if s.opts.Observer != nil {
 		s.opts.Observer(Event{Time: time.Now(), Kind: kind, Actor: id, Err: err, Stats: st})
 	}
@@ -215,6 +226,12 @@ func (s *System) addCell(sup *supervisor, spec Spec, seen map[ID]bool) error {
 			return fmt.Errorf("actor: %s: %w", spec.ID, err)
 		}
 	}
+	if spec.Grants != nil {
+		var err error
+		if spec, err = s.applyGrants(spec); err != nil {
+			return err
+		}
+	}
 	if spec.MailboxSize <= 0 {
 		spec.MailboxSize = 1024
 	}
@@ -277,6 +294,9 @@ func (s *System) send(ctx context.Context, from, to ID, m Message, fromGo bool) 
 	}
 	if c == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
+	}
+	if c.spec.MaxMessageBytes > 0 && len(m.Payload) > c.spec.MaxMessageBytes {
+		return fmt.Errorf("%w: %d bytes (%s accepts %d)", ErrTooLarge, len(m.Payload), to, c.spec.MaxMessageBytes)
 	}
 	m.Sender = from
 	if m.Timestamp.IsZero() {
@@ -656,17 +676,11 @@ func sendError(err error) wit.Result {
 		name = "too-large"
 	case errors.Is(err, ErrClosed):
 		name = "closed"
-	case errors.Is(err, ErrActorStopped), errors.Is(err, ErrActorFailed), errors.Is(err, ErrUnknownActor):
-		name = "unknown-target"
-	default:
-		if err != nil && (errors.Is(err, errDenied)) {
-			name = "denied"
-		}
+	case errors.Is(err, ErrDenied):
+		name = "denied"
 	}
 	return wit.Err(wit.Enum(name))
 }
-
-var errDenied = errors.New("denied")
 
 // ---- latency histogram ---------------------------------------------------
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/security"
 )
 
 // ID names an actor: "namespace/name/instance", three non-empty segments of
@@ -101,6 +102,15 @@ type Spec struct {
 	// Subscriptions are topic patterns ("a.b", "a.*", "a.>").
 	Subscriptions []string
 	Restart       RestartPolicy
+	// MaxMessageBytes refuses larger messages to this actor (too-large);
+	// 0 uses Options.MaxMessageBytes.
+	MaxMessageBytes int
+	// Grants, when set, are the capabilities the security policy gave this
+	// component (security.Admit): every messaging call is checked against
+	// them, its WASI directories, environment and configuration come only
+	// from them, and its resources from the manifest. Nil means no policy:
+	// everything is allowed.
+	Grants *security.Grants
 }
 
 // SupervisorSpec describes a supervision tree node.
@@ -217,6 +227,8 @@ var (
 	ErrTooManyWaits   = errors.New("actor: too many outstanding requests")
 	ErrNotAnActor     = errors.New("actor: component does not implement airssys:actor/actor@0.1.0")
 	ErrStartupFailed  = errors.New("actor: start failed")
+	// ErrDenied: the security grants do not allow it.
+	ErrDenied = errors.New("actor: denied by capabilities")
 )
 
 // HandlerError is a request's reply that the responder's handle-message
