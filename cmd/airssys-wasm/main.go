@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/security"
 	"github.com/airsstack/airssys-wasm-go/wave"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
@@ -39,8 +40,12 @@ func main() {
 
 const usage = `usage:
   airssys-wasm call [--fuel N] [--timeout DURATION] [--memory BYTES]
-                    [--dir HOST::GUEST[:ro]]... [--env K=V]... FILE 'EXPORT(ARGS)'
+                    [--dir HOST::GUEST[:ro]]... [--env K=V]...
+                    [--manifest Component.toml --policy policy.toml] FILE 'EXPORT(ARGS)'
   airssys-wasm inspect FILE
+  airssys-wasm keygen NAME                 writes NAME.key (private) and NAME.pub
+  airssys-wasm sign --key NAME.key --manifest Component.toml FILE     writes FILE.sig
+  airssys-wasm verify --manifest Component.toml [--policy policy.toml] FILE
 
 Arguments and results are WAVE values: 42, "text", 'c', [1, 2], (1, "a"),
 {name: "x", age: 3}, case(payload), red, some(1), none, ok(1), err("e"),
@@ -59,6 +64,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdCall(ctx, args[1:], stdout, stderr)
 	case "inspect":
 		return cmdInspect(ctx, args[1:], stdout, stderr)
+	case "keygen":
+		return cmdKeygen(args[1:], stdout, stderr)
+	case "sign":
+		return cmdSign(args[1:], stdout, stderr)
+	case "verify":
+		return cmdVerify(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -93,6 +104,9 @@ func cmdCall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 0, "wall-clock limit for the call, e.g. 500ms (0: none)")
 	memory := fs.String("memory", "0", "linear memory limit in bytes (suffixes K, M, G allowed; 0: none)")
 	cache := fs.String("cache", "", `compile cache directory ("off" to disable)`)
+	manifestPath := fs.String("manifest", "", "Component.toml: run with exactly the capabilities it is granted")
+	policyPath := fs.String("policy", "", "host policy (with --manifest; default: grant nothing beyond WASI basics)")
+	auditLog := fs.Bool("audit", false, "write security audit events (JSON lines) to stderr")
 	var dirs, envs listFlag
 	fs.Var(&dirs, "dir", "preopen HOST::GUEST[:ro] (repeatable)")
 	fs.Var(&envs, "env", "environment variable K=V for the guest (repeatable)")
@@ -135,7 +149,29 @@ func cmdCall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, exitUsage, "%v", err)
 	}
-	eng, err := newEngine(*cache, *fuel > 0)
+	if *policyPath != "" && *manifestPath == "" {
+		return fail(stderr, exitUsage, "--policy needs --manifest")
+	}
+	if *manifestPath != "" {
+		if len(dirs) > 0 {
+			return fail(stderr, exitUsage, "--dir conflicts with --manifest: directories come from the manifest's grants")
+		}
+		var audit *security.Audit
+		if *auditLog {
+			audit = security.NewAudit(stderr)
+		}
+		adm, code := admit(file, wasm, *manifestPath, *policyPath, stderr)
+		if adm == nil {
+			return code
+		}
+		g := adm.Grants
+		audit.Event("grant", g.Component, "admitted", "trust", string(g.Trust))
+		applyGrants(&cfg, g, audit, stderr)
+		if *fuel == 0 && cfg.Fuel > 0 {
+			*fuel = cfg.Fuel
+		}
+	}
+	eng, err := newEngine(*cache, *fuel > 0 || cfg.Fuel > 0)
 	if err != nil {
 		return fail(stderr, exitUsage, "%v", err)
 	}
