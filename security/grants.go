@@ -24,20 +24,27 @@ func ValidIDPattern(p string) error {
 
 func validSubjectPattern(p string) error { return subject.ValidPattern(p) }
 
-// matchID reports whether id matches an id pattern.
+// matchID reports whether id matches an id pattern, segment by segment,
+// without allocating.
 func matchID(pattern, id string) bool {
-	for i := 0; i < 3; i++ {
-		ps, prest, _ := strings.Cut(pattern, "/")
-		is, irest, ok := strings.Cut(id, "/")
-		if ps != "*" && ps != is {
+	for seg := 0; ; seg++ {
+		pe := strings.IndexByte(pattern, '/')
+		if pe < 0 {
+			pe = len(pattern)
+		}
+		ie := strings.IndexByte(id, '/')
+		if ie < 0 {
+			ie = len(id)
+		}
+		if !(pe == 1 && pattern[0] == '*') && pattern[:pe] != id[:ie] {
 			return false
 		}
-		if i < 2 && !ok {
-			return false
+		lastP, lastI := pe == len(pattern), ie == len(id)
+		if seg == 2 || lastP || lastI {
+			return seg == 2 && lastP && lastI
 		}
-		pattern, id = prest, irest
+		pattern, id = pattern[pe+1:], id[ie+1:]
 	}
-	return id == "" && pattern == ""
 }
 
 // matcher answers "is this name allowed" fast: exact names from a map,

@@ -374,3 +374,18 @@ func TestAuditRateLimitsDenials(t *testing.T) {
 		t.Fatalf("suppressed count not reported: %s", buf.String())
 	}
 }
+
+func TestMatchID(t *testing.T) {
+	for _, c := range []struct {
+		p, id string
+		want  bool
+	}{
+		{"a/b/c", "a/b/c", true}, {"a/b/c", "a/b/d", false}, {"a/*/c", "a/x/c", true}, {"*/*/*", "x/y/z", true},
+		{"a/b/*", "a/b", false}, {"a/b/*", "a/b/c/d", false}, {"a/*/*", "a/b/c", true}, {"a/b/c", "a/b/cc", false},
+		{"a/b/c", "a/b/", false},
+	} {
+		if got := matchID(c.p, c.id); got != c.want {
+			t.Errorf("matchID(%q, %q) = %v", c.p, c.id, got)
+		}
+	}
+}
