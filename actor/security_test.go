@@ -176,3 +176,17 @@ func TestDeniedCallStorm(t *testing.T) {
 		t.Fatalf("counted %d denials, %d suppressed", audit.Denials.Load(), audit.Suppressed.Load())
 	}
 }
+
+func TestTrapsAndRestartsAreAudited(t *testing.T) {
+	sys, log, _ := securedSystem(t)
+	if err := sys.DeploySupervisor(context.Background(),
+		fastRestarts(spec(t, "test/trapper/1", "actor_trapper"))); err != nil {
+		t.Fatal(err)
+	}
+	send(t, sys, "test/trapper/1", "trap")
+	eventually(t, "restart audited", func() bool {
+		out := log.String()
+		return strings.Contains(out, `"event":"trapped","component":"test/trapper/1"`) &&
+			strings.Contains(out, `"event":"restarted","component":"test/trapper/1"`)
+	})
+}
