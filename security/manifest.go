@@ -90,13 +90,7 @@ type rawManifest struct {
 		Description string   `toml:"description"`
 		Authors     []string `toml:"authors"`
 	} `toml:"component"`
-	Resources *struct {
-		Memory     any    `toml:"memory"`
-		Fuel       *int64 `toml:"fuel-per-message"`
-		Timeout    any    `toml:"timeout-per-message"`
-		Mailbox    *int64 `toml:"mailbox"`
-		MaxMessage any    `toml:"max-message"`
-	} `toml:"resources"`
+	Resources *rawResources `toml:"resources"`
 	Capabilities *struct {
 		Filesystem []struct {
 			Host   *string  `toml:"host"`
@@ -115,6 +109,57 @@ type rawManifest struct {
 		} `toml:"messaging"`
 		Network any `toml:"network"`
 	} `toml:"capabilities"`
+}
+
+// rawResources is the [resources] table of a manifest and the [ceilings]
+// table of a policy.
+type rawResources struct {
+	Memory     any    `toml:"memory"`
+	Fuel       *int64 `toml:"fuel-per-message"`
+	Timeout    any    `toml:"timeout-per-message"`
+	Mailbox    *int64 `toml:"mailbox"`
+	MaxMessage any    `toml:"max-message"`
+}
+
+// resources validates a resources table; table names it in errors.
+func (e *errList) resources(table string, r rawResources) Resources {
+	var out Resources
+	if r.Memory != nil {
+		if n, err := parseSize(r.Memory); err != nil || n <= 0 {
+			e.add(table+".memory", sizeMsg(r.Memory, err))
+		} else {
+			out.MemoryBytes = n
+		}
+	}
+	if r.Fuel != nil {
+		if *r.Fuel <= 0 {
+			e.add(table+".fuel-per-message", "must be positive")
+		} else {
+			out.FuelPerMessage = uint64(*r.Fuel)
+		}
+	}
+	if r.Timeout != nil {
+		if d, err := parseDuration(r.Timeout); err != nil || d <= 0 {
+			e.add(table+".timeout-per-message", durationMsg(r.Timeout, err))
+		} else {
+			out.TimeoutPerMsg = d
+		}
+	}
+	if r.Mailbox != nil {
+		if *r.Mailbox <= 0 || *r.Mailbox > 1<<24 {
+			e.add(table+".mailbox", fmt.Sprintf("%d is not between 1 and %d", *r.Mailbox, 1<<24))
+		} else {
+			out.Mailbox = int(*r.Mailbox)
+		}
+	}
+	if r.MaxMessage != nil {
+		if n, err := parseSize(r.MaxMessage); err != nil || n <= 0 {
+			e.add(table+".max-message", sizeMsg(r.MaxMessage, err))
+		} else {
+			out.MaxMessageBytes = n
+		}
+	}
+	return out
 }
 
 // LoadManifest reads and parses a manifest file.
@@ -172,46 +217,12 @@ func ParseManifest(file string, data []byte) (*Manifest, error) {
 	if raw.Resources == nil {
 		errs.add("resources", "missing table [resources] (memory is required)")
 	} else {
-		r := raw.Resources
-		if r.Memory == nil {
+		if raw.Resources.Memory == nil {
 			errs.add("resources", "missing required key memory")
-		} else if n, err := parseSize(r.Memory); err != nil || n <= 0 {
-			errs.add("resources.memory", sizeMsg(r.Memory, err))
-		} else {
-			m.Resources.MemoryBytes = n
 		}
-		if r.Fuel != nil {
-			if *r.Fuel <= 0 {
-				errs.add("resources.fuel-per-message", "must be positive")
-			} else {
-				m.Resources.FuelPerMessage = uint64(*r.Fuel)
-			}
-		}
-		if r.Timeout != nil {
-			d, err := parseDuration(r.Timeout)
-			if err != nil || d <= 0 {
-				errs.add("resources.timeout-per-message", durationMsg(r.Timeout, err))
-			} else {
-				m.Resources.TimeoutPerMsg = d
-			}
-		}
-		if r.Mailbox != nil {
-			if *r.Mailbox <= 0 || *r.Mailbox > 1<<24 {
-				errs.add("resources.mailbox", fmt.Sprintf("%d is not between 1 and %d", *r.Mailbox, 1<<24))
-			} else {
-				m.Resources.Mailbox = int(*r.Mailbox)
-			}
-		}
-		if r.MaxMessage != nil {
-			n, err := parseSize(r.MaxMessage)
-			switch {
-			case err != nil || n <= 0:
-				errs.add("resources.max-message", sizeMsg(r.MaxMessage, err))
-			case m.Resources.MemoryBytes > 0 && n > m.Resources.MemoryBytes:
-				errs.add("resources.max-message", "is larger than resources.memory: no message that big could be handled")
-			default:
-				m.Resources.MaxMessageBytes = n
-			}
+		m.Resources = errs.resources("resources", *raw.Resources)
+		if r := m.Resources; r.MemoryBytes > 0 && r.MaxMessageBytes > r.MemoryBytes {
+			errs.add("resources.max-message", "is larger than resources.memory: no message that big could be handled")
 		}
 	}
 	if c := raw.Capabilities; c != nil {

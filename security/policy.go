@@ -86,13 +86,7 @@ type rawPolicy struct {
 		RequireSignatures bool `toml:"require-signatures"`
 		DevMode           bool `toml:"dev-mode"`
 	} `toml:"policy"`
-	Ceilings struct {
-		Memory     any    `toml:"memory"`
-		Fuel       *int64 `toml:"fuel-per-message"`
-		Timeout    any    `toml:"timeout-per-message"`
-		Mailbox    *int64 `toml:"mailbox"`
-		MaxMessage any    `toml:"max-message"`
-	} `toml:"ceilings"`
+	Ceilings rawResources `toml:"ceilings"`
 	Deny struct {
 		Paths []string `toml:"paths"`
 		Env   []string `toml:"env"`
@@ -130,42 +124,7 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	if p.RequireSignatures && p.DevMode {
 		errs.add("policy.dev-mode", "contradicts require-signatures = true")
 	}
-	c := raw.Ceilings
-	if c.Memory != nil {
-		if n, err := parseSize(c.Memory); err != nil || n <= 0 {
-			errs.add("ceilings.memory", sizeMsg(c.Memory, err))
-		} else {
-			p.Ceilings.MemoryBytes = n
-		}
-	}
-	if c.Fuel != nil {
-		if *c.Fuel <= 0 {
-			errs.add("ceilings.fuel-per-message", "must be positive")
-		} else {
-			p.Ceilings.FuelPerMessage = uint64(*c.Fuel)
-		}
-	}
-	if c.Timeout != nil {
-		if d, err := parseDuration(c.Timeout); err != nil || d <= 0 {
-			errs.add("ceilings.timeout-per-message", durationMsg(c.Timeout, err))
-		} else {
-			p.Ceilings.TimeoutPerMsg = d
-		}
-	}
-	if c.Mailbox != nil {
-		if *c.Mailbox <= 0 {
-			errs.add("ceilings.mailbox", "must be positive")
-		} else {
-			p.Ceilings.Mailbox = int(*c.Mailbox)
-		}
-	}
-	if c.MaxMessage != nil {
-		if n, err := parseSize(c.MaxMessage); err != nil || n <= 0 {
-			errs.add("ceilings.max-message", sizeMsg(c.MaxMessage, err))
-		} else {
-			p.Ceilings.MaxMessageBytes = n
-		}
-	}
+	p.Ceilings = errs.resources("ceilings", raw.Ceilings)
 	for _, d := range raw.Deny.Paths {
 		clean, err := absPath(d)
 		if err != nil {
