@@ -90,7 +90,7 @@ type rawManifest struct {
 		Description string   `toml:"description"`
 		Authors     []string `toml:"authors"`
 	} `toml:"component"`
-	Resources *rawResources `toml:"resources"`
+	Resources    *rawResources `toml:"resources"`
 	Capabilities *struct {
 		Filesystem []struct {
 			Host   *string  `toml:"host"`

@@ -87,7 +87,7 @@ type rawPolicy struct {
 		DevMode           bool `toml:"dev-mode"`
 	} `toml:"policy"`
 	Ceilings rawResources `toml:"ceilings"`
-	Deny struct {
+	Deny     struct {
 		Paths []string `toml:"paths"`
 		Env   []string `toml:"env"`
 	} `toml:"deny"`
