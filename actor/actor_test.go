@@ -746,3 +746,25 @@ func TestActorsRunInParallel(t *testing.T) {
 	}
 	t.Fatal("the two actors were never busy at the same time in 20 rounds")
 }
+
+func TestSpinningHandlerIsStoppedByTheMessageTimeout(t *testing.T) {
+	rec := &recorder{}
+	sys := actor.NewSystem(eng0(t), actor.Options{Observer: rec.observe, MessageTimeout: 30 * time.Millisecond})
+	defer sys.Shutdown(context.Background())
+	if err := sys.DeploySupervisor(context.Background(),
+		fastRestarts(spec(t, "test/trapper/1", "actor_trapper"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sys.Request(context.Background(), "test/trapper/1", []byte("spin"), "")
+	var trap *engine.Trap
+	if !errors.As(err, &trap) || trap.Kind != engine.TrapTimeout {
+		t.Fatalf("err = %v, want a timeout trap", err)
+	}
+	// Restarted, and serving again.
+	if got := ask(t, sys, "test/trapper/1", "ok?"); got != "ok?" {
+		t.Fatal(got)
+	}
+	if rec.count(actor.EventRestarted, "test/trapper/1") != 1 {
+		t.Fatal("not restarted")
+	}
+}

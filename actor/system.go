@@ -26,6 +26,10 @@ type Options struct {
 	Observer func(Event)
 	// MaxMessageBytes caps a payload (default 1 MiB).
 	MaxMessageBytes int
+	// MessageTimeout bounds the handling of one message (and init) for
+	// actors whose Spec.Limits sets no timeout (default 10s). A handler that
+	// runs longer traps with a timeout and its actor is restarted.
+	MessageTimeout time.Duration
 	// SendTimeout bounds how long a component's send waits for room in a
 	// Block mailbox (default 1s); Go senders wait for their context.
 	SendTimeout time.Duration
@@ -84,6 +88,9 @@ func NewSystem(eng *engine.Engine, opts Options) *System {
 	}
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = 1 << 20
+	}
+	if opts.MessageTimeout <= 0 {
+		opts.MessageTimeout = 10 * time.Second
 	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = time.Second
@@ -234,6 +241,9 @@ func (s *System) addCell(sup *supervisor, spec Spec, seen map[ID]bool) error {
 	}
 	if spec.MailboxSize <= 0 {
 		spec.MailboxSize = 1024
+	}
+	if spec.Limits.Timeout == 0 && s.eng != nil && !s.eng.Config().DisableEpochInterruption {
+		spec.Limits.Timeout = s.opts.MessageTimeout
 	}
 	sup.children = append(sup.children, newCell(s, spec, sup))
 	return nil

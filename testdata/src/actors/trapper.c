@@ -1,6 +1,7 @@
 // actor_trapper.wasm: misbehaves on request, for supervision tests.
 //
 //   "trap"    -> executes `unreachable` (the instance is then dead)
+//   "spin"    -> loops forever (for per-message timeouts)
 //   "degrade" -> health becomes degraded; none
 //   "sick"    -> health becomes unhealthy; none
 //   "heal"    -> health becomes healthy again; none
@@ -30,6 +31,11 @@ actor_reply actor_on_message(const actor_message *msg) {
     handled++;
     if (actor_eq(p, ACTOR_LIT("trap")))
         __builtin_trap();
+    if (actor_eq(p, ACTOR_LIT("spin"))) {
+        volatile uint64_t spins = 0;
+        for (;;)
+            spins++;
+    }
     if (actor_eq(p, ACTOR_LIT("degrade"))) {
         health = ACTOR_DEGRADED;
         return actor_none();
