@@ -96,6 +96,8 @@ type Engine struct {
 
 	liveMu  sync.Mutex
 	live    map[*Instance]struct{} // instances whose store exists
+	watchMu sync.Mutex
+	watched map[*Instance]struct{} // instances that have had calls with a cancellable context
 	running atomic.Int32           // guest calls and instantiations in progress
 }
 
@@ -130,7 +132,8 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{cfg: cfg, wt: w, log: log, linkers: map[linkKey]*linkers{}, live: map[*Instance]struct{}{}}
+	e := &Engine{cfg: cfg, wt: w, log: log, linkers: map[linkKey]*linkers{}, live: map[*Instance]struct{}{},
+		watched: map[*Instance]struct{}{}}
 	if cfg.CacheDir != "" {
 		c, err := openCache(cfg.CacheDir, e.fingerprint())
 		if err != nil {
@@ -169,6 +172,36 @@ func (e *Engine) wakeTicker() {
 	}
 }
 
+func (e *Engine) watch(i *Instance) {
+	e.watchMu.Lock()
+	e.watched[i] = struct{}{}
+	e.watchMu.Unlock()
+}
+
+func (e *Engine) unwatch(i *Instance) {
+	e.watchMu.Lock()
+	delete(e.watched, i)
+	e.watchMu.Unlock()
+}
+
+// pollContexts interrupts every call whose context has ended. A guest then
+// stops within about two ticks of the cancellation.
+func (e *Engine) pollContexts() {
+	e.watchMu.Lock()
+	for i := range e.watched {
+		i.watchMu.Lock()
+		if c := i.watchCtx; c != nil {
+			select {
+			case <-c.Done():
+				i.store.Interrupt()
+			default:
+			}
+		}
+		i.watchMu.Unlock()
+	}
+	e.watchMu.Unlock()
+}
+
 // idleTicks is how long the ticker keeps going with no call running before
 // it sleeps.
 const idleTicks = 100
@@ -188,6 +221,7 @@ func (e *Engine) tick() {
 			return
 		case <-t.C:
 			e.wt.IncrementEpoch()
+			e.pollContexts()
 		}
 		if e.running.Load() > 0 {
 			idle = 0

@@ -62,15 +62,21 @@ type Instance struct {
 	ci    *wt.ComponentInstance
 	mi    *wt.ModuleInstance
 
-	busy    atomic.Bool
-	closed  bool
-	intMu   sync.Mutex // orders Interrupt against freeing the store
-	freed   bool
-	trapped *Trap
-	callCtx context.Context
-	funcs   map[string]*Func
-	fuel    uint64
-	timeout int64
+	busy   atomic.Bool
+	closed bool
+	intMu  sync.Mutex // orders Interrupt against freeing the store
+	freed  bool
+	// watchCtx is the cancellable context of the call in progress, polled
+	// by the epoch ticker; watchMu makes "check and interrupt" atomic
+	// against the switch to the next call.
+	watchMu  sync.Mutex
+	watchCtx context.Context
+	watched  bool
+	trapped  *Trap
+	callCtx  context.Context
+	funcs    map[string]*Func
+	fuel     uint64
+	timeout  int64
 }
 
 // Instantiate creates an instance of c. A component that imports something
@@ -187,18 +193,23 @@ func (i *Instance) guard(ctx context.Context, f func() error) error {
 	i.store.ResetInterrupt()
 	i.callCtx = ctx
 	defer func() { i.callCtx = nil }()
-	if ctx.Done() == nil || i.comp.eng.cfg.DisableEpochInterruption {
+	if ctx.Done() == nil || e.cfg.DisableEpochInterruption {
 		return f()
 	}
-	done := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		i.store.Interrupt()
-		close(done)
-	})
-	err := f()
-	if !stop() {
-		<-done
+	// The epoch ticker watches the context (see Engine.pollContexts): no
+	// goroutine, timer or allocation per call.
+	if !i.watched {
+		e.watch(i)
+		i.watched = true
 	}
+	i.watchMu.Lock()
+	i.store.ResetInterrupt() // under the lock: the ticker cannot interrupt the new call for the old context
+	i.watchCtx = ctx
+	i.watchMu.Unlock()
+	err := f()
+	i.watchMu.Lock()
+	i.watchCtx = nil
+	i.watchMu.Unlock()
 	return err
 }
 
@@ -392,6 +403,9 @@ func (i *Instance) free() {
 	e.liveMu.Lock()
 	delete(e.live, i)
 	e.liveMu.Unlock()
+	if i.watched {
+		e.unwatch(i)
+	}
 	i.intMu.Lock()
 	i.freed = true
 	i.intMu.Unlock()
