@@ -61,8 +61,9 @@ type cell struct {
 	mbox *mailbox
 
 	ctrlMu  sync.Mutex
-	ctrl    []*envelope // restarts and stops
-	replies []*envelope // replies to this actor's requests
+	ctrl    []*envelope  // restarts and stops
+	replies []*envelope  // replies to this actor's requests
+	queued  atomic.Int32 // len(ctrl) + len(replies), read without the lock
 	note    chan struct{}
 
 	stopping chan struct{} // closed when a stop is requested
@@ -157,6 +158,7 @@ func (c *cell) push(ctx context.Context, env *envelope, fromGo bool) error {
 func (c *cell) pushCtrl(env *envelope) {
 	c.ctrlMu.Lock()
 	c.ctrl = append(c.ctrl, env)
+	c.queued.Add(1)
 	c.ctrlMu.Unlock()
 	c.notify()
 }
@@ -164,6 +166,7 @@ func (c *cell) pushCtrl(env *envelope) {
 func (c *cell) pushReply(env *envelope) {
 	c.ctrlMu.Lock()
 	c.replies = append(c.replies, env)
+	c.queued.Add(1)
 	c.ctrlMu.Unlock()
 	c.notify()
 }
@@ -175,27 +178,25 @@ func (c *cell) notify() {
 	}
 }
 
-func (c *cell) popCtrl() *envelope {
-	c.ctrlMu.Lock()
-	defer c.ctrlMu.Unlock()
-	if len(c.ctrl) == 0 {
-		return nil
-	}
-	e := c.ctrl[0]
-	c.ctrl[0] = nil
-	c.ctrl = c.ctrl[1:]
-	return e
-}
+func (c *cell) popCtrl() *envelope { return c.popFrom(&c.ctrl) }
 
-func (c *cell) popReply() *envelope {
-	c.ctrlMu.Lock()
-	defer c.ctrlMu.Unlock()
-	if len(c.replies) == 0 {
+func (c *cell) popReply() *envelope { return c.popFrom(&c.replies) }
+
+// popFrom takes the oldest entry of a control-side queue; the common case
+// (nothing queued) costs one atomic load.
+func (c *cell) popFrom(q *[]*envelope) *envelope {
+	if c.queued.Load() == 0 {
 		return nil
 	}
-	e := c.replies[0]
-	c.replies[0] = nil
-	c.replies = c.replies[1:]
+	c.ctrlMu.Lock()
+	defer c.ctrlMu.Unlock()
+	if len(*q) == 0 {
+		return nil
+	}
+	e := (*q)[0]
+	(*q)[0] = nil
+	*q = (*q)[1:]
+	c.queued.Add(-1)
 	return e
 }
 
