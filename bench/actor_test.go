@@ -36,6 +36,34 @@ func deployEcho(b *testing.B, sys *actor.System, c *engine.Component, id string)
 	}
 }
 
+// deployEchoes deploys n echo actors and returns their ids.
+func deployEchoes(b *testing.B, sys *actor.System, c *engine.Component, n int) []actor.ID {
+	ids := make([]actor.ID, n)
+	for i := range ids {
+		ids[i] = actor.ID(fmt.Sprintf("bench/echo/%d", i))
+		deployEcho(b, sys, c, string(ids[i]))
+	}
+	return ids
+}
+
+// perActor splits b.N over the actors and runs client(id, n) for each on
+// its own goroutine, waiting for all.
+func perActor(b *testing.B, ids []actor.ID, client func(id actor.ID, n int)) {
+	var wg sync.WaitGroup
+	for a, id := range ids {
+		n := b.N / len(ids)
+		if a == 0 {
+			n += b.N % len(ids)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client(id, n)
+		}()
+	}
+	wg.Wait()
+}
+
 // BenchmarkActorThroughput: Go -> echo actor -> reply (Request), with many
 // requesters in flight; one actor, then one actor per core and more.
 func BenchmarkActorThroughput(b *testing.B) {
@@ -43,57 +71,43 @@ func BenchmarkActorThroughput(b *testing.B) {
 		b.Run(fmt.Sprintf("actors=%d", actors), func(b *testing.B) {
 			sys, e := actorSystem(b)
 			c := compile(b, e, fixture(b, "actor_echo.wasm"))
-			ids := make([]actor.ID, actors)
-			for i := range ids {
-				ids[i] = actor.ID(fmt.Sprintf("bench/echo/%d", i))
-				deployEcho(b, sys, c, string(ids[i]))
-			}
+			ids := deployEchoes(b, sys, c, actors)
 			payload := []byte("0123456789abcdef") // 16 bytes
 			// One client per actor, each with up to 64 requests in flight
 			// (Ask, then Wait for the oldest).
 			const window = 64
 			b.ResetTimer()
-			var wg sync.WaitGroup
-			for a, id := range ids {
-				n := b.N / actors
-				if a == 0 {
-					n += b.N % actors
+			perActor(b, ids, func(id actor.ID, n int) {
+				ctx := context.Background()
+				inflight := make([]*actor.Call, 0, window)
+				wait := func(c *actor.Call) bool {
+					m, err := c.Wait(ctx)
+					if err != nil || len(m.Payload) != len(payload) {
+						b.Error(err)
+						return false
+					}
+					return true
 				}
-				wg.Add(1)
-				go func(id actor.ID, n int) {
-					defer wg.Done()
-					ctx := context.Background()
-					inflight := make([]*actor.Call, 0, window)
-					wait := func(c *actor.Call) bool {
-						m, err := c.Wait(ctx)
-						if err != nil || len(m.Payload) != len(payload) {
-							b.Error(err)
-							return false
-						}
-						return true
-					}
-					for i := 0; i < n; i++ {
-						if len(inflight) == window {
-							if !wait(inflight[0]) {
-								return
-							}
-							inflight = inflight[1:]
-						}
-						c, err := sys.Ask(ctx, id, payload, "")
-						if err != nil {
-							b.Error(err)
+				for i := 0; i < n; i++ {
+					if len(inflight) == window {
+						if !wait(inflight[0]) {
 							return
 						}
-						inflight = append(inflight, c)
+						inflight = inflight[1:]
 					}
-					for _, c := range inflight {
-						if !wait(c) {
-							return
-						}
+					c, err := sys.Ask(ctx, id, payload, "")
+					if err != nil {
+						b.Error(err)
+						return
 					}
-				}(id, n)
-			}
-			wg.Wait()
+					inflight = append(inflight, c)
+				}
+				for _, c := range inflight {
+					if !wait(c) {
+						return
+					}
+				}
+			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 		})
 	}
@@ -106,31 +120,17 @@ func BenchmarkActorSendThroughput(b *testing.B) {
 		b.Run(fmt.Sprintf("actors=%d", actors), func(b *testing.B) {
 			sys, e := actorSystem(b)
 			c := compile(b, e, fixture(b, "actor_echo.wasm"))
-			ids := make([]actor.ID, actors)
-			for i := range ids {
-				ids[i] = actor.ID(fmt.Sprintf("bench/echo/%d", i))
-				deployEcho(b, sys, c, string(ids[i]))
-			}
+			ids := deployEchoes(b, sys, c, actors)
 			payload := []byte("0123456789abcdef")
 			b.ResetTimer()
-			var wg sync.WaitGroup
-			for a, id := range ids {
-				n := b.N / actors
-				if a == 0 {
-					n += b.N % actors
-				}
-				wg.Add(1)
-				go func(id actor.ID, n int) {
-					defer wg.Done()
-					for i := 0; i < n; i++ {
-						if err := sys.Send(context.Background(), id, payload, ""); err != nil {
-							b.Error(err)
-							return
-						}
+			perActor(b, ids, func(id actor.ID, n int) {
+				for i := 0; i < n; i++ {
+					if err := sys.Send(context.Background(), id, payload, ""); err != nil {
+						b.Error(err)
+						return
 					}
-				}(id, n)
-			}
-			wg.Wait()
+				}
+			})
 			for _, id := range ids {
 				for {
 					st, _ := sys.Stats(id)
