@@ -77,6 +77,15 @@ log "wasi.core.wasm (input of wasi.wasm)"
 clang-19 "${cflags[@]}" -o "$scratch/wasi.core.wasm" src/wasi/wasi.c
 wasm-validate --enable-all "$scratch/wasi.core.wasm"
 
+# A WASI command (C main): core_cmd.wasm as is, and the input of cmd.wasm.
+cmd_cflags=(--target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--strip-debug)
+log "core_cmd.wasm (and the input of cmd.wasm)"
+clang-19 "${cmd_cflags[@]}" -o "$scratch/core_cmd.wasm" src/cmd/cmd.c
+wasm-validate --enable-all "$scratch/core_cmd.wasm"
+chmod 644 "$scratch/core_cmd.wasm"
+cp "$scratch/core_cmd.wasm" "$scratch/cmd.core.wasm"
+mv "$scratch/core_cmd.wasm" core_cmd.wasm
+
 # --- actor components: freestanding C, no libc, no WASI ---------------------------
 # Each src/actors/<name>.c (a behaviour) is linked with actor_glue.c into
 # the core module of actor_<name>.wasm. One 64 KiB page of initial memory:
@@ -96,6 +105,7 @@ done
 log "components"
 node tools/build.mjs "$here" "$scratch"
 node tools/actors.mjs "$here" "$scratch"
+node tools/cmd.mjs "$here" "$scratch"
 
 log "done in $((SECONDS - start)) s"
 ls -l ./*.wasm >&2

@@ -7,6 +7,8 @@
 //   print_env()      writes $GREETING followed by "\n" to stdout, or "<unset>\n"
 //   read_file()  i32 copies /data/in.txt to stdout; 0 or an errno value
 //   write_file() i32 writes "written\n" to /data/out.txt (created/truncated); 0 or errno
+//   spam(fd, n)  i32 writes n bytes to fd (1 or 2), one write per byte, the digits 0-9
+//                    repeated; returns how many were written before the first error
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -81,4 +83,14 @@ EXPORT("write_file") int write_file(void) {
     if (close(fd) != 0 && rc == 0)
         rc = errno ? errno : EIO;
     return rc;
+}
+
+EXPORT("spam") int spam(int fd, int n) {
+    int i = 0;
+    for (; i < n; i++) {
+        char c = (char)('0' + i % 10);
+        if (write(fd, &c, 1) != 1)
+            break;
+    }
+    return i;
 }

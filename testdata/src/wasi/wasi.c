@@ -293,3 +293,14 @@ EXPORT("read-stdin") str_t *probe_read_stdin(void) {
 }
 
 POST_RETURN("read-stdin") void probe_read_stdin_post(str_t *r) { free(r->ptr); }
+
+// spam: func(fd: u32, n: u32) -> u32
+EXPORT("spam") uint32_t probe_spam(uint32_t fd, uint32_t n) {
+    uint32_t i = 0;
+    for (; i < n; i++) {
+        char c = (char)('0' + i % 10);
+        if (write((int)fd, &c, 1) != 1)
+            break;
+    }
+    return i;
+}
