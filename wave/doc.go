@@ -18,6 +18,12 @@
 //	result<T, E>    ok, ok(1), err, err("oops")
 //	flags           {read, write}, {}
 //
+// A number given for an f32 or f64 is rounded to the nearest value of that
+// type, ties to even, as wasm-wave (and so Wasmtime) reads it: past the
+// largest finite value it is inf or -inf, below half the smallest subnormal
+// it is 0 or -0 (the sign is kept), and nan is the canonical NaN. Spellings
+// other than nan, inf and -inf (NaN, -nan, +inf, infinity, %inf) are errors.
+//
 // Escapes in chars and strings are \' \" \\ \t \n \r and \u{X…} (1 to 6 hex
 // digits naming a Unicode scalar value). A newline inside "…" must be
 // escaped. A multiline string starts with """ and a line break and ends with
@@ -28,15 +34,31 @@
 // and digits joined by '-', each word all lower or all upper case, the first
 // starting with a letter. A label may be written with a leading '%', which
 // must be used for cases named like one of the keywords true, false, some,
-// none, ok, err, inf, nan (this parser also accepts them bare where the type
-// leaves no doubt). Record fields may come in any order and option fields
-// that are none may be left out. Trailing commas are allowed. Whitespace is
-// free between tokens and // starts a comment that runs to the end of line.
+// none, ok, err, inf, nan. Record fields may come in any order and option
+// fields that are none may be left out. Trailing commas are allowed.
+// Whitespace is free between tokens and // starts a comment that runs to the
+// end of line.
 //
 // Parsing is type-directed: the same text means different things for
 // different types ({} is empty flags or an empty record, red is an enum case
-// or a variant case). Unlike wasm-wave, an option or result is always written
-// in its variant form: a bare 1 is not accepted for option<u32>.
+// or a variant case).
+//
+// # Differences from wasm-wave
+//
+// Run against the UI test cases of the wasm-wave crate, Parse agrees on all
+// but these, where it accepts text that wasm-wave refuses:
+//
+//   - an enum or variant case named like a keyword may be written without
+//     its '%' where the type leaves no doubt: true for enum { true, false }
+//     (wasm-wave: %true);
+//   - a record whose fields are all options may be written {} when they are
+//     all none (wasm-wave: {:} only).
+//
+// Beyond those cases, -0 is accepted for the unsigned integer types (as 0),
+// where wasm-wave refuses it. In the other direction, an option or result is
+// always written in its variant form here: wasm-wave also reads a bare
+// payload (1 for some(1) as option<u32>, "x" for ok("x")), this parser does
+// not.
 //
 // # API
 //

@@ -251,17 +251,17 @@ func (p *parser) float(tok token, t *wit.Type, path string) (any, error) {
 	var f float64
 	switch {
 	case tok.keyword("nan"):
-		f = math.NaN()
+		if bits == 32 {
+			return nan32, nil
+		}
+		return nan64, nil
 	case tok.keyword("inf"):
 		f = math.Inf(1)
 	case tok.kind == tokNumber && tok.text == "-inf":
 		f = math.Inf(-1)
 	case tok.kind == tokNumber:
-		var err error
-		f, err = strconv.ParseFloat(tok.text, bits)
-		if err != nil {
-			return nil, errAt(tok.start, path, "%s out of range for %s", truncate(tok.text), t.Kind)
-		}
+		// Like wasm-wave: out of range is ±inf, too small is ±0.
+		f = decimalFloat(tok.text, bits)
 	default:
 		return nil, p.expected(tok, path, t, "")
 	}
