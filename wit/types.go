@@ -245,36 +245,10 @@ func (t *Type) write(b *strings.Builder) {
 			m.write(b)
 		}
 		b.WriteString(">")
-	case KindRecord:
-		b.WriteString("record { ")
-		for i, f := range t.Fields {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(f.Name)
-			b.WriteString(": ")
-			f.Type.write(b)
-		}
-		b.WriteString(" }")
-	case KindVariant:
-		b.WriteString("variant { ")
-		for i, c := range t.Cases {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(c.Name)
-			if c.Type != nil {
-				b.WriteString("(")
-				c.Type.write(b)
-				b.WriteString(")")
-			}
-		}
-		b.WriteString(" }")
-	case KindEnum, KindFlags:
+	case KindRecord, KindVariant, KindEnum, KindFlags:
 		b.WriteString(t.Kind.String())
-		b.WriteString(" { ")
-		b.WriteString(strings.Join(t.Names, ", "))
-		b.WriteString(" }")
+		b.WriteString(" ")
+		t.writeBody(b)
 	case KindOwn, KindBorrow:
 		b.WriteString(t.Kind.String())
 		b.WriteString("<resource>")
@@ -288,6 +262,72 @@ func (t *Type) write(b *strings.Builder) {
 	default:
 		b.WriteString(t.Kind.String())
 	}
+}
+
+// Definition prints a named type the way WIT declares it, on one line:
+// `record point { x: s32, y: s32 }`, `variant shape { circle(f64), empty }`,
+// `enum color { red, green }`, `flags perms { read, write }`, and for any
+// other type an alias, `type filesize = u64`. Types nested inside print as
+// String does (structurally: Wasmtime's type information carries no names).
+func (t *Type) Definition(name string) string {
+	var b strings.Builder
+	if t == nil {
+		b.WriteString("type " + name + " = ")
+		t.write(&b)
+		return b.String()
+	}
+	switch t.Kind {
+	case KindRecord, KindVariant, KindEnum, KindFlags:
+		b.WriteString(t.Kind.String())
+		b.WriteString(" ")
+		b.WriteString(name)
+		b.WriteString(" ")
+		t.writeBody(&b)
+	default:
+		b.WriteString("type " + name + " = ")
+		t.write(&b)
+	}
+	return b.String()
+}
+
+// writeBody writes the braced part of a record, variant, enum or flags:
+// `{ a, b }`, or `{}` when there is nothing in it.
+func (t *Type) writeBody(b *strings.Builder) {
+	n := len(t.Names)
+	switch t.Kind {
+	case KindRecord:
+		n = len(t.Fields)
+	case KindVariant:
+		n = len(t.Cases)
+	}
+	if n == 0 {
+		b.WriteString("{}")
+		return
+	}
+	b.WriteString("{ ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		switch t.Kind {
+		case KindRecord:
+			f := t.Fields[i]
+			b.WriteString(f.Name)
+			b.WriteString(": ")
+			f.Type.write(b)
+		case KindVariant:
+			c := t.Cases[i]
+			b.WriteString(c.Name)
+			if c.Type != nil {
+				b.WriteString("(")
+				c.Type.write(b)
+				b.WriteString(")")
+			}
+		default:
+			b.WriteString(t.Names[i])
+		}
+	}
+	b.WriteString(" }")
 }
 
 // String prints the function type in WIT syntax: `func(a: s32) -> string`.

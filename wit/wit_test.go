@@ -21,6 +21,8 @@ func TestTypeString(t *testing.T) {
 		"enum { red, green }":   EnumOf("red", "green"),
 		"flags { read, write }": FlagsOf("read", "write"),
 		"char":                  CharT,
+		"record {}":             RecordOf(),
+		"flags {}":              FlagsOf(),
 	}
 	for want, typ := range cases {
 		if got := typ.String(); got != want {
@@ -93,5 +95,34 @@ func TestIntegerConversions(t *testing.T) {
 	}
 	if ValidChar(0xD800) || !ValidChar('x') {
 		t.Error("ValidChar")
+	}
+}
+
+func TestTypeDefinition(t *testing.T) {
+	point := RecordOf(Field{"x", S32}, Field{"y", S32})
+	cases := []struct {
+		name string
+		typ  *Type
+		want string
+	}{
+		{"point", point, "record point { x: s32, y: s32 }"},
+		{"empty", RecordOf(), "record empty {}"},
+		{"shape", VariantOf(Case{"circle", F64}, Case{"rect", point}, Case{"empty", nil}),
+			"variant shape { circle(f64), rect(record { x: s32, y: s32 }), empty }"},
+		{"color", EnumOf("red", "green", "blue"), "enum color { red, green, blue }"},
+		{"perms", FlagsOf("read", "write", "exec"), "flags perms { read, write, exec }"},
+		{"no-flags", FlagsOf(), "flags no-flags {}"},
+		{"bytes", ListOf(U8), "type bytes = list<u8>"},
+		{"filesize", U64, "type filesize = u64"},
+		{"maybe", OptionOf(point), "type maybe = option<record { x: s32, y: s32 }>"},
+		{"outcome", ResultOf(nil, String), "type outcome = result<_, string>"},
+		{"pair", TupleOf(U32, String), "type pair = tuple<u32, string>"},
+		{"handle", &Type{Kind: KindOwn}, "type handle = own<resource>"},
+		{"nothing", nil, "type nothing = _"},
+	}
+	for _, c := range cases {
+		if got := c.typ.Definition(c.name); got != c.want {
+			t.Errorf("Definition(%q) = %q, want %q", c.name, got, c.want)
+		}
 	}
 }
