@@ -59,6 +59,9 @@ type Item struct {
 	Kind string
 	// Func is the WIT type of a component function.
 	Func *wit.FuncType
+	// Type is the WIT type a "type" item names (a record, variant, enum,
+	// flags, or an alias of another type).
+	Type *wit.Type
 	// Core is the type of a core function.
 	Core *CoreFuncType
 	// Members are the items of an interface.
@@ -261,7 +264,7 @@ func coreItem(name string, it wt.CoreItem) Item {
 func convItems(in []wt.Item) []Item {
 	out := make([]Item, 0, len(in))
 	for _, it := range in {
-		out = append(out, Item{Name: it.Name, Kind: it.Kind, Func: it.Func, Members: convItems(it.Members)})
+		out = append(out, Item{Name: it.Name, Kind: it.Kind, Func: it.Func, Type: it.Type, Members: convItems(it.Members)})
 	}
 	return out
 }
@@ -316,7 +319,11 @@ func (c *Component) unknown(name string) error {
 	return fmt.Errorf("%w %q (exports: %s)", ErrUnknownExport, name, strings.Join(names, ", "))
 }
 
-// Describe prints the imports and exports in WIT-like text.
+// Describe prints the imports and exports in WIT-like text: functions with
+// their types, type items with their definitions (`record point { x: s32,
+// y: s32 }`, `enum color { red, green }`, `type size = u64`) and resources as
+// `resource name`. Types inside a signature or a definition print
+// structurally (Wasmtime's type information carries no names for them).
 func (c *Component) Describe() string {
 	var b strings.Builder
 	b.WriteString(c.kind.String())
@@ -346,13 +353,25 @@ func writeItem(b *strings.Builder, verb string, it Item) {
 			case m.Func != nil:
 				fmt.Fprintf(b, "    %s: %s\n", m.Name, m.Func)
 			default:
-				fmt.Fprintf(b, "    %s: %s\n", m.Name, m.Kind)
+				fmt.Fprintf(b, "    %s\n", declaration(m))
 			}
 		}
 		b.WriteString("  }\n")
 	default:
-		fmt.Fprintf(b, "  %s %s: %s\n", verb, it.Name, it.Kind)
+		fmt.Fprintf(b, "  %s %s\n", verb, declaration(it))
 	}
+}
+
+// declaration prints an item that is not a function: a type's definition,
+// `resource name`, or else `name: kind`.
+func declaration(it Item) string {
+	switch {
+	case it.Kind == "type" && it.Type != nil:
+		return it.Type.Definition(it.Name)
+	case it.Kind == "resource":
+		return "resource " + it.Name
+	}
+	return it.Name + ": " + it.Kind
 }
 
 // acquire takes a reference for an instance, unless the component is closed.

@@ -137,6 +137,43 @@ func TestInspect(t *testing.T) {
 	}
 }
 
+// TestInspectPrintsTypeDefinitions checks that type and resource items print
+// their definitions (as wasm-tools does), not just "point: type".
+func TestInspectPrintsTypeDefinitions(t *testing.T) {
+	t.Parallel() // compiling the 12 MB JavaScript component takes a while
+	code, out, errs := cli(t, "inspect", fixture("types.wasm"))
+	if code != 0 {
+		t.Fatalf("inspect types.wasm: exit %d, %s", code, errs)
+	}
+	types := "    record point { x: s32, y: s32 }\n" +
+		"    record person { name: string, age: u8, tags: list<string>, home: option<record { x: s32, y: s32 }> }\n" +
+		"    variant shape { circle(f64), rect(record { x: s32, y: s32 }), empty }\n" +
+		"    enum color { red, green, blue }\n" +
+		"    flags perms { read, write, exec }\n"
+	for _, want := range []string{
+		// The interface that defines them, one that uses them, an export.
+		"  import airssys:test/types@0.1.0 {\n" + types + "  }\n",
+		"  import airssys:test/host-echo@0.1.0 {\n" + types + "    echo-bool: func(v: bool) -> bool\n",
+		"  export airssys:test/echo@0.1.0 {\n" + types + "    airssys:test/echo@0.1.0#echo-bool: func(v: bool) -> bool\n",
+		// Resources, and a variant type that refers to one.
+		"  export airssys:test/counters@0.1.0 {\n    resource counter\n",
+		"  import wasi:io/streams@0.2.12 {\n    resource input-stream\n    resource output-stream\n    resource error\n" +
+			"    variant stream-error { last-operation-failed(own<resource>), closed }\n    resource pollable\n",
+		// An alias of a primitive type, and a record of them.
+		"    type filesize = u64\n",
+		"    record datetime { seconds: u64, nanoseconds: u32 }\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect types.wasm: missing\n%s\nin:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{": type\n", ": resource\n"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("inspect types.wasm still prints %q:\n%s", strings.TrimSpace(bad), out)
+		}
+	}
+}
+
 func TestParseBytes(t *testing.T) {
 	for in, want := range map[string]int64{"0": 0, "4096": 4096, "64K": 64 << 10, "2M": 2 << 20, "1GiB": 1 << 30,
 		"3mb": 3 << 20} {
