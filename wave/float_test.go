@@ -3,6 +3,8 @@ package wave
 import (
 	"math"
 	"math/big"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,6 +142,48 @@ func TestParseFloatSpellings(t *testing.T) {
 			if v, err := Parse(text, typ); err == nil {
 				t.Errorf("%s: Parse(%q) = %v, want an error", typ, text, v)
 			}
+		}
+	}
+}
+
+// TestParseFloatMatchesExactRounding compares Parse with exact rational
+// arithmetic (math/big) on random literals around the ranges' edges: the
+// result must be the float nearest to the literal's exact value.
+func TestParseFloatMatchesExactRounding(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + r.IntN(10))
+		}
+		return string(b)
+	}
+	for i := 0; i < 20000; i++ {
+		lit := strconv.Itoa(1 + r.IntN(9)) // no leading zero
+		lit += digits(r.IntN(30))
+		if r.IntN(2) == 0 {
+			lit += "." + digits(1+r.IntN(30))
+		}
+		exp := []int{-360, -330, -60, -50, -40, 0, 30, 40, 300, 320}[r.IntN(10)] + r.IntN(21) - 10
+		lit += "e" + strconv.Itoa(exp)
+		if r.IntN(2) == 0 {
+			lit = "-" + lit
+		}
+		exact, ok := new(big.Rat).SetString(lit)
+		if !ok {
+			t.Fatalf("big.Rat cannot read %q", lit)
+		}
+		want32, _ := exact.Float32()
+		want64, _ := exact.Float64()
+		if exact.Sign() < 0 { // big.Rat loses the sign of a result rounded to zero
+			want32 = float32(math.Copysign(float64(want32), -1))
+			want64 = math.Copysign(want64, -1)
+		}
+		if v, err := Parse(lit, wit.F32); err != nil || math.Float32bits(v.(float32)) != math.Float32bits(want32) {
+			t.Fatalf("f32: Parse(%q) = %v, %v; want %v", lit, v, err, want32)
+		}
+		if v, err := Parse(lit, wit.F64); err != nil || math.Float64bits(v.(float64)) != math.Float64bits(want64) {
+			t.Fatalf("f64: Parse(%q) = %v, %v; want %v", lit, v, err, want64)
 		}
 	}
 }
