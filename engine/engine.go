@@ -26,6 +26,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,9 +59,26 @@ type Config struct {
 	EpochTick time.Duration
 	// MemoryReservation and MemoryGuard (bytes) tune linear-memory address
 	// space; zero keeps Wasmtime's defaults (4 GiB and 32 MiB on 64-bit).
+	// Every linear memory reserves MemoryReservation plus MemoryGuard of
+	// address space up front and never moves, so MemoryReservation is also
+	// the most a memory can grow to. Below 4 GiB, compiled code checks
+	// bounds explicitly (a little slower) and many more memories fit.
 	MemoryReservation uint64
 	MemoryGuard       uint64
+	// MaxMemories bounds the linear memories alive in the process at once
+	// (not with Pooling, which sizes itself). Each takes two of the kernel's
+	// memory mappings, and past vm.max_map_count the process cannot map
+	// anything and dies; so a new memory beyond the limit fails to
+	// instantiate with a clear error instead. 0 derives the limit from
+	// vm.max_map_count, leaving 10,000 mappings to the rest of the process
+	// (27,765 on a default Linux); -1 means no limit. Whatever the limit, a
+	// memory is also refused when its reservation would bring the process
+	// within 1/8 (at least 512 MiB) of an address-space limit (RLIMIT_AS).
+	MaxMemories int
 	// MaxWasmStack bounds guest stack use in bytes (0: Wasmtime's 512 KiB).
+	// Guests run on the native stack of the calling thread, so it must leave
+	// room on it: New refuses a value above the threads' stack size minus
+	// 1 MiB (7 MiB with Linux's default 8 MiB threads).
 	MaxWasmStack uint64
 	// Pooling turns on the pooling instance allocator, sized for
 	// PoolInstances concurrent instances (default 1000) with memories of at
@@ -80,7 +100,11 @@ type Engine struct {
 	cache  *diskCache
 	closed atomic.Bool
 
-	mu sync.RWMutex // held for reading while e.wt is used, for writing by Close
+	// users counts the operations that use e.wt (compiles, instantiations);
+	// the engine is freed by Close, or by the last user to leave after
+	// Close, whichever comes last (see use, done_, Close).
+	users    atomic.Int64
+	freeOnce sync.Once
 
 	// The epoch ticker starts with the first guest call and sleeps while no
 	// call runs, so idle engines cost nothing (see tick).
@@ -92,7 +116,7 @@ type Engine struct {
 	done     chan struct{}
 
 	linkMu  sync.Mutex
-	linkers map[linkKey]*linkers
+	linkers map[linkKey]*linkers // nil after the engine is freed
 
 	liveMu  sync.Mutex
 	live    map[*Instance]struct{} // instances whose store exists
@@ -118,6 +142,16 @@ func New(cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxWasmStack > 0 {
+		if max := maxWasmStack(); cfg.MaxWasmStack > max {
+			return nil, fmt.Errorf("engine: MaxWasmStack %d bytes leaves no room on the %d-byte native stack guests "+
+				"run on (at most %d): deep recursion would crash the process instead of trapping",
+				cfg.MaxWasmStack, wt.DefaultThreadStack(), max)
+		}
+	}
+	if cfg.MaxMemories == 0 && !cfg.Pooling {
+		cfg.MaxMemories = defaultMaxMemories()
+	}
 	w, err := wt.NewEngine(wt.EngineConfig{
 		Fuel:              cfg.ConsumeFuel,
 		Epoch:             !cfg.DisableEpochInterruption,
@@ -128,6 +162,7 @@ func New(cfg Config) (*Engine, error) {
 		PoolInstances:     cfg.PoolInstances,
 		PoolMaxMemory:     cfg.PoolMaxMemory,
 		OptLevel:          1,
+		MaxMemories:       int64(max(cfg.MaxMemories, 0)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -144,6 +179,40 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.sleeping.Store(true) // not started yet: the first call wakes it
 	return e, nil
+}
+
+// stackMargin is the native stack left to Wasmtime, our shim and the cgo
+// frames below the guest's own stack.
+const stackMargin = 1 << 20
+
+// maxWasmStack is the largest MaxWasmStack the native stack allows.
+func maxWasmStack() uint64 {
+	st := wt.DefaultThreadStack()
+	if st == 0 {
+		st = 2 << 20 // unknown: assume a small thread stack
+	}
+	if st <= 2*stackMargin {
+		return st / 2
+	}
+	return st - stackMargin
+}
+
+// mappingsReserve are the kernel memory mappings left to everything but
+// linear memories (Go heap, malloc, compiled code, stacks).
+const mappingsReserve = 10_000
+
+// defaultMaxMemories derives Config.MaxMemories from vm.max_map_count.
+func defaultMaxMemories() int {
+	n := 65530 // Linux's default
+	if b, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
+		if v, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && v > 0 {
+			n = v
+		}
+	}
+	if n <= 2*mappingsReserve {
+		return max(n/4, 1)
+	}
+	return (n - mappingsReserve) / 2
 }
 
 // enter marks a guest call (or instantiation) as running and makes sure the
@@ -258,55 +327,79 @@ func (e *Engine) fingerprint() string {
 // Config returns the engine's configuration (with defaults filled in).
 func (e *Engine) Config() Config { return e.cfg }
 
-// use takes the read lock unless the engine is closed.
+// use registers an operation on e.wt unless the engine is closed. It pairs
+// with done_. Close never waits for users: the last one frees the engine.
+// (users is raised before closed is read, and Close sets closed before it
+// reads users, so one of the two always sees the other.)
 func (e *Engine) use() error {
-	e.mu.RLock()
+	e.users.Add(1)
 	if e.closed.Load() {
-		e.mu.RUnlock()
+		e.done_()
 		return ErrClosed
 	}
 	return nil
 }
 
-func (e *Engine) done_() { e.mu.RUnlock() }
+func (e *Engine) done_() {
+	if e.users.Add(-1) == 0 && e.closed.Load() {
+		e.free()
+	}
+}
 
-// Close interrupts every guest still running, stops the epoch ticker and
-// frees the engine. Components and instances made from it return ErrClosed
-// afterwards (Instance.Close still works). Close is idempotent.
+// closeWait bounds how long Close waits for running guests to stop.
+const closeWait = 5 * time.Second
+
+// Close interrupts every guest still running, waits (at most a few
+// seconds) for them to stop, and frees the engine. Components and
+// instances made from it return ErrClosed afterwards (Instance.Close still
+// works). An instantiation or call stuck in a host function that never
+// returns does not block Close: the engine is then freed when it returns.
+// Close is idempotent.
 func (e *Engine) Close() error {
+	// Close is a user itself while it waits (it ticks the epoch), so the
+	// engine cannot be freed under it by the last other user leaving.
+	e.users.Add(1)
+	defer e.done_()
 	if e.closed.Swap(true) {
 		return nil
 	}
 	// Stop running guests: interrupt them and keep the epoch moving until
 	// none is left (bounded, in case a host function never returns).
-	for waited := time.Duration(0); ; waited += time.Millisecond {
+	deadline := time.Now().Add(closeWait)
+	for {
 		e.liveMu.Lock()
 		for i := range e.live {
 			i.store.Interrupt()
 		}
 		e.liveMu.Unlock()
-		if e.running.Load() == 0 || e.cfg.DisableEpochInterruption || waited > 5*time.Second {
+		if e.running.Load() == 0 || e.cfg.DisableEpochInterruption || time.Now().After(deadline) {
 			break
 		}
 		e.wt.IncrementEpoch()
 		time.Sleep(time.Millisecond)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.tickMu.Lock()
-	if e.started {
-		close(e.stop)
-		<-e.done
-	}
-	e.tickMu.Unlock()
-	e.linkMu.Lock()
-	for _, l := range e.linkers {
-		l.delete()
-	}
-	e.linkers = nil
-	e.linkMu.Unlock()
-	// Wasmtime reference-counts the engine inside compiled code and stores,
-	// so freeing our handle here is safe even if some remain.
-	e.wt.Delete()
-	return nil
+	return nil // the deferred done_ frees the engine unless someone still uses it
+}
+
+// free stops the epoch ticker and frees the linkers and the engine, once,
+// when the engine is closed and no operation uses it.
+func (e *Engine) free() {
+	e.freeOnce.Do(func() {
+		e.tickMu.Lock()
+		if e.started {
+			close(e.stop)
+			<-e.done
+		}
+		e.started = true // a late wakeTicker starts nothing
+		e.tickMu.Unlock()
+		e.linkMu.Lock()
+		for _, l := range e.linkers {
+			l.delete()
+		}
+		e.linkers = nil
+		e.linkMu.Unlock()
+		// Wasmtime reference-counts the engine inside compiled code and
+		// stores, so freeing our handle here is safe even if some remain.
+		e.wt.Delete()
+	})
 }

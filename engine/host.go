@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"weak"
 
 	"github.com/airsstack/airssys-wasm-go/internal/wt"
 )
@@ -88,7 +90,12 @@ func (h *Host) CoreFunc(module, name string, params, results []CoreType, fn Core
 	return h
 }
 
-type linkKey struct{ host *Host }
+// linkKey names the linkers of one Host. It holds the Host weakly: an
+// embedder that makes a Host per request must not make the engine keep a
+// linker per Host forever. When a Host is garbage collected its linkers are
+// freed (runtime.AddCleanup); instances made with it keep working, as
+// Wasmtime keeps what they use alive. The zero key is for the nil Host.
+type linkKey struct{ host weak.Pointer[Host] }
 
 // linkers are the Wasmtime linkers of one Host on one engine.
 type linkers struct {
@@ -101,24 +108,52 @@ type linkers struct {
 func (l *linkers) delete() {
 	if l.comp != nil {
 		l.comp.Delete()
+		l.comp = nil
 	}
 	if l.mod != nil {
 		l.mod.Delete()
+		l.mod = nil
 	}
 }
 
 // linkersFor returns the (cached) linkers for h; h may be nil. The caller
-// holds e.use().
+// holds e.use() and keeps h alive while it uses the linkers.
 func (e *Engine) linkersFor(h *Host) (*linkers, error) {
+	var key linkKey
+	if h != nil {
+		key.host = weak.Make(h)
+	}
 	e.linkMu.Lock()
-	l := e.linkers[linkKey{h}]
+	if e.linkers == nil {
+		e.linkMu.Unlock()
+		return nil, ErrClosed
+	}
+	l := e.linkers[key]
 	if l == nil {
 		l = &linkers{}
-		e.linkers[linkKey{h}] = l
+		e.linkers[key] = l
+		if h != nil {
+			runtime.AddCleanup(h, e.dropLinkers, key)
+		}
 	}
 	e.linkMu.Unlock()
-	l.once.Do(func() { l.err = l.build(e, h) })
+	l.once.Do(func() {
+		if l.err = l.build(e, h); l.err != nil {
+			l.delete() // nothing half-built is kept; the error is
+		}
+	})
 	return l, l.err
+}
+
+// dropLinkers frees the linkers of a Host that was garbage collected.
+func (e *Engine) dropLinkers(key linkKey) {
+	e.linkMu.Lock()
+	l := e.linkers[key]
+	delete(e.linkers, key)
+	e.linkMu.Unlock()
+	if l != nil {
+		l.delete()
+	}
 }
 
 func (l *linkers) build(e *Engine, h *Host) error {
@@ -194,5 +229,13 @@ func (h *Host) describe() string {
 // Resource is a handle to a component resource (own or borrow), as returned
 // by a call and accepted as an argument by calls on the same instance. The
 // instance frees it when it closes; Drop frees it (and, for an own handle,
-// runs the guest's destructor) earlier.
+// runs the guest's destructor, with the instance's fuel and timeout) earlier.
+// Drop claims the instance like a call: it fails with ErrBusy while another
+// goroutine calls into the instance and with ErrClosed after Close. An own
+// handle passed to the guest as an own argument belongs to the guest from
+// then on: the host's handle is no longer valid (ErrResourceGone).
 type Resource = wt.Resource
+
+// ErrResourceGone is returned when a Resource is used after Drop, after it
+// was moved into the guest, or after its instance closed.
+var ErrResourceGone = wt.ErrResourceGone

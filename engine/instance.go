@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,9 +41,20 @@ type InstanceConfig struct {
 // WASI configures what a guest sees through WASI. Nothing is inherited from
 // the host process and there is no network.
 type WASI struct {
-	Args   []string
-	Env    map[string]string
-	Stdin  []byte
+	Args []string
+	Env  map[string]string
+	// Stdin is what the guest reads from standard input; StdinFile, when
+	// set, is read instead (for example os.Stdin for a command).
+	Stdin     []byte
+	StdinFile *os.File
+	// Stdout and Stderr receive the guest's output (nil discards it).
+	// Every byte the guest writes during a call reaches the writer before
+	// the call returns, and nothing reaches it after Close. The writer is
+	// called from the engine's goroutines while the guest runs, never
+	// concurrently with itself or the other stream's writer; a slow writer
+	// slows the guest down (nothing is buffered beyond one pipe, 64 KiB).
+	// A writer that fails or panics is not called again, and the call
+	// returns an *OutputError.
 	Stdout io.Writer
 	Stderr io.Writer
 	Dirs   []Dir
@@ -62,6 +76,7 @@ type Instance struct {
 	ci    *wt.ComponentInstance
 	mi    *wt.ModuleInstance
 
+	out    *outputs // captured stdout/stderr, or nil
 	busy   atomic.Bool
 	closed bool
 	intMu  sync.Mutex // orders Interrupt against freeing the store
@@ -72,7 +87,7 @@ type Instance struct {
 	watchMu  sync.Mutex
 	watchCtx context.Context
 	watched  bool
-	trapped  *Trap
+	trapped  atomic.Pointer[Trap]
 	callCtx  context.Context
 	funcs    map[string]*Func
 	fuel     uint64
@@ -121,10 +136,15 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 	e.liveMu.Lock()
 	e.live[i] = struct{}{}
 	e.liveMu.Unlock()
-	if err := i.store.SetWASI(i.wasiConfig()); err != nil {
+	wcfg, err := i.wasiConfig()
+	if err == nil {
+		err = i.store.SetWASI(wcfg)
+	}
+	if err != nil {
 		i.free()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	i.out.started()
 	err = i.guard(ctx, func() error {
 		var err error
 		opts := wt.CallOptions{Fuel: i.fuel, Timeout: i.timeout}
@@ -135,9 +155,17 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 		}
 		return err
 	})
+	runtime.KeepAlive(cfg.Host) // its linkers were in use until here
+	if ferr := i.out.flush(); ferr != nil && err == nil {
+		err = ferr
+	}
 	if err != nil {
 		hostErr := i.store.HostError()
 		i.free()
+		var oe *OutputError
+		if errors.As(err, &oe) {
+			return nil, err
+		}
 		var ce *wt.CallError
 		if errors.As(err, &ce) {
 			if ce.Code < 0 && !ce.HostFailed && ce.Stop == 0 && !ce.HasExit && !ce.MemoryLimitHit {
@@ -164,10 +192,32 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 	return i, nil
 }
 
-func (i *Instance) wasiConfig() wt.WASIConfig {
+func (i *Instance) wasiConfig() (wt.WASIConfig, error) {
 	w := i.cfg.WASI
-	out := wt.WASIConfig{Args: w.Args, Stdin: w.Stdin, CaptureStdout: w.Stdout != nil,
-		CaptureStderr: w.Stderr != nil}
+	out := wt.WASIConfig{Args: w.Args, Stdin: w.Stdin}
+	if w.StdinFile != nil {
+		var err error
+		if out.StdinPath, err = fdPath(w.StdinFile); err != nil {
+			return out, fmt.Errorf("stdin: %w", err)
+		}
+	}
+	if w.Stdout != nil || w.Stderr != nil {
+		i.out = &outputs{}
+		for _, s := range []struct {
+			name string
+			dst  io.Writer
+			path *string
+		}{{"stdout", w.Stdout, &out.StdoutPath}, {"stderr", w.Stderr, &out.StderrPath}} {
+			if s.dst == nil {
+				continue
+			}
+			p, err := i.out.open(s.name, s.dst)
+			if err != nil {
+				return out, err
+			}
+			*s.path = p.path
+		}
+	}
 	keys := make([]string, 0, len(w.Env))
 	for k := range w.Env {
 		keys = append(keys, k)
@@ -179,7 +229,20 @@ func (i *Instance) wasiConfig() wt.WASIConfig {
 	for _, d := range w.Dirs {
 		out.Preopens = append(out.Preopens, wt.Preopen{Host: d.HostPath, Guest: d.GuestPath, ReadOnly: d.ReadOnly})
 	}
-	return out
+	return out, nil
+}
+
+// fdPath names an open file so that Wasmtime can open it again.
+func fdPath(f *os.File) (string, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return "", err
+	}
+	var path string
+	if err := rc.Control(func(fd uintptr) { path = "/proc/self/fd/" + strconv.Itoa(int(fd)) }); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 // guard runs f with ctx (and Engine.Close) able to interrupt the guest.
@@ -191,6 +254,7 @@ func (i *Instance) guard(ctx context.Context, f func() error) error {
 		return ErrClosed
 	}
 	i.store.ResetInterrupt()
+	i.out.begin()
 	i.callCtx = ctx
 	defer func() { i.callCtx = nil }()
 	if ctx.Done() == nil || e.cfg.DisableEpochInterruption {
@@ -221,20 +285,37 @@ func (i *Instance) Context() context.Context {
 	return i.callCtx
 }
 
+// DropResource implements wt.Env: Resource.Drop claims the instance like a
+// call (ErrBusy while another goroutine calls, ErrClosed after Close) and
+// runs the destructor with the call limits; a destructor that traps poisons
+// the instance like a call that traps.
+func (i *Instance) DropResource(r *wt.Resource) error {
+	if !i.busy.CompareAndSwap(false, true) {
+		return ErrBusy
+	}
+	defer i.busy.Store(false)
+	switch {
+	case i.closed, i.comp.eng.closed.Load():
+		return ErrClosed
+	case i.trapped.Load() != nil:
+		return fmt.Errorf("%w (%v)", ErrTrapped, i.trapped.Load())
+	}
+	ctx := context.Background()
+	err := i.guard(ctx, func() error {
+		return r.DropNow(wt.CallOptions{Fuel: i.fuel, Timeout: i.timeout})
+	})
+	oerr := i.out.flush()
+	var ce *wt.CallError
+	if errors.As(err, &ce) {
+		t := newTrap("resource drop", ce, ctx, i.store.HostError())
+		i.trapped.Store(t)
+		return errors.Join(t, oerr)
+	}
+	return errors.Join(err, oerr)
+}
+
 // ImportType implements wt.Env.
 func (i *Instance) ImportType(name string) *wit.FuncType { return i.comp.importTypes[name] }
-
-// WriteOutput implements wt.Env: guest stdout and stderr.
-func (i *Instance) WriteOutput(fd int, p []byte) (int, error) {
-	w := i.cfg.WASI.Stdout
-	if fd == 2 {
-		w = i.cfg.WASI.Stderr
-	}
-	if w == nil {
-		return len(p), nil
-	}
-	return w.Write(p)
-}
 
 // Component returns the compiled code this instance runs.
 func (i *Instance) Component() *Component { return i.comp }
@@ -324,8 +405,8 @@ func (f *Func) call(ctx context.Context, args []any) (any, error) {
 	switch {
 	case i.closed:
 		return nil, ErrClosed
-	case i.trapped != nil:
-		return nil, fmt.Errorf("%w (%v)", ErrTrapped, i.trapped)
+	case i.trapped.Load() != nil:
+		return nil, fmt.Errorf("%w (%v)", ErrTrapped, i.trapped.Load())
 	case i.comp.eng.closed.Load():
 		return nil, ErrClosed
 	}
@@ -351,7 +432,11 @@ func (f *Func) call(ctx context.Context, args []any) (any, error) {
 		}
 		return err
 	})
+	oerr := i.out.flush()
 	if err == nil {
+		if oerr != nil {
+			return nil, oerr
+		}
 		return out, nil
 	}
 	var ce *wt.CallError
@@ -360,10 +445,13 @@ func (f *Func) call(ctx context.Context, args []any) (any, error) {
 		if t.Kind == TrapCancelled && ctx.Err() == nil && i.comp.eng.closed.Load() {
 			t.cause = ErrClosed // interrupted by Engine.Close
 		}
-		i.trapped = t
+		i.trapped.Store(t)
+		if oerr != nil {
+			return nil, errors.Join(t, oerr)
+		}
 		return nil, t
 	}
-	return nil, fmt.Errorf("engine: call %s: %w", f.name, err)
+	return nil, errors.Join(fmt.Errorf("engine: call %s: %w", f.name, err), oerr)
 }
 
 // Interrupt stops the guest call running right now, if any: it traps with
@@ -377,14 +465,28 @@ func (i *Instance) Interrupt() {
 	i.intMu.Unlock()
 }
 
-// Trapped returns the trap that poisoned the instance, or nil.
-func (i *Instance) Trapped() *Trap { return i.trapped }
+// Trapped returns the trap that poisoned the instance, or nil. Safe from
+// any goroutine.
+func (i *Instance) Trapped() *Trap { return i.trapped.Load() }
 
 // FuelLeft returns the fuel left after the last call (fuel metering only).
-func (i *Instance) FuelLeft() (uint64, error) { return i.store.Fuel() }
+// Like a call, it needs the instance to itself (ErrBusy otherwise), and
+// fails with ErrClosed after Close.
+func (i *Instance) FuelLeft() (uint64, error) {
+	if !i.busy.CompareAndSwap(false, true) {
+		return 0, ErrBusy
+	}
+	defer i.busy.Store(false)
+	if i.closed {
+		return 0, ErrClosed
+	}
+	return i.store.Fuel()
+}
 
 // Close frees the instance and its store. Idempotent; it fails with ErrBusy
-// while a call is running on another goroutine.
+// while a call is running on another goroutine. The guest output not yet
+// handed to the WASI writers is handed over first; an *OutputError reports
+// a writer that failed and was not reported by a call.
 func (i *Instance) Close() error {
 	if !i.busy.CompareAndSwap(false, true) {
 		return ErrBusy
@@ -393,11 +495,10 @@ func (i *Instance) Close() error {
 	if i.closed {
 		return nil
 	}
-	i.free()
-	return nil
+	return i.free()
 }
 
-func (i *Instance) free() {
+func (i *Instance) free() error {
 	i.closed = true
 	e := i.comp.eng
 	e.liveMu.Lock()
@@ -409,7 +510,9 @@ func (i *Instance) free() {
 	i.intMu.Lock()
 	i.freed = true
 	i.intMu.Unlock()
-	i.store.Delete()
+	i.store.Delete() // Wasmtime's stdout/stderr files close with it
+	err := i.out.close()
 	i.funcs = nil
 	i.comp.release()
+	return err
 }

@@ -54,7 +54,7 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
 # --- core modules (wat2wasm) ---------------------------------------------------
-for name in core_minimal core_host; do
+for name in core_minimal core_host core_start_host; do
   log "$name.wasm"
   wat2wasm --debug-names "src/core/$name.wat" -o "$scratch/$name.wasm"
   wasm-validate "$scratch/$name.wasm"

@@ -61,6 +61,12 @@ func awGoComponentHostCall(env C.uintptr_t, storeHandle C.uintptr_t, args *C.was
 	}
 	mark := len(s.borrows)
 	s.inHost++
+	// What this host call puts in the arena (its result, before Wasmtime
+	// copies it) is freed when it returns: a guest looping over an import
+	// reuses the same memory instead of growing the arena until the end of
+	// its call.
+	amark := s.arena.mark()
+	defer s.arena.release(amark)
 	defer func() {
 		// Borrowed handles end with the call that lent them.
 		for _, r := range s.borrows[mark:] {
@@ -210,18 +216,4 @@ func coreEncode(t CoreType, v any, dst *C.wasmtime_val_t) error {
 		return &wit.TypeError{Want: "a number type", Got: t.String()}
 	}
 	return nil
-}
-
-//export awGoWasiWrite
-func awGoWasiWrite(h C.uintptr_t, fd C.int, buf *C.char, n C.size_t) C.ptrdiff_t {
-	s, ok := cgo.Handle(h).Value().(*Store)
-	if !ok || s.env == nil {
-		return C.ptrdiff_t(n)
-	}
-	p := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n))
-	w, err := s.env.WriteOutput(int(fd), p)
-	if err != nil {
-		return -1
-	}
-	return C.ptrdiff_t(w)
 }

@@ -6,7 +6,9 @@ package wt
 import "C"
 
 import (
+	"fmt"
 	"runtime/cgo"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/airsstack/airssys-wasm-go/wit"
@@ -58,16 +60,19 @@ func (l *Linker) DefineFunc(module string, f *CoreHostFunc) error {
 	params, results := mk(f.Type.Params), mk(f.Type.Results)
 	ft := C.wasm_functype_new(&params, &results)
 	defer C.wasm_functype_delete(ft)
+	if !utf8.ValidString(module) || !utf8.ValidString(f.Name) {
+		return fmt.Errorf("host function name %q.%q is not valid UTF-8", module, f.Name)
+	}
 	cm, cn := C.CString(module), C.CString(f.Name)
 	defer C.free(unsafe.Pointer(cm))
 	defer C.free(unsafe.Pointer(cn))
-	h := cgo.NewHandle(f)
-	if err := C.aw_module_add_func(l.p, cm, C.size_t(len(module)), cn, C.size_t(len(f.Name)), ft,
-		C.uintptr_t(h)); err != nil {
-		h.Delete()
-		return takeError(err)
+	env := C.aw_func_env_new(C.uintptr_t(cgo.NewHandle(f)))
+	if env == nil {
+		panic("wt: out of C memory")
 	}
-	return nil
+	err := C.aw_module_add_func(l.p, cm, C.size_t(len(module)), cn, C.size_t(len(f.Name)), ft, env)
+	C.aw_func_env_defined(env, boolInt(err == nil)) // the handle is deleted exactly once
+	return takeError(err)
 }
 
 // ModuleInstance is a core instance in a Store.

@@ -3,10 +3,16 @@
 #include "shim.h"
 #include "_cgo_export.h"
 
+#include <malloc.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static int64_t aw_now_ns(void) {
   struct timespec ts;
@@ -38,9 +44,27 @@ wasm_engine_t *aw_engine_new(const aw_engine_opts *o) {
     // Our own linear memories enforce the per-store limit and report hits;
     // copy-on-write images need Wasmtime's own memories, so they are off.
     wasmtime_config_memory_init_cow_set(c, false);
-    aw_config_memory_creator(c);
+    aw_config_memory_creator(c, o->max_memories);
   }
   return wasm_engine_new_with_config(c); // takes c
+}
+
+// The C heap in use: malloc'd chunks and mmapped blocks (Wasmtime allocates
+// through malloc too). For leak checks.
+size_t aw_malloc_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
+// The stack size of threads the Go runtime creates (it uses the default
+// attributes): guest code runs on them, inside cgo calls.
+size_t aw_default_thread_stack(void) {
+  pthread_attr_t a;
+  size_t size = 0;
+  if (pthread_attr_init(&a) != 0) return 0;
+  if (pthread_attr_getstacksize(&a, &size) != 0) size = 0;
+  pthread_attr_destroy(&a);
+  return size;
 }
 
 aw_store_state *aw_state_new(uintptr_t go_handle) {
@@ -52,6 +76,8 @@ aw_store_state *aw_state_new(uintptr_t go_handle) {
 void aw_state_free(aw_store_state *s) { free(s); }
 
 void aw_state_interrupt(aw_store_state *s) { atomic_store(&s->interrupt, 1); }
+
+void aw_state_reset_interrupt(aw_store_state *s) { atomic_store(&s->interrupt, 0); }
 
 // Called by Wasmtime each time the store's epoch deadline passes while guest
 // code runs (the engine ticks the epoch from a Go goroutine).
@@ -84,6 +110,20 @@ void aw_store_watch_epoch(wasmtime_store_t *st, aw_store_state *s) {
 // during instantiation attach to it.
 static _Thread_local aw_store_state *aw_current;
 
+// Live linear memories made by our creator, in the whole process: each
+// holds two kernel mappings (the reserved range and its accessible part),
+// and the kernel's limit on mappings (vm.max_map_count) is per process,
+// shared by every engine. Past it, mmap fails anywhere in the process
+// (Wasmtime, malloc, the Go runtime) and the process dies; so each engine
+// refuses new memories before that (aw_mem_env.max_memories).
+static atomic_long aw_mem_live;
+
+long aw_live_memories(void) { return atomic_load(&aw_mem_live); }
+
+typedef struct {
+  long max_memories; // 0: no limit
+} aw_mem_env;
+
 typedef struct {
   uint8_t *base;
   size_t size;     // accessible bytes
@@ -107,7 +147,13 @@ static wasmtime_error_t *aw_mem_grow(void *env, size_t new_size) {
     m->state->mem_limit_hit = 1;
     return wasmtime_error_new("airssys: linear memory limit reached");
   }
-  if (new_size > m->capacity || new_size > m->maximum) return wasmtime_error_new("airssys: memory reservation exhausted");
+  if (new_size > m->maximum) return wasmtime_error_new("airssys: memory maximum reached");
+  if (new_size > m->capacity) {
+    // The reservation (Config.MemoryReservation) is as far as a memory that
+    // never moves can grow: to the guest, the host is out of memory.
+    if (m->state) m->state->mem_limit_hit = 1;
+    return wasmtime_error_new("airssys: memory reservation exhausted");
+  }
   if (mprotect(m->base, new_size, PROT_READ | PROT_WRITE) != 0) return wasmtime_error_new("airssys: mprotect failed");
   m->size = new_size;
   return NULL;
@@ -117,34 +163,87 @@ static void aw_mem_free(void *env) {
   aw_memory *m = env;
   if (m->base) munmap(m->base, m->mapped);
   free(m);
+  atomic_fetch_sub(&aw_mem_live, 1);
+}
+
+// aw_address_room reports whether `want` more bytes of address space can be
+// reserved while leaving room for the rest of the process, when an address
+// space limit (RLIMIT_AS) is set.
+static int aw_address_room(size_t want) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1;
+  uint64_t limit = rl.rlim_cur;
+  uint64_t used = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f) {
+    unsigned long pages = 0;
+    if (fscanf(f, "%lu", &pages) == 1) used = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+    fclose(f);
+  }
+  // Room for the Go heap, malloc, compiled code and thread stacks.
+  uint64_t headroom = limit / 8;
+  if (headroom < ((uint64_t)512 << 20)) headroom = (uint64_t)512 << 20;
+  return used + want + headroom <= limit;
+}
+
+static wasmtime_error_t *aw_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static wasmtime_error_t *aw_errorf(const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return wasmtime_error_new(buf);
 }
 
 static wasmtime_error_t *aw_mem_new(void *env, const wasm_memorytype_t *ty, size_t minimum, size_t maximum,
                                     size_t reserved, size_t guard, wasmtime_linear_memory_t *out) {
-  (void)env;
   (void)ty;
+  aw_mem_env *me = env;
   aw_store_state *s = aw_current;
   if (s && s->mem_limit > 0 && minimum > (size_t)s->mem_limit) {
     s->mem_limit_hit = 1;
     return wasmtime_error_new("airssys: memory minimum size exceeds the instance's memory limit");
   }
-  // Reserve at least what Wasmtime asks for (compiled code may rely on it)
-  // and, since these memories never move, room for every size up to the
-  // type's maximum, capped at 4 GiB (all a 32-bit memory can address).
-  size_t cap = (size_t)4 << 30;
-  if (maximum < cap) cap = maximum;
-  if (cap < reserved) cap = reserved;
+  // Reserve what Wasmtime asks for (Config.MemoryReservation: compiled code
+  // relies on it, and such a memory never moves, so it is also the most it
+  // can grow to). Only when Wasmtime asks for no reservation (a memory that
+  // may move) do we choose: room for every size up to the type's maximum,
+  // capped at 4 GiB (all a 32-bit memory can address).
+  size_t cap = reserved;
+  if (cap == 0) {
+    cap = (size_t)4 << 30;
+    if (maximum < cap) cap = maximum;
+  }
   if (cap < minimum) cap = minimum;
   size_t total = cap + guard;
+  long live = atomic_fetch_add(&aw_mem_live, 1) + 1;
+  if (me && me->max_memories > 0 && live > me->max_memories) {
+    atomic_fetch_sub(&aw_mem_live, 1);
+    return aw_errorf("airssys: cannot create a linear memory: %ld are live, the limit (Config.MaxMemories, "
+                     "from the kernel's vm.max_map_count) is %ld",
+                     live - 1, me->max_memories);
+  }
+  if (!aw_address_room(total)) {
+    atomic_fetch_sub(&aw_mem_live, 1);
+    return aw_errorf("airssys: cannot reserve %zu MiB of address space for a linear memory: the process's "
+                     "address space limit (RLIMIT_AS) would be reached (lower Config.MemoryReservation)",
+                     total >> 20);
+  }
   void *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) return wasmtime_error_new("airssys: cannot reserve linear memory");
+  if (base == MAP_FAILED) {
+    atomic_fetch_sub(&aw_mem_live, 1);
+    return aw_errorf("airssys: cannot reserve %zu MiB of address space for a linear memory", total >> 20);
+  }
   if (minimum > 0 && mprotect(base, minimum, PROT_READ | PROT_WRITE) != 0) {
     munmap(base, total);
+    atomic_fetch_sub(&aw_mem_live, 1);
     return wasmtime_error_new("airssys: cannot commit linear memory");
   }
   aw_memory *m = calloc(1, sizeof *m);
   if (!m) {
     munmap(base, total);
+    atomic_fetch_sub(&aw_mem_live, 1);
     return wasmtime_error_new("airssys: out of memory");
   }
   m->base = base;
@@ -160,8 +259,10 @@ static wasmtime_error_t *aw_mem_new(void *env, const wasm_memorytype_t *ty, size
   return NULL;
 }
 
-void aw_config_memory_creator(wasm_config_t *c) {
-  wasmtime_memory_creator_t mc = {NULL, aw_mem_new, NULL};
+void aw_config_memory_creator(wasm_config_t *c, long max_memories) {
+  aw_mem_env *me = calloc(1, sizeof *me);
+  if (me) me->max_memories = max_memories;
+  wasmtime_memory_creator_t mc = {me, aw_mem_new, free};
   wasmtime_config_host_memory_creator_set(c, &mc);
 }
 
@@ -187,9 +288,13 @@ wasmtime_error_t *aw_component_instantiate(const wasmtime_component_linker_t *l,
                                            int epoch) {
   wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
   if (err) return err;
+  // Save and restore: a host function may instantiate another store while
+  // this one is being instantiated, and memories created after it returns
+  // must still attach to this store.
+  aw_store_state *prev = aw_current;
   aw_current = s;
   err = wasmtime_component_linker_instantiate(l, cx, c, out);
-  aw_current = NULL;
+  aw_current = prev;
   return err;
 }
 
@@ -202,7 +307,19 @@ wasmtime_error_t *aw_component_call(wasmtime_context_t *cx, aw_store_state *s, c
   memset(res, 0, nres * sizeof *res);
   err = wasmtime_component_func_call(f, cx, args, nargs, res, nres);
   if (err) return err;
-  return wasmtime_component_func_post_return(f, cx);
+  err = wasmtime_component_func_post_return(f, cx);
+  // The results are ours to free; when post-return fails (out of fuel, a
+  // timeout) the caller discards them, so free them here.
+  if (err) aw_component_vals_delete(res, nres);
+  return err;
+}
+
+wasmtime_error_t *aw_resource_drop(wasmtime_context_t *cx, aw_store_state *s,
+                                   const wasmtime_component_resource_any_t *r, uint64_t fuel, int64_t timeout_ns,
+                                   int epoch) {
+  wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
+  if (err) return err;
+  return wasmtime_component_resource_any_drop(cx, r);
 }
 
 void aw_component_vals_delete(wasmtime_component_val_t *v, size_t n) {
@@ -214,9 +331,10 @@ wasmtime_error_t *aw_module_instantiate(const wasmtime_linker_t *l, wasmtime_con
                                         uint64_t fuel, int64_t timeout_ns, int epoch) {
   wasmtime_error_t *err = aw_prepare(cx, s, fuel, timeout_ns, epoch);
   if (err) return err;
+  aw_store_state *prev = aw_current;
   aw_current = s;
   err = wasmtime_linker_instantiate(l, cx, m, out, trap);
-  aw_current = NULL;
+  aw_current = prev;
   return err;
 }
 
@@ -242,46 +360,49 @@ static wasmtime_error_t *aw_component_host_tramp(void *env, wasmtime_context_t *
                                                  wasmtime_component_val_t *res, size_t nres) {
   (void)ty;
   aw_store_state *s = wasmtime_context_get_data(cx);
-  return awGoComponentHostCall((uintptr_t)env, s ? s->go_handle : 0, args, nargs, res, nres);
+  return awGoComponentHostCall(((aw_func_env *)env)->handle, s ? s->go_handle : 0, args, nargs, res, nres);
 }
 
 static wasm_trap_t *aw_module_host_tramp(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,
                                          size_t nargs, wasmtime_val_t *res, size_t nres) {
-  return awGoModuleHostCall((uintptr_t)env, wasmtime_caller_context(caller), (wasmtime_val_t *)args, nargs, res,
-                            nres);
+  return awGoModuleHostCall(((aw_func_env *)env)->handle, wasmtime_caller_context(caller), (wasmtime_val_t *)args,
+                            nargs, res, nres);
 }
 
-static void aw_handle_finalizer(void *env) { awGoDeleteHandle((uintptr_t)env); }
+aw_func_env *aw_func_env_new(uintptr_t handle) {
+  aw_func_env *e = malloc(sizeof *e);
+  if (!e) return NULL;
+  e->handle = handle;
+  atomic_init(&e->refs, 2);
+  return e;
+}
+
+static void aw_func_env_unref(aw_func_env *e) {
+  if (atomic_fetch_sub(&e->refs, 1) == 1) {
+    awGoDeleteHandle(e->handle);
+    free(e);
+  }
+}
+
+// Wasmtime's finalizer: it may run on any thread, once the linker and every
+// store that holds the function are gone.
+static void aw_func_env_finalizer(void *env) { aw_func_env_unref(env); }
+
+void aw_func_env_defined(aw_func_env *e, int ok) {
+  // A failed definition never calls the finalizer later: it has run already
+  // (refs is 1) or never will (refs is 2, so drop Wasmtime's reference too).
+  if (!ok && atomic_load(&e->refs) == 2) aw_func_env_unref(e);
+  aw_func_env_unref(e);
+}
 
 wasmtime_error_t *aw_component_add_func(wasmtime_component_linker_instance_t *li, const char *name, size_t len,
-                                        uintptr_t handle) {
-  return wasmtime_component_linker_instance_add_func(li, name, len, aw_component_host_tramp, (void *)handle,
-                                                     aw_handle_finalizer);
+                                        aw_func_env *env) {
+  return wasmtime_component_linker_instance_add_func(li, name, len, aw_component_host_tramp, env,
+                                                     aw_func_env_finalizer);
 }
 
 wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size_t modlen, const char *name,
-                                     size_t len, const wasm_functype_t *ty, uintptr_t handle) {
-  return wasmtime_linker_define_func(l, mod, modlen, name, len, ty, aw_module_host_tramp, (void *)handle,
-                                     aw_handle_finalizer);
-}
-
-typedef struct {
-  uintptr_t handle;
-  int fd;
-} aw_out_env;
-
-static ptrdiff_t aw_out_cb(void *env, const unsigned char *buf, size_t len) {
-  aw_out_env *e = env;
-  return (ptrdiff_t)awGoWasiWrite(e->handle, e->fd, (char *)buf, len);
-}
-
-void aw_wasi_set_output(wasi_config_t *w, uintptr_t handle, int fd) {
-  aw_out_env *e = malloc(sizeof *e);
-  if (!e) return;
-  e->handle = handle;
-  e->fd = fd;
-  if (fd == 1)
-    wasi_config_set_stdout_custom(w, aw_out_cb, e, free);
-  else
-    wasi_config_set_stderr_custom(w, aw_out_cb, e, free);
+                                     size_t len, const wasm_functype_t *ty, aw_func_env *env) {
+  return wasmtime_linker_define_func(l, mod, modlen, name, len, ty, aw_module_host_tramp, env,
+                                     aw_func_env_finalizer);
 }

@@ -26,14 +26,32 @@ typedef struct {
   int fuel, epoch, pooling, opt_level;
   uint64_t memory_reservation, memory_guard, max_wasm_stack, pool_max_memory;
   uint32_t pool_instances;
+  long max_memories; // our memory creator: live memories allowed (0: no limit)
 } aw_engine_opts;
 wasm_engine_t *aw_engine_new(const aw_engine_opts *o);
 
 aw_store_state *aw_state_new(uintptr_t go_handle);
 void aw_state_free(aw_store_state *s);
 void aw_state_interrupt(aw_store_state *s);
+void aw_state_reset_interrupt(aw_store_state *s);
+
+// The env of a host function given to Wasmtime: the cgo.Handle of the Go
+// function and two references, one held by Wasmtime (dropped by the
+// finalizer) and one by the Go code that defines the function (dropped by
+// aw_func_env_defined). Whoever drops the last one deletes the handle, so
+// it is deleted exactly once whether or not Wasmtime ran the finalizer when
+// a definition failed.
+typedef struct aw_func_env {
+  uintptr_t handle;
+  atomic_int refs;
+} aw_func_env;
+aw_func_env *aw_func_env_new(uintptr_t handle);
+void aw_func_env_defined(aw_func_env *e, int ok);
 void aw_store_watch_epoch(wasmtime_store_t *st, aw_store_state *s);
-void aw_config_memory_creator(wasm_config_t *c);
+void aw_config_memory_creator(wasm_config_t *c, long max_memories);
+long aw_live_memories(void);
+size_t aw_default_thread_stack(void);
+size_t aw_malloc_in_use(void);
 
 wasmtime_error_t *aw_component_instantiate(const wasmtime_component_linker_t *l, wasmtime_context_t *cx,
                                            aw_store_state *s, const wasmtime_component_t *c,
@@ -51,9 +69,11 @@ wasmtime_error_t *aw_module_call(wasmtime_context_t *cx, aw_store_state *s, cons
                                  wasm_trap_t **trap, uint64_t fuel, int64_t timeout_ns, int epoch);
 int aw_error_trap_code(const wasmtime_error_t *e, uint8_t *code);
 wasmtime_error_t *aw_component_add_func(wasmtime_component_linker_instance_t *li, const char *name, size_t len,
-                                        uintptr_t handle);
+                                        aw_func_env *env);
 wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size_t modlen, const char *name,
-                                     size_t len, const wasm_functype_t *ty, uintptr_t handle);
-void aw_wasi_set_output(wasi_config_t *w, uintptr_t handle, int fd);
+                                     size_t len, const wasm_functype_t *ty, aw_func_env *env);
+wasmtime_error_t *aw_resource_drop(wasmtime_context_t *cx, aw_store_state *s,
+                                   const wasmtime_component_resource_any_t *r, uint64_t fuel, int64_t timeout_ns,
+                                   int epoch);
 
 #endif

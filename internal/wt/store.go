@@ -8,7 +8,10 @@ import "C"
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime/cgo"
+	"sort"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/airsstack/airssys-wasm-go/wit"
@@ -21,8 +24,9 @@ type Env interface {
 	// ImportType returns the type of a component import by its full name
 	// ("iface#func" or "func"), or nil.
 	ImportType(name string) *wit.FuncType
-	// WriteOutput receives guest stdout (fd 1) and stderr (fd 2).
-	WriteOutput(fd int, p []byte) (int, error)
+	// DropResource claims the store (or fails: busy, closed) and calls
+	// r.DropNow with the limits of a call.
+	DropResource(r *Resource) error
 }
 
 // StoreLimits are the per-store resource limits; negative means unlimited.
@@ -50,6 +54,9 @@ type Store struct {
 	// after it.
 	borrows []*Resource
 	inHost  int
+	// moved collects the own handles passed as arguments of the call being
+	// made: the guest owns them afterwards, so the store forgets them.
+	moved []*Resource
 }
 
 // NewStore creates a store on e. watchEpoch installs the epoch callback that
@@ -80,7 +87,7 @@ func NewStore(e *Engine, env Env, limits StoreLimits, watchEpoch bool) *Store {
 func (s *Store) Interrupt() { C.aw_state_interrupt(s.state) }
 
 // ResetInterrupt clears a pending interrupt.
-func (s *Store) ResetInterrupt() { s.state.interrupt = 0 }
+func (s *Store) ResetInterrupt() { C.aw_state_reset_interrupt(s.state) }
 
 // Fuel returns the fuel left in the store.
 func (s *Store) Fuel() (uint64, error) {
@@ -176,15 +183,25 @@ func (l *ComponentLinker) DefineInstance(path []string, funcs map[string]*HostFu
 		li = next
 	}
 	defer C.wasmtime_component_linker_instance_delete(li)
-	for name, f := range funcs {
-		h := cgo.NewHandle(f)
+	names := make([]string, 0, len(funcs))
+	for name := range funcs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !utf8.ValidString(name) || name == "" {
+			return fmt.Errorf("host function name %q is not a valid name", name)
+		}
+		env := C.aw_func_env_new(C.uintptr_t(cgo.NewHandle(funcs[name])))
+		if env == nil {
+			panic("wt: out of C memory")
+		}
 		cs := C.CString(name)
-		// On success the linker owns h and deletes it through the finalizer.
-		err := C.aw_component_add_func(li, cs, C.size_t(len(name)), C.uintptr_t(h))
+		err := C.aw_component_add_func(li, cs, C.size_t(len(name)), env)
 		C.free(unsafe.Pointer(cs))
+		C.aw_func_env_defined(env, boolInt(err == nil)) // the handle is deleted exactly once
 		if err != nil {
-			h.Delete()
-			return takeError(err)
+			return fmt.Errorf("host function %q: %w", name, takeError(err))
 		}
 	}
 	return nil
@@ -243,12 +260,14 @@ func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any,
 			Got: itoa(len(args)) + " argument(s)"}
 	}
 	s.arena.reset()
+	s.moved = s.moved[:0]
 	var argp *C.wasmtime_component_val_t
 	if len(args) > 0 {
 		argp = (*C.wasmtime_component_val_t)(s.arena.alloc(uintptr(len(args)) * sizeofVal))
 		vals := unsafe.Slice(argp, len(args))
 		for i, p := range ft.Params {
 			if err := s.encode(p.Type, args[i], &vals[i]); err != nil {
+				s.moved = s.moved[:0] // nothing was passed
 				return nil, prefixPath(err, p.Name)
 			}
 		}
@@ -260,6 +279,7 @@ func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any,
 	}
 	err := C.aw_component_call(s.cx, s.state, &f.f, argp, C.size_t(len(args)), resp, C.size_t(nres),
 		C.uint64_t(o.Fuel), C.int64_t(o.Timeout), boolInt(s.epoch))
+	s.forgetMoved()
 	if err != nil {
 		return nil, s.fail(err)
 	}
@@ -274,6 +294,18 @@ func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any,
 		C.aw_component_vals_delete(resp, 1)
 	}
 	return v, derr
+}
+
+// forgetMoved drops the host's handles of the own resources just passed to
+// the guest: Wasmtime took them over (or, if the call failed, the instance
+// is poisoned and will only be closed).
+func (s *Store) forgetMoved() {
+	for i, r := range s.moved {
+		r.free()
+		delete(s.resources, r)
+		s.moved[i] = nil
+	}
+	s.moved = s.moved[:0]
 }
 
 func itoa(n int) string {

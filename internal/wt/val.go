@@ -124,6 +124,17 @@ func (a *arena) reset() {
 	a.cur, a.off = 0, 0
 }
 
+// arenaMark is a position in the arena.
+type arenaMark struct {
+	cur int
+	off uintptr
+}
+
+func (a *arena) mark() arenaMark { return arenaMark{a.cur, a.off} }
+
+// release frees everything allocated since m for reuse (the chunks stay).
+func (a *arena) release(m arenaMark) { a.cur, a.off = m.cur, m.off }
+
 func (a *arena) free() {
 	for _, p := range a.chunks {
 		C.free(p)
@@ -399,6 +410,10 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 		if r.store != s {
 			return &wit.TypeError{Want: t.String(), Got: "a resource of another instance"}
 		}
+		if t.Kind == wit.KindOwn && r.owned {
+			// Ownership passes to the guest with the call (see Call).
+			s.moved = append(s.moved, r)
+		}
 		*(**C.wasmtime_component_resource_any_t)(p) = r.p
 	}
 	return nil
@@ -631,18 +646,39 @@ func (r *Resource) Owned() bool { return r.owned }
 // Valid reports whether the handle can still be used.
 func (r *Resource) Valid() bool { return r.p != nil }
 
+// ErrResourceGone is returned for a resource handle that was dropped
+// before, moved into the guest as an own argument, or whose instance
+// closed.
+var ErrResourceGone = errors.New("resource handle is no longer valid (dropped, moved into the guest, or its instance closed)")
+
 // Drop runs the resource's destructor (for an own handle) and frees the
-// handle. Using it afterwards is an error.
+// handle. The store's owner decides when that may happen (see
+// Env.DropResource): not while another goroutine calls into the store, not
+// after it closed, and with the same fuel and time limits as a call.
 func (r *Resource) Drop() error {
-	if r.p == nil {
-		return errors.New("wt: resource already dropped")
+	if r.p == nil || r.store == nil || r.store.st == nil {
+		return ErrResourceGone
+	}
+	return r.store.env.DropResource(r)
+}
+
+// DropNow is Drop for the store's owner, which has claimed the store. An own
+// handle's destructor runs in the guest within o's limits; a failure is a
+// *CallError.
+func (r *Resource) DropNow(o CallOptions) error {
+	s := r.store
+	if r.p == nil || s == nil || s.st == nil {
+		return ErrResourceGone
 	}
 	var err error
-	if r.owned && r.store.cx != nil {
-		err = takeError(C.wasmtime_component_resource_any_drop(r.store.cx, r.p))
+	if r.owned {
+		if e := C.aw_resource_drop(s.cx, s.state, r.p, C.uint64_t(o.Fuel), C.int64_t(o.Timeout),
+			boolInt(s.epoch)); e != nil {
+			err = s.fail(e)
+		}
 	}
 	r.free()
-	delete(r.store.resources, r)
+	delete(s.resources, r)
 	return err
 }
 

@@ -18,13 +18,21 @@ type Preopen struct {
 
 // WASIConfig is the guest's whole WASI world: nothing is inherited from the
 // host process, and there is no network.
+//
+// Standard streams are files that Wasmtime opens by path when SetWASI runs
+// (typically /proc/self/fd/N of a pipe the caller owns): Wasmtime writes
+// such a file synchronously on the guest's own thread, so every byte is in
+// the file when the call returns, and nothing is written after the store is
+// deleted. (A custom output callback, by contrast, is driven by a worker
+// thread of Wasmtime's that outlives the call.)
 type WASIConfig struct {
-	Args          []string
-	Env           [][2]string
-	Stdin         []byte
-	CaptureStdout bool // route to Env.WriteOutput(1, ...)
-	CaptureStderr bool // route to Env.WriteOutput(2, ...)
-	Preopens      []Preopen
+	Args       []string
+	Env        [][2]string
+	Stdin      []byte // used when StdinPath is empty
+	StdinPath  string // a file to read stdin from
+	StdoutPath string // a file to write stdout to; empty discards
+	StderrPath string // a file to write stderr to; empty discards
+	Preopens   []Preopen
 }
 
 // SetWASI gives the store its WASI context (used by both preview 1 and
@@ -71,16 +79,24 @@ func (s *Store) SetWASI(cfg WASIConfig) error {
 			return fmt.Errorf("wasi: environment is not valid UTF-8")
 		}
 	}
-	if len(cfg.Stdin) > 0 {
+	switch {
+	case cfg.StdinPath != "":
+		if !C.wasi_config_set_stdin_file(w, cstr(cfg.StdinPath)) {
+			C.wasi_config_delete(w)
+			return fmt.Errorf("wasi: cannot open %q for stdin", cfg.StdinPath)
+		}
+	case len(cfg.Stdin) > 0:
 		var v C.wasm_byte_vec_t
 		C.wasm_byte_vec_new(&v, C.size_t(len(cfg.Stdin)), bytesPtr(cfg.Stdin))
 		C.wasi_config_set_stdin_bytes(w, &v) // takes v
 	}
-	if cfg.CaptureStdout {
-		C.aw_wasi_set_output(w, C.uintptr_t(s.h), 1)
+	if cfg.StdoutPath != "" && !C.wasi_config_set_stdout_file(w, cstr(cfg.StdoutPath)) {
+		C.wasi_config_delete(w)
+		return fmt.Errorf("wasi: cannot open %q for stdout", cfg.StdoutPath)
 	}
-	if cfg.CaptureStderr {
-		C.aw_wasi_set_output(w, C.uintptr_t(s.h), 2)
+	if cfg.StderrPath != "" && !C.wasi_config_set_stderr_file(w, cstr(cfg.StderrPath)) {
+		C.wasi_config_delete(w)
+		return fmt.Errorf("wasi: cannot open %q for stderr", cfg.StderrPath)
 	}
 	for _, p := range cfg.Preopens {
 		dirPerms, filePerms := C.size_t(1|2), C.size_t(1|2)

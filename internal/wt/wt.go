@@ -39,6 +39,7 @@ type EngineConfig struct {
 	PoolInstances     uint32 // pooling: instances (and memories, tables, stacks)
 	PoolMaxMemory     uint64 // pooling: largest linear memory, bytes
 	OptLevel          int    // 0 none, 1 speed (default), 2 speed and size
+	MaxMemories       int64  // live linear memories allowed (our memory creator); 0: no limit
 }
 
 // Engine owns a wasm_engine_t.
@@ -60,6 +61,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		max_wasm_stack:     C.uint64_t(cfg.MaxWasmStack),
 		pool_max_memory:    C.uint64_t(cfg.PoolMaxMemory),
 		pool_instances:     C.uint32_t(cfg.PoolInstances),
+		max_memories:       C.long(cfg.MaxMemories),
 	}
 	p := C.aw_engine_new(&o)
 	if p == nil {
@@ -71,6 +73,18 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 // NewBareEngine creates an engine with Wasmtime's defaults plus the component
 // model: the baseline the benchmarks compare against.
 func NewBareEngine() *Engine { return &Engine{p: C.wasm_engine_new()} }
+
+// DefaultThreadStack is the stack size of the threads the Go runtime
+// creates, on which guests run; 0 if unknown.
+func DefaultThreadStack() uint64 { return uint64(C.aw_default_thread_stack()) }
+
+// MallocInUse is the C heap in use, in bytes (malloc'd chunks and
+// mmapped blocks; Wasmtime allocates through malloc). For leak checks.
+func MallocInUse() uint64 { return uint64(C.aw_malloc_in_use()) }
+
+// LiveMemories is how many linear memories made by our memory creator are
+// alive in the process (all engines).
+func LiveMemories() int64 { return int64(C.aw_live_memories()) }
 
 // Delete frees the engine. Everything created from it must be gone first.
 func (e *Engine) Delete() {

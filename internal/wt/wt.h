@@ -150,10 +150,9 @@ void wasi_config_delete(wasi_config_t *);
 bool wasi_config_set_argv(wasi_config_t *, size_t argc, const char *argv[]);
 bool wasi_config_set_env(wasi_config_t *, size_t n, const char *names[], const char *values[]);
 void wasi_config_set_stdin_bytes(wasi_config_t *, wasm_byte_vec_t *bytes); // takes bytes
-void wasi_config_set_stdout_custom(wasi_config_t *, ptrdiff_t (*cb)(void *, const unsigned char *, size_t),
-                                   void *env, void (*finalizer)(void *));
-void wasi_config_set_stderr_custom(wasi_config_t *, ptrdiff_t (*cb)(void *, const unsigned char *, size_t),
-                                   void *env, void (*finalizer)(void *));
+bool wasi_config_set_stdin_file(wasi_config_t *, const char *path);  // opens path for reading
+bool wasi_config_set_stdout_file(wasi_config_t *, const char *path); // creates or truncates path
+bool wasi_config_set_stderr_file(wasi_config_t *, const char *path);
 bool wasi_config_preopen_dir(wasi_config_t *, const char *host, const char *guest,
                              size_t dir_perms, size_t file_perms);
 
