@@ -562,25 +562,33 @@ func TestIntensityEscalates(t *testing.T) {
 	}
 }
 
+// The delay before each restart grows from BackoffMin and stays under
+// BackoffMax: 20, 40, 40, ... ms. The lower bounds are exact (a restart
+// never comes before its delay); the upper bound is generous: with no cap
+// the 8 delays would add up to 5.1 s, capped they make 300 ms.
 func TestBackoffGrows(t *testing.T) {
 	sys, rec := newSystem(t)
-	sup := actor.SupervisorSpec{Name: "s", MaxRestarts: 10, BackoffMin: 20 * time.Millisecond,
-		BackoffMax: 80 * time.Millisecond, Children: []actor.Child{spec(t, "test/trapper/1", "actor_trapper")}}
+	sup := actor.SupervisorSpec{Name: "s", MaxRestarts: 20, Period: time.Minute, BackoffMin: 20 * time.Millisecond,
+		BackoffMax: 40 * time.Millisecond, Children: []actor.Child{spec(t, "test/trapper/1", "actor_trapper")}}
 	if err := sys.DeploySupervisor(context.Background(), sup); err != nil {
 		t.Fatal(err)
 	}
 	var gaps []time.Duration
-	for n := 1; n <= 4; n++ {
+	var total time.Duration
+	for n := 1; n <= 8; n++ {
 		start := time.Now()
 		send(t, sys, "test/trapper/1", "trap")
 		eventually(t, "restart", func() bool { return rec.count(actor.EventRestarted, "test/trapper/1") == n })
 		gaps = append(gaps, time.Since(start))
+		total += gaps[n-1]
 	}
-	// 20, 40, 80, 80 ms (capped): each at least its backoff.
-	for i, min := range []time.Duration{20, 40, 80, 80} {
+	for i, min := range []time.Duration{20, 40, 40, 40, 40, 40, 40, 40} {
 		if gaps[i] < min*time.Millisecond {
 			t.Fatalf("restart %d after %v, before its %v backoff (gaps %v)", i+1, gaps[i], min*time.Millisecond, gaps)
 		}
+	}
+	if total > 2*time.Second {
+		t.Fatalf("8 restarts took %v (gaps %v): the backoff is not capped at 40ms", total, gaps)
 	}
 }
 

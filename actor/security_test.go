@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -189,4 +191,58 @@ func TestTrapsAndRestartsAreAudited(t *testing.T) {
 		return strings.Contains(out, `"event":"trapped","component":"test/trapper/1"`) &&
 			strings.Contains(out, `"event":"restarted","component":"test/trapper/1"`)
 	})
+}
+
+// send is checked against the send grant and request against the request
+// grant, each on its own.
+func TestSendAndRequestGrantsAreSeparate(t *testing.T) {
+	sys, _, _ := securedSystem(t)
+	m := strings.Replace(agentManifest, `request = ["test/echo/*"]`, `request = ["test/silent/*"]`, 1)
+	s := spec(t, "test/agent/1", "actor_agent", "timeout-ms", "200")
+	s.Grants = grantsFor(t, m, openPolicy)
+	deploy(t, sys, s)
+	deploy(t, sys, spec(t, "test/echo/1", "actor_echo"))
+	deploy(t, sys, spec(t, "test/silent/1", "actor_silent"))
+	for cmd, want := range map[string]string{
+		"send|test/echo/1|hi":   "sent",         // send granted
+		"send|test/silent/1|hi": "error:denied", // only request granted
+		"ask|test/silent/1|hi":  "asked:",       // request granted
+		"ask|test/echo/1|hi":    "error:denied", // only send granted
+	} {
+		if got := ask(t, sys, "test/agent/1", cmd); !strings.HasPrefix(got, want) {
+			t.Errorf("%s: %q, want %q", cmd, got, want)
+		}
+	}
+}
+
+// Without the logging grant, wasi:logging writes nothing (and the denial is
+// audited); with it, the line arrives.
+func TestLoggingNeedsItsGrant(t *testing.T) {
+	for _, granted := range []bool{false, true} {
+		t.Run(fmt.Sprint("granted=", granted), func(t *testing.T) {
+			logs, auditLog := &syncBuffer{}, &syncBuffer{}
+			sys := actor.NewSystem(eng0(t), actor.Options{Audit: security.NewAudit(auditLog),
+				Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				sys.Shutdown(ctx)
+			})
+			m := agentManifest
+			if !granted {
+				m = strings.Replace(m, "logging = true\n", "", 1)
+			}
+			s := spec(t, "test/agent/1", "actor_agent")
+			s.Grants = grantsFor(t, m, openPolicy)
+			deploy(t, sys, s)
+			send(t, sys, "test/agent/1", "log|warn|the secret plan")
+			ask(t, sys, "test/agent/1", "self") // handled after the log command
+			if got := strings.Contains(logs.String(), "the secret plan"); got != granted {
+				t.Fatalf("logged: %v, granted: %v:\n%s", got, granted, logs.String())
+			}
+			if denied := strings.Contains(auditLog.String(), `"capability":"logging"`); denied == granted {
+				t.Fatalf("logging denial audited: %v, granted: %v", denied, granted)
+			}
+		})
+	}
 }
