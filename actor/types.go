@@ -10,12 +10,20 @@ import (
 	"github.com/airsstack/airssys-wasm-go/security"
 )
 
-// ID names an actor: "namespace/name/instance", three non-empty segments of
-// letters, digits, '-', '_' and '.'.
+// ID names an actor: "namespace/name/instance", three segments. A segment
+// is 1 to 128 bytes of ASCII letters, digits, '-', '_' and '.', and is
+// neither "." nor ".." (ids become storage keys and file names). An id is
+// therefore at most 386 bytes long.
 type ID string
+
+// maxIDBytes is the length of the longest valid ID.
+const maxIDBytes = 3*128 + 2
 
 // ParseID validates s as an actor id.
 func ParseID(s string) (ID, error) {
+	if len(s) > maxIDBytes {
+		return "", fmt.Errorf("%w: %d bytes (at most %d)", ErrBadID, len(s), maxIDBytes)
+	}
 	parts := strings.Split(s, "/")
 	if len(parts) != 3 {
 		return "", fmt.Errorf("%w: %q is not namespace/name/instance", ErrBadID, s)
@@ -23,6 +31,9 @@ func ParseID(s string) (ID, error) {
 	for _, p := range parts {
 		if p == "" || len(p) > 128 {
 			return "", fmt.Errorf("%w: %q has an empty or overlong segment", ErrBadID, s)
+		}
+		if p == "." || p == ".." {
+			return "", fmt.Errorf("%w: %q has a %q segment", ErrBadID, s, p)
 		}
 		for _, r := range p {
 			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' ||
