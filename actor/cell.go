@@ -78,6 +78,10 @@ type cell struct {
 	onRep  *engine.Func
 	rec    wit.Record // reused message record
 	meta   wit.Record
+	// callDeadline is when the guest call in progress times out (zero:
+	// never); host functions' waits end by it.
+	callDeadline time.Time
+	logb         logBudget
 
 	state      atomic.Uint32
 	busy       atomic.Bool
@@ -88,6 +92,8 @@ type cell struct {
 	dead       atomic.Uint64
 	restarts   atomic.Uint64
 	pendingOut atomic.Int32
+	logLines   atomic.Uint64 // wasi:logging lines dropped
+	logBytes   atomic.Uint64 // and bytes
 	abort      atomic.Bool
 	instMu     sync.Mutex // guards inst for Interrupt from other goroutines
 }
@@ -113,13 +119,19 @@ func cellFrom(ctx context.Context) *cell {
 func (c *cell) setState(s State) { c.state.Store(uint32(s)) }
 
 func (c *cell) stats() Stats {
-	return Stats{State: State(c.state.Load()), Busy: c.busy.Load(), MailboxDepth: c.mbox.len(), Handled: c.handled.Load(),
-		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(), Restarts: c.restarts.Load()}
+	depth, blocked := c.mbox.counts()
+	return Stats{State: State(c.state.Load()), Busy: c.busy.Load(), MailboxDepth: depth, Handled: c.handled.Load(),
+		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(),
+		Restarts: c.restarts.Load(), BlockedSenders: blocked, LogLinesDropped: c.logLines.Load(),
+		LogBytesDropped: c.logBytes.Load()}
 }
 
-// push puts a message in the mailbox according to the overflow policy.
-func (c *cell) push(ctx context.Context, env *envelope, fromGo bool) error {
+// push puts a message in the mailbox according to the overflow policy. A
+// Go sender (w == nil) waits for room until ctx ends; a component's host
+// call waits within the bounds of w (see hostWait).
+func (c *cell) push(ctx context.Context, env *envelope, w *hostWait) error {
 	var timeout <-chan time.Time
+	var senderStopping <-chan struct{}
 	for waited := false; ; {
 		ok, closed := c.mbox.push(env)
 		switch {
@@ -133,13 +145,23 @@ func (c *cell) push(ctx context.Context, env *envelope, fromGo bool) error {
 		}
 		if !waited {
 			waited = true
-			c.mbox.wait(1)
-			defer c.mbox.wait(-1)
-			if !fromGo {
-				t := time.NewTimer(c.sys.opts.SendTimeout)
+			if w != nil {
+				senderStopping = w.sender.stopping
+				select {
+				case <-senderStopping:
+					return fmt.Errorf("%w: %s", ErrStopping, w.sender.id)
+				default:
+				}
+				d := time.Until(w.until())
+				if d <= 0 {
+					return fmt.Errorf("%w: %s (the sender's time is up)", ErrMailboxFull, c.id)
+				}
+				t := time.NewTimer(d)
 				defer t.Stop()
 				timeout = t.C
 			}
+			c.mbox.wait(1)
+			defer c.mbox.wait(-1)
 		}
 		select {
 		case <-c.mbox.space:
@@ -150,7 +172,10 @@ func (c *cell) push(ctx context.Context, env *envelope, fromGo bool) error {
 			return fmt.Errorf("%w: %s: %w", ErrMailboxFull, c.id, ctx.Err())
 		case <-timeout:
 			c.mbox.signal()
-			return fmt.Errorf("%w: %s (waited %v)", ErrMailboxFull, c.id, c.sys.opts.SendTimeout)
+			return fmt.Errorf("%w: %s (waited until the sender's deadline)", ErrMailboxFull, c.id)
+		case <-senderStopping:
+			c.mbox.signal()
+			return fmt.Errorf("%w: %s", ErrStopping, w.sender.id)
 		}
 	}
 }
@@ -202,9 +227,12 @@ func (c *cell) popFrom(q *[]*envelope) *envelope {
 
 // startFirst instantiates the actor for the first time and starts its
 // goroutine; an error leaves nothing running.
+// Its guest calls (instantiation and init) run on ctx, so the deployer's
+// deadline or cancellation stops them; ctx also carries the cell, for the
+// host functions init calls.
 func (c *cell) startFirst(ctx context.Context) error {
 	c.setState(Starting)
-	if err := c.start(ctx); err != nil {
+	if err := c.start(context.WithValue(ctx, cellKey{}, c)); err != nil {
 		c.setState(Failed)
 		c.finish(err)
 		return err
@@ -213,7 +241,8 @@ func (c *cell) startFirst(ctx context.Context) error {
 	return nil
 }
 
-// start makes a fresh instance and runs init.
+// start makes a fresh instance and runs init, on ctx (which must carry the
+// cell).
 func (c *cell) start(ctx context.Context) error {
 	cfg := c.spec.Limits
 	cfg.Host = c.sys.host
@@ -236,10 +265,13 @@ func (c *cell) start(ctx context.Context) error {
 	for i, k := range keys {
 		config[i] = wit.Tuple{k, c.spec.Config[k]}
 	}
-	res, err := inst.Call(c.ctx, exportInit, config)
+	c.beginCall()
+	res, err := inst.Call(ctx, exportInit, config)
 	if err == nil {
 		if r, ok := res.(wit.Result); ok && r.IsErr {
-			err = fmt.Errorf("init: %v", r.Value)
+			text, _ := r.Value.(string)
+			text, _ = cut(text, c.sys.opts.MaxErrorBytes)
+			err = fmt.Errorf("init: %s", text)
 		}
 	}
 	if err != nil {
@@ -254,12 +286,20 @@ func (c *cell) start(ctx context.Context) error {
 	return nil
 }
 
+// beginCall notes when the guest call about to start times out.
+func (c *cell) beginCall() {
+	if t := c.spec.Limits.Timeout; t > 0 {
+		c.callDeadline = time.Now().Add(t)
+	}
+}
+
 // closeInstance drops the instance, calling shutdown first when asked.
 func (c *cell) closeInstance(callShutdown bool) {
 	if c.inst == nil {
 		return
 	}
 	if callShutdown && c.inst.Trapped() == nil {
+		c.beginCall()
 		if _, err := c.inst.Call(c.ctx, exportShutdown); err != nil {
 			c.sys.log.Warn("actor shutdown export failed", "actor", string(c.id), "err", err)
 		}
@@ -329,6 +369,7 @@ func (c *cell) control(env *envelope) bool {
 	case envHealth:
 		h := Unknown
 		if c.inst != nil {
+			c.beginCall()
 			if v, err := c.inst.Call(c.ctx, exportHealth); err == nil {
 				if e, ok := v.(wit.Enum); ok {
 					h = Health(e)
@@ -406,6 +447,7 @@ func (c *cell) finish(reason error) {
 			c.reject(env, why)
 		}
 		c.stopErr = reason
+		c.reportLogDrops(time.Now())
 		st := c.stats()
 		c.sys.emitStats(kind, c.id, reason, &st)
 		close(c.done)
@@ -432,6 +474,7 @@ func (c *cell) deliver(env *envelope) {
 	c.rec[0].Value = string(m.Sender)
 	c.rec[1].Value = m.Payload
 	c.busy.Store(true)
+	c.beginCall()
 	res, err := c.handle.Call(c.ctx, c.rec)
 	c.busy.Store(false)
 	c.rec[1].Value = nil
@@ -450,8 +493,9 @@ func (c *cell) deliver(env *envelope) {
 	r, _ := res.(wit.Result)
 	if r.IsErr {
 		c.errs.Add(1)
-		text, _ := r.Value.(string)
 		if isRequest {
+			text, _ := r.Value.(string)
+			text, _ = cut(text, c.sys.opts.MaxErrorBytes)
 			c.sys.complete(m.CorrelationID, nil, &HandlerError{Actor: c.id, Message: text})
 		}
 		return
@@ -462,8 +506,14 @@ func (c *cell) deliver(env *envelope) {
 	}
 	if o, ok := r.Value.(wit.Option); ok && o.IsSome {
 		payload, _ := o.Value.([]byte)
-		c.sys.complete(m.CorrelationID, &Message{Sender: c.id, Payload: payload, CorrelationID: m.CorrelationID,
-			Timestamp: time.Now(), ContentType: m.ContentType}, nil)
+		reply := &Message{Sender: c.id, Payload: payload, CorrelationID: m.CorrelationID, Timestamp: time.Now(),
+			ContentType: m.ContentType}
+		if n := messageBytes(payload, m.ContentType, ""); n > c.sys.opts.MaxMessageBytes {
+			c.sys.refuseReply(m.ReplyTo, reply, fmt.Errorf("%w: reply of %d bytes from %s (limit %d)", ErrTooLarge, n, c.id,
+				c.sys.opts.MaxMessageBytes))
+			return
+		}
+		c.sys.complete(m.CorrelationID, reply, nil)
 	}
 }
 
@@ -484,6 +534,8 @@ func (c *cell) deliverReply(env *envelope) {
 		switch {
 		case errors.Is(env.reply.err, errTimeout):
 			reason = "timeout"
+		case errors.Is(env.reply.err, ErrTooLarge):
+			reason = "too-large"
 		case errors.As(env.reply.err, &he):
 			reason = he.Message
 		}
@@ -495,6 +547,7 @@ func (c *cell) deliverReply(env *envelope) {
 				{Name: "reply-to", Value: wit.None()}, {Name: "timestamp-ms", Value: uint64(m.Timestamp.UnixMilli())},
 				{Name: "content-type", Value: m.ContentType}, {Name: "topic", Value: wit.None()}}}})
 	}
+	c.beginCall()
 	if _, err := c.onRep.Call(c.ctx, env.corr, outcome); err != nil {
 		c.failed.Add(1)
 		c.fail(err)

@@ -19,6 +19,8 @@ var errNotInActor = errors.New("actor: host function called outside an actor")
 
 // newHost builds the imports of the actor world once per system; each call
 // finds its actor through the context the cell passes to every guest call.
+// Every messaging call checks the sizes first (nothing oversized is
+// audited, looked up or queued), then the grants.
 func (s *System) newHost() *engine.Host {
 	h := engine.NewHost()
 	h.Interface(messagingIface, map[string]engine.HostFunc{
@@ -28,11 +30,14 @@ func (s *System) newHost() *engine.Host {
 				return nil, errNotInActor
 			}
 			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
+			if err := s.checkSizes(target, "", payload, ct); err != nil {
+				return sendError(err), nil
+			}
 			if g := c.spec.Grants; g != nil && !g.AllowSend(target) {
 				s.opts.Audit.Denied(string(c.id), "send", target, "not granted")
 				return sendError(ErrDenied), nil
 			}
-			err := s.send(ctx, c.id, ID(target), Message{Payload: payload, ContentType: ct}, false)
+			err := s.send(ctx, c.id, ID(target), Message{Payload: payload, ContentType: ct}, &hostWait{sender: c})
 			if err != nil {
 				return sendError(err), nil
 			}
@@ -45,6 +50,9 @@ func (s *System) newHost() *engine.Host {
 			}
 			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
 			timeout := time.Duration(args[3].(uint32)) * time.Millisecond
+			if err := s.checkSizes(target, "", payload, ct); err != nil {
+				return sendError(err), nil
+			}
 			if g := c.spec.Grants; g != nil && !g.AllowRequest(target) {
 				s.opts.Audit.Denied(string(c.id), "request", target, "not granted")
 				return sendError(ErrDenied), nil
@@ -61,6 +69,9 @@ func (s *System) newHost() *engine.Host {
 				return nil, errNotInActor
 			}
 			topic, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
+			if err := s.checkSizes("", topic, payload, ct); err != nil {
+				return sendError(err), nil
+			}
 			if err := ValidTopic(topic); err != nil {
 				return wit.Err(wit.Enum("unknown-target")), nil
 			}
@@ -68,7 +79,7 @@ func (s *System) newHost() *engine.Host {
 				s.opts.Audit.Denied(string(c.id), "publish", topic, "not granted")
 				return sendError(ErrDenied), nil
 			}
-			if err := s.publish(ctx, c.id, topic, payload, ct, false); err != nil {
+			if err := s.publish(ctx, c.id, topic, payload, ct, &hostWait{sender: c}); err != nil {
 				return sendError(err), nil
 			}
 			return wit.Ok(nil), nil
@@ -83,18 +94,34 @@ func (s *System) newHost() *engine.Host {
 	})
 	h.Func(loggingIface, "log", func(ctx context.Context, args []any) (any, error) {
 		c := cellFrom(ctx)
-		actor := ""
-		if c != nil {
-			actor = string(c.id)
-			if g := c.spec.Grants; g != nil && !g.AllowLogging() {
-				s.opts.Audit.Denied(actor, "logging", "", "not granted")
-				return nil, nil
-			}
+		if c == nil {
+			return nil, errNotInActor
+		}
+		if g := c.spec.Grants; g != nil && !g.AllowLogging() {
+			s.opts.Audit.Denied(string(c.id), "logging", "", "not granted")
+			return nil, nil
 		}
 		level, _ := args[0].(wit.Enum)
+		lvl := slogLevel(string(level))
+		if !s.log.Enabled(ctx, lvl) {
+			return nil, nil // nothing written, nothing charged
+		}
 		context, _ := args[1].(string)
 		msg, _ := args[2].(string)
-		s.log.Log(ctx, slogLevel(string(level)), msg, "actor", actor, "context", context)
+		context, cutCtx := cut(context, s.opts.MaxLogContextBytes)
+		msg, cutMsg := cut(msg, s.opts.MaxLogMessageBytes)
+		now := time.Now()
+		if !c.logAllow(now, len(msg)+len(context)+len(c.id)+logLineCost) {
+			c.logDropped(now, len(msg)+len(context)+cutCtx+cutMsg)
+			return nil, nil
+		}
+		if cutCtx+cutMsg > 0 {
+			c.logBytes.Add(uint64(cutCtx + cutMsg))
+		}
+		if c.logb.lines > 0 && now.Sub(c.logb.lastReport) >= time.Second {
+			c.reportLogDrops(now)
+		}
+		s.log.Log(ctx, lvl, msg, "actor", string(c.id), "context", context)
 		return nil, nil
 	})
 	return h

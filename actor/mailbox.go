@@ -99,3 +99,10 @@ func (m *mailbox) len() int {
 	defer m.mu.Unlock()
 	return m.n
 }
+
+// counts returns the number of queued envelopes and of blocked senders.
+func (m *mailbox) counts() (n, waiting int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.n, m.waiting
+}

@@ -21,7 +21,7 @@ func TestMailboxBlockedSendersAllGetThrough(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
 				env := &envelope{msg: Message{Payload: []byte(fmt.Sprintf("%d:%d", g, i))}}
-				if err := c.push(context.Background(), env, true); err != nil {
+				if err := c.push(context.Background(), env, nil); err != nil {
 					t.Error(err)
 					return
 				}
@@ -48,7 +48,13 @@ func TestMailboxBlockedSendersAllGetThrough(t *testing.T) {
 		next[g]++
 		got++
 	}
-	wg.Wait()
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		t.Fatal("senders still blocked")
+	}
 	if got != senders*each {
 		t.Fatalf("received %d of %d", got, senders*each)
 	}

@@ -16,7 +16,8 @@ import (
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
-// Options configure a System. The zero value is usable.
+// Options configure a System. The zero value is usable: every limit has a
+// default, given next to it (and as a Default* constant).
 type Options struct {
 	// Logger receives the components' wasi:logging output and the
 	// system's own events (default: discard).
@@ -24,24 +25,61 @@ type Options struct {
 	// Observer, when set, is called synchronously with every lifecycle
 	// event. It must not block.
 	Observer func(Event)
-	// MaxMessageBytes caps a payload (default 1 MiB).
+
+	// MaxMessageBytes caps a whole message: payload, content type and
+	// topic together (default 1 MiB). Sender and reply-to are actor ids,
+	// at most 386 bytes each; a longer target id is refused as too large.
+	// Replies are capped too, on their way back to the requester.
 	MaxMessageBytes int
+	// MaxContentTypeBytes caps a content type (default 1 KiB).
+	MaxContentTypeBytes int
+	// MaxTopicBytes caps a topic (default 1 KiB).
+	MaxTopicBytes int
+	// MaxErrorBytes caps the error string a handler (handle-message or
+	// init) returns (default 4 KiB). A longer one is cut, on a character
+	// boundary, and ends with " [truncated N bytes]": it is a diagnostic,
+	// so its beginning is worth keeping, and the handler has already run.
+	MaxErrorBytes int
+
+	// MemoryLimit is the linear memory limit (bytes) of an actor whose
+	// Spec.Limits.MemoryLimit is 0 and whose grants set none (default
+	// 128 MiB; negative: no limit).
+	MemoryLimit int64
 	// MessageTimeout bounds the handling of one message (and init) for
 	// actors whose Spec.Limits sets no timeout (default 10s). A handler that
 	// runs longer traps with a timeout and its actor is restarted.
 	MessageTimeout time.Duration
-	// SendTimeout bounds how long a component's send waits for room in a
-	// Block mailbox (default 1s); Go senders wait for their context.
+	// SendTimeout bounds how long one send, request or publish of a
+	// component waits for room in full Block mailboxes, all of them
+	// together (default 1s). The wait also ends at the sending handler's
+	// own deadline (its MessageTimeout) and at once when the sending actor
+	// is stopped (send-error closed). Go senders wait for their context.
 	SendTimeout time.Duration
 	// RequestTimeout applies to Go requests whose context has no deadline
 	// (default 5s).
 	RequestTimeout time.Duration
 	// MaxPendingRequests bounds the requests one actor has in flight
-	// (default 1024).
+	// (default 1024). Past it, a component's request fails with
+	// mailbox-full (world 0.1.0 has no value of its own for it).
 	MaxPendingRequests int
 	// DeadLetterLimit is how many dead letters are kept (default 1000); the
 	// counters keep counting past it.
 	DeadLetterLimit int
+
+	// LogBytesPerSecond and LogBurstBytes bound each actor's wasi:logging
+	// output with a token bucket (defaults 64 KiB/s and 256 KiB; a negative
+	// rate means no bound). A line costs its message and context plus 64
+	// bytes; lines over the budget are dropped, counted in Stats and
+	// reported by a warning at most once a second ("wasi:logging lines
+	// dropped", with lines and bytes) and when the actor ends.
+	LogBytesPerSecond int
+	LogBurstBytes     int
+	// MaxLogMessageBytes and MaxLogContextBytes cut a log line's message
+	// and context (defaults 4 KiB and 256 bytes), with the marker
+	// " [truncated N bytes]".
+	MaxLogMessageBytes int
+	MaxLogContextBytes int
+
 	// HostName names Go-side senders: messages from Send, Request and
 	// Publish carry Sender "host/<HostName>" (default "go").
 	HostName string
@@ -49,6 +87,28 @@ type Options struct {
 	// restarts and stops.
 	Audit *security.Audit
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxMessageBytes     = 1 << 20
+	DefaultMaxContentTypeBytes = 1 << 10
+	DefaultMaxTopicBytes       = 1 << 10
+	DefaultMaxErrorBytes       = 4 << 10
+	DefaultMemoryLimit         = 128 << 20
+	DefaultMessageTimeout      = 10 * time.Second
+	DefaultSendTimeout         = time.Second
+	DefaultRequestTimeout      = 5 * time.Second
+	DefaultMaxPendingRequests  = 1024
+	DefaultDeadLetterLimit     = 1000
+	DefaultLogBytesPerSecond   = 64 << 10
+	DefaultLogBurstBytes       = 256 << 10
+	DefaultMaxLogMessageBytes  = 4 << 10
+	DefaultMaxLogContextBytes  = 256
+)
+
+// logLineCost is what a log line costs beyond its message and context (the
+// time, level, actor id and keys of the line written).
+const logLineCost = 64
 
 // System runs components as supervised actors that message each other.
 type System struct {
@@ -81,28 +141,40 @@ type subscription struct {
 	goSub   *Subscription
 }
 
+// orDefault sets *v to def when it is zero or negative.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // NewSystem creates a system on eng.
 func NewSystem(eng *engine.Engine, opts Options) *System {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.MaxMessageBytes <= 0 {
-		opts.MaxMessageBytes = 1 << 20
+	orDefault(&opts.MaxMessageBytes, DefaultMaxMessageBytes)
+	orDefault(&opts.MaxContentTypeBytes, DefaultMaxContentTypeBytes)
+	orDefault(&opts.MaxTopicBytes, DefaultMaxTopicBytes)
+	orDefault(&opts.MaxErrorBytes, DefaultMaxErrorBytes)
+	if opts.MemoryLimit == 0 {
+		opts.MemoryLimit = DefaultMemoryLimit
 	}
-	if opts.MessageTimeout <= 0 {
-		opts.MessageTimeout = 10 * time.Second
+	orDefault(&opts.MessageTimeout, DefaultMessageTimeout)
+	orDefault(&opts.SendTimeout, DefaultSendTimeout)
+	orDefault(&opts.RequestTimeout, DefaultRequestTimeout)
+	orDefault(&opts.MaxPendingRequests, DefaultMaxPendingRequests)
+	orDefault(&opts.DeadLetterLimit, DefaultDeadLetterLimit)
+	if opts.LogBytesPerSecond == 0 {
+		opts.LogBytesPerSecond = DefaultLogBytesPerSecond
 	}
-	if opts.SendTimeout <= 0 {
-		opts.SendTimeout = time.Second
-	}
-	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = 5 * time.Second
-	}
-	if opts.MaxPendingRequests <= 0 {
-		opts.MaxPendingRequests = 1024
-	}
-	if opts.DeadLetterLimit <= 0 {
-		opts.DeadLetterLimit = 1000
+	orDefault(&opts.LogBurstBytes, DefaultLogBurstBytes)
+	orDefault(&opts.MaxLogMessageBytes, DefaultMaxLogMessageBytes)
+	orDefault(&opts.MaxLogContextBytes, DefaultMaxLogContextBytes)
+	// The longest line must fit in the bucket, or it could never be written.
+	longest := opts.MaxLogMessageBytes + opts.MaxLogContextBytes + 2*truncMarkerBytes + maxIDBytes + logLineCost
+	if opts.LogBurstBytes < longest {
+		opts.LogBurstBytes = longest
 	}
 	if opts.HostName == "" {
 		opts.HostName = "go"
@@ -242,6 +314,9 @@ func (s *System) addCell(sup *supervisor, spec Spec, seen map[ID]bool) error {
 	if spec.MailboxSize <= 0 {
 		spec.MailboxSize = 1024
 	}
+	if spec.Limits.MemoryLimit == 0 && s.opts.MemoryLimit > 0 {
+		spec.Limits.MemoryLimit = s.opts.MemoryLimit
+	}
 	if spec.Limits.Timeout == 0 && s.eng != nil && !s.eng.Config().DisableEpochInterruption {
 		spec.Limits.Timeout = s.opts.MessageTimeout
 	}
@@ -284,35 +359,37 @@ func (s *System) removeRoot(sup *supervisor) {
 }
 
 // Send delivers payload to an actor, fire and forget. With a Block
-// mailbox it waits for room until ctx ends.
+// mailbox it waits for room until ctx ends. A message over the caps of
+// Options (or the target's Spec.MaxMessageBytes) fails with ErrTooLarge.
 func (s *System) Send(ctx context.Context, to ID, payload []byte, contentType string) error {
-	return s.send(ctx, s.self, to, Message{Payload: payload, ContentType: contentType}, true)
+	if err := s.checkSizes(string(to), "", payload, contentType); err != nil {
+		return err
+	}
+	return s.send(ctx, s.self, to, Message{Payload: payload, ContentType: contentType}, nil)
 }
 
-// send is the common path of every delivery. fromGo says whether a full
-// Block mailbox waits for ctx (Go senders) or for SendTimeout (components).
-func (s *System) send(ctx context.Context, from, to ID, m Message, fromGo bool) error {
-	if len(m.Payload) > s.opts.MaxMessageBytes {
-		return fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, len(m.Payload), s.opts.MaxMessageBytes)
-	}
+// send is the common path of every delivery; the caller has checked the
+// sizes (checkSizes). A full Block mailbox waits for ctx (Go senders, w ==
+// nil) or within the bounds of w (components).
+func (s *System) send(ctx context.Context, from, to ID, m Message, w *hostWait) error {
 	s.mu.RLock()
 	closing := s.closing
 	c := s.cells[to]
 	s.mu.RUnlock()
-	if closing && fromGo {
+	if closing && w == nil {
 		return ErrClosed
 	}
 	if c == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
 	}
-	if c.spec.MaxMessageBytes > 0 && len(m.Payload) > c.spec.MaxMessageBytes {
-		return fmt.Errorf("%w: %d bytes (%s accepts %d)", ErrTooLarge, len(m.Payload), to, c.spec.MaxMessageBytes)
+	if err := c.fitsActor(messageBytes(m.Payload, m.ContentType, "")); err != nil {
+		return err
 	}
 	m.Sender = from
 	if m.Timestamp.IsZero() {
 		m.Timestamp = time.Now()
 	}
-	return c.push(ctx, &envelope{msg: m}, fromGo)
+	return c.push(ctx, &envelope{msg: m}, w)
 }
 
 // Request sends payload and waits for the reply, the responder's error
@@ -338,6 +415,9 @@ type Call struct {
 // goroutine. Without a deadline on ctx the request ends with
 // ErrRequestTimeout after Options.RequestTimeout.
 func (s *System) Ask(ctx context.Context, to ID, payload []byte, contentType string) (*Call, error) {
+	if err := s.checkSizes(string(to), "", payload, contentType); err != nil {
+		return nil, err
+	}
 	p := &pending{ch: make(chan replyResult, 1), start: time.Now()}
 	corr := s.corr.Add(1)
 	s.pending.Store(corr, p)
@@ -347,7 +427,7 @@ func (s *System) Ask(ctx context.Context, to ID, payload []byte, contentType str
 		})
 	}
 	err := s.send(ctx, s.self, to, Message{Payload: payload, ContentType: contentType, CorrelationID: corr,
-		ReplyTo: s.self}, true)
+		ReplyTo: s.self}, nil)
 	if err != nil {
 		if _, ok := s.pending.LoadAndDelete(corr); ok && p.timer != nil {
 			p.timer.Stop()
@@ -379,21 +459,23 @@ func (c *Call) Wait(ctx context.Context) (Message, error) {
 }
 
 // Publish delivers payload to every actor (and Go subscription) whose
-// pattern matches topic. Every subscriber that refused it is recorded as a
-// dead letter; the first refusal is returned.
+// pattern matches topic, once per actor. Every subscriber that refused it
+// is recorded as a dead letter; the first refusal is returned. A message
+// over the caps fails with ErrTooLarge before it reaches anyone.
 func (s *System) Publish(ctx context.Context, topic string, payload []byte, contentType string) error {
-	return s.publish(ctx, s.self, topic, payload, contentType, true)
+	if err := s.checkSizes("", topic, payload, contentType); err != nil {
+		return err
+	}
+	return s.publish(ctx, s.self, topic, payload, contentType, nil)
 }
 
-func (s *System) publish(ctx context.Context, from ID, topic string, payload []byte, ct string, fromGo bool) error {
+// publish: the caller has checked the sizes (checkSizes).
+func (s *System) publish(ctx context.Context, from ID, topic string, payload []byte, ct string, w *hostWait) error {
 	if err := ValidTopic(topic); err != nil {
 		return err
 	}
-	if len(payload) > s.opts.MaxMessageBytes {
-		return fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, len(payload), s.opts.MaxMessageBytes)
-	}
 	s.mu.RLock()
-	if s.closing && fromGo {
+	if s.closing && w == nil {
 		s.mu.RUnlock()
 		return ErrClosed
 	}
@@ -405,6 +487,7 @@ func (s *System) publish(ctx context.Context, from ID, topic string, payload []b
 	}
 	s.mu.RUnlock()
 	m := Message{Sender: from, Payload: payload, Timestamp: time.Now(), ContentType: ct, Topic: topic}
+	size := messageBytes(payload, ct, topic)
 	var first error
 	delivered := map[*cell]bool{}
 	for _, t := range targets {
@@ -416,7 +499,9 @@ func (s *System) publish(ctx context.Context, from ID, topic string, payload []b
 			continue // one copy per actor even if several of its patterns match
 		default:
 			delivered[t.cell] = true
-			err = t.cell.push(ctx, &envelope{msg: m}, fromGo)
+			if err = t.cell.fitsActor(size); err == nil {
+				err = t.cell.push(ctx, &envelope{msg: m}, w)
+			}
 		}
 		if err != nil {
 			to := ID("")
@@ -635,6 +720,12 @@ func (s *System) complete(corr uint64, msg *Message, err error) {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
+	if msg != nil && p.requester != nil {
+		if tooLarge := p.requester.fitsActor(messageBytes(msg.Payload, msg.ContentType, "")); tooLarge != nil {
+			s.deadLetter(p.requester.id, withoutPayload(*msg), tooLarge)
+			msg, err = nil, tooLarge
+		}
+	}
 	r := replyResult{err: err}
 	if msg != nil {
 		r.msg = *msg
@@ -647,7 +738,21 @@ func (s *System) complete(corr uint64, msg *Message, err error) {
 	p.requester.pushReply(&envelope{kind: envReply, corr: corr, reply: r, start: p.start})
 }
 
-// requestFrom starts a request made by a component.
+// refuseReply turns a reply over the caps into ErrTooLarge for its
+// requester (to) and a dead letter without the payload (so that the ring of
+// dead letters never holds more than the caps allow).
+func (s *System) refuseReply(to ID, reply *Message, why error) {
+	s.deadLetter(to, withoutPayload(*reply), why)
+	s.complete(reply.CorrelationID, nil, why)
+}
+
+func withoutPayload(m Message) Message {
+	m.Payload = nil
+	return m
+}
+
+// requestFrom starts a request made by a component; the caller has checked
+// the sizes.
 func (s *System) requestFrom(c *cell, to ID, payload []byte, ct string, timeout time.Duration) (uint64, error) {
 	if int(c.pendingOut.Load()) >= s.opts.MaxPendingRequests {
 		return 0, ErrTooManyWaits
@@ -663,7 +768,7 @@ func (s *System) requestFrom(c *cell, to ID, payload []byte, ct string, timeout 
 		s.complete(corr, nil, errTimeout)
 	})
 	err := s.send(c.ctx, c.id, to, Message{Payload: payload, ContentType: ct, CorrelationID: corr, ReplyTo: c.id},
-		false)
+		&hostWait{sender: c})
 	if err != nil {
 		if _, ok := s.pending.LoadAndDelete(corr); ok {
 			p.timer.Stop()
@@ -676,7 +781,10 @@ func (s *System) requestFrom(c *cell, to ID, payload []byte, ct string, timeout 
 
 var errTimeout = errors.New("timeout")
 
-// sendError maps a delivery error to the WIT send-error enum.
+// sendError maps a delivery error to the WIT send-error enum. World 0.1.0
+// has no value for ErrTooManyWaits (the requester's own limit of
+// outstanding requests): it is reported as mailbox-full; world 0.2.0 gives
+// it a value of its own.
 func sendError(err error) wit.Result {
 	name := "unknown-target"
 	switch {
@@ -684,7 +792,7 @@ func sendError(err error) wit.Result {
 		name = "mailbox-full"
 	case errors.Is(err, ErrTooLarge):
 		name = "too-large"
-	case errors.Is(err, ErrClosed):
+	case errors.Is(err, ErrClosed), errors.Is(err, ErrStopping):
 		name = "closed"
 	case errors.Is(err, ErrDenied):
 		name = "denied"

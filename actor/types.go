@@ -105,7 +105,9 @@ type Spec struct {
 	Config map[string]string
 	// Limits applies to every message handled (fuel, timeout) and to the
 	// instance (memory, WASI). Its Host is ignored: actors get the actor
-	// world's imports.
+	// world's imports. A zero Timeout gets Options.MessageTimeout and a
+	// zero MemoryLimit gets Options.MemoryLimit (unless the grants set
+	// them).
 	Limits engine.InstanceConfig
 	// MailboxSize bounds the mailbox (default 1024).
 	MailboxSize int
@@ -113,8 +115,9 @@ type Spec struct {
 	// Subscriptions are topic patterns ("a.b", "a.*", "a.>").
 	Subscriptions []string
 	Restart       RestartPolicy
-	// MaxMessageBytes refuses larger messages to this actor (too-large);
-	// 0 uses Options.MaxMessageBytes.
+	// MaxMessageBytes refuses larger messages to this actor (too-large),
+	// and larger replies to its requests, counted like
+	// Options.MaxMessageBytes; 0 uses Options.MaxMessageBytes.
 	MaxMessageBytes int
 	// Grants, when set, are the capabilities the security policy gave this
 	// component (security.Admit): every messaging call is checked against
@@ -213,6 +216,15 @@ type Stats struct {
 	Failed       uint64 // messages whose handling trapped
 	DeadLettered uint64 // messages recorded as dead letters
 	Restarts     uint64
+	// BlockedSenders are senders waiting for room in this actor's full
+	// Block mailbox right now.
+	BlockedSenders int
+	// LogLinesDropped counts wasi:logging lines not written because the
+	// actor was over its byte rate (Options.LogBytesPerSecond);
+	// LogBytesDropped counts their bytes plus the bytes cut from overlong
+	// messages and contexts.
+	LogLinesDropped uint64
+	LogBytesDropped uint64
 }
 
 // DeadLetter is a message that could not be delivered or handled.
@@ -235,9 +247,15 @@ var (
 	ErrRequestTimeout = errors.New("actor: request timed out")
 	ErrActorFailed    = errors.New("actor: actor failed")
 	ErrActorStopped   = errors.New("actor: actor stopped")
-	ErrTooManyWaits   = errors.New("actor: too many outstanding requests")
-	ErrNotAnActor     = errors.New("actor: component does not implement airssys:actor/actor@0.1.0")
-	ErrStartupFailed  = errors.New("actor: start failed")
+	// ErrTooManyWaits: the requesting actor already has
+	// Options.MaxPendingRequests requests in flight. World 0.1.0 has no
+	// send-error case for it, so a component is told mailbox-full.
+	ErrTooManyWaits = errors.New("actor: too many outstanding requests")
+	// ErrStopping: the sending actor is being stopped (or the system shut
+	// down) while its send waited for room; a component is told closed.
+	ErrStopping      = errors.New("actor: the sending actor is stopping")
+	ErrNotAnActor    = errors.New("actor: component does not implement airssys:actor/actor@0.1.0")
+	ErrStartupFailed = errors.New("actor: start failed")
 	// ErrDenied: the security grants do not allow it.
 	ErrDenied = errors.New("actor: denied by capabilities")
 )
