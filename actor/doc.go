@@ -35,5 +35,35 @@
 //   - Host functions (host.go) find their actor through the context every
 //     guest call gets (a value in a never-cancelled context, so calls pay no
 //     cancellation cost); a running call is stopped with
-//     engine.Instance.Interrupt.
+//     engine.Instance.Interrupt. The first start (instantiation and init)
+//     runs on the deployer's context instead, with the same value, so
+//     Deploy's deadline or cancellation stops a looping init.
+//
+// Limits (limits.go), so that no guest and no caller can make the host
+// grow without bound (every default is in Options and a Default* constant):
+//
+//   - Sizes are checked where a message enters the host (the host
+//     functions and Send, Request, Publish), before anything is audited,
+//     looked up or queued: the whole message (payload, content type and
+//     topic, 1 MiB), the content type and the topic (1 KiB each), target
+//     ids (386 bytes, the longest valid id). Replies are checked on their
+//     way back (to a Go Request and to a component's handle-reply, against
+//     the requester's own cap too). A handler's error string is cut to
+//     4 KiB with a marker rather than refused. Over a cap: ErrTooLarge, or
+//     send-error too-large for a component.
+//   - Every actor gets a memory limit (Options.MemoryLimit, 128 MiB) unless
+//     its Spec or its grants set one.
+//   - wasi:logging is bounded per actor in bytes per second (a token
+//     bucket), each message and context is cut, and what is dropped is
+//     counted (Stats) and reported.
+//   - A component's send, request or publish waits for room in full Block
+//     mailboxes at most SendTimeout in all, never past the deadline of the
+//     handler making the call, and not at all once its actor is being
+//     stopped (Stop, Shutdown).
+//   - A component may have MaxPendingRequests requests in flight (1024).
+//     World 0.1.0's send-error has no value for going past it, so the
+//     component is told mailbox-full; world 0.2.0 gives it its own value.
+//
+// IDs are "namespace/name/instance"; a segment is 1 to 128 bytes of ASCII
+// letters, digits, '-', '_' and '.', and never "." or ".." (see ParseID).
 package actor
