@@ -131,22 +131,26 @@ func (g *Grants) AllowRequest(target string) bool { return g.request.allows(targ
 func (g *Grants) AllowPublish(topic string) bool { return g.publish.allows(topic) }
 
 // AllowSubscribe reports whether the component may subscribe with pattern:
-// the pattern itself must be granted (a grant of "a.>" covers "a.b" and
-// "a.*", checked by matching the pattern's literal form).
+// some granted pattern must cover every topic the pattern can match (the
+// same rule as the policy's: a grant of "news.*" allows "news.sport" and
+// "news.*", not "news.>"). It does not allocate.
 func (g *Grants) AllowSubscribe(pattern string) bool {
-	if g.subscribe.allows(pattern) {
+	m := g.subscribe
+	if m == nil {
+		return false
+	}
+	if m.all {
+		return true // ">" covers any pattern
+	}
+	if _, ok := m.exact[pattern]; ok {
 		return true
 	}
-	// A wildcard request is covered by a grant that matches every topic the
-	// request could match: approximate by replacing wildcards with a token
-	// no literal grant uses, and requiring a wildcard grant to match it.
-	probe := strings.NewReplacer("*", "\x00any", ">", "\x00any.\x00more").Replace(pattern)
-	for _, p := range g.subscribe.patterns {
-		if subject.Match(p, probe) {
+	for _, p := range m.patterns {
+		if subjectCovers(p, pattern) {
 			return true
 		}
 	}
-	return g.subscribe.all
+	return false
 }
 
 // AllowEnv reports whether the environment variable may be passed.

@@ -269,8 +269,13 @@ func (p *Policy) Evaluate(m *Manifest, signer *PublicKey) (*Grants, error) {
 	deny := func(format string, args ...any) { missing = append(missing, fmt.Sprintf(format, args...)) }
 	c := m.Capabilities
 	for _, f := range c.Filesystem {
-		if d := p.deniedPath(f.Host); d != "" {
-			deny("filesystem %s: inside %s, which is always denied", f.Host, d)
+		if d, inside := p.deniedPath(f.Host); d != "" {
+			if inside {
+				deny("filesystem %s: inside %s, which is always denied", f.Host, d)
+			} else {
+				deny("filesystem %s: contains %s, which is always denied; ask for a directory that does not hold it",
+					f.Host, d)
+			}
 			continue
 		}
 		if !anyLevel(allow, func(l *LevelGrants) bool { return l.allowsPath(f.Host, f.ReadWrite) }) {
@@ -344,6 +349,9 @@ func (p *Policy) Evaluate(m *Manifest, signer *PublicKey) (*Grants, error) {
 	if res.MaxMessageBytes == 0 {
 		res.MaxMessageBytes = ceil.MaxMessageBytes
 	}
+	if res.Mailbox == 0 {
+		res.Mailbox = ceil.Mailbox // else the runtime's default, which may be larger
+	}
 	return newGrants(m.Name, trust, c, res), nil
 }
 
@@ -390,14 +398,21 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// deniedPath returns the always-denied path that contains p, or "".
-func (p *Policy) deniedPath(path string) string {
+// deniedPath returns an always-denied path that path lies inside
+// (inside = true) or that lies inside path (a grant of path would show it
+// to the guest), or "".
+func (p *Policy) deniedPath(path string) (denied string, inside bool) {
 	for _, d := range p.DenyPaths {
 		if within(path, d) {
-			return d
+			return d, true
 		}
 	}
-	return ""
+	for _, d := range p.DenyPaths {
+		if within(d, path) {
+			return d, false
+		}
+	}
+	return "", false
 }
 
 // within reports whether path is dir or inside it.
@@ -446,22 +461,25 @@ func idCovers(grant, asked string) bool {
 }
 
 // subjectCovers reports whether a granted subject pattern covers an asked
-// one.
+// one: every topic the asked pattern matches, the granted one matches too.
+// "*" covers one token of any kind except ">"; ">" covers one or more
+// tokens, wildcards included. It does not allocate: the runtime calls it
+// (Grants.AllowSubscribe) as well as the policy.
 func subjectCovers(grant, asked string) bool {
-	gt, at := strings.Split(grant, "."), strings.Split(asked, ".")
-	for i, g := range gt {
-		if g == ">" {
-			return i < len(at)
-		}
-		if i >= len(at) {
+	for {
+		g, grest, gmore := strings.Cut(grant, ".")
+		a, arest, amore := strings.Cut(asked, ".")
+		switch {
+		case g == ">":
+			return true // the rest of asked is one or more tokens, whatever they are
+		case a == ">":
+			return false // asked for any number of tokens where the grant covers one
+		case g != "*" && g != a:
 			return false
 		}
-		if at[i] == ">" {
-			return false // asked for more than a single-token grant covers
+		if !gmore || !amore {
+			return gmore == amore
 		}
-		if g != "*" && g != at[i] {
-			return false
-		}
+		grant, asked = grest, arest
 	}
-	return len(gt) == len(at)
 }
