@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"filippo.io/edwards25519"
 )
 
 // Signatures: Ed25519 over a digest that covers both the component and its
@@ -60,9 +62,34 @@ func ParsePublicKey(s string) (PublicKey, error) {
 	}
 	b, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil || len(b) != ed25519.PublicKeySize {
-		return PublicKey{}, fmt.Errorf("%w: malformed public key", ErrSignature)
+		return PublicKey{}, fmt.Errorf("%w: malformed public key (want ed25519: and 32 bytes in base64)", ErrSignature)
+	}
+	if err := checkKey(b); err != nil {
+		return PublicKey{}, err
 	}
 	return PublicKey{ed25519.PublicKey(b)}, nil
+}
+
+// checkKey refuses what is not a usable Ed25519 public key: a string that
+// is not a point of the curve, and the points of small order (the identity
+// and the seven others, in any encoding, canonical or not). With a
+// small-order key A, [k]A lies in a group of at most 8 points, so one
+// signature (R = [s]B and s, for any s, with the identity) verifies for
+// any content: such a key proves nothing about who signed.
+func checkKey(b []byte) error {
+	if len(b) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: malformed public key (%d bytes, want 32)", ErrSignature, len(b))
+	}
+	p, err := new(edwards25519.Point).SetBytes(b)
+	if err != nil {
+		return fmt.Errorf("%w: public key %s is not a point of the Ed25519 curve", ErrSignature,
+			base64.StdEncoding.EncodeToString(b))
+	}
+	if p.MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return fmt.Errorf("%w: public key %s has small order: a signature by it would verify for any content; "+
+			"refusing it (generate a real key with airssys-wasm keygen)", ErrSignature, base64.StdEncoding.EncodeToString(b))
+	}
+	return nil
 }
 
 // ParsePrivateKey reads "ed25519-private:<base64 seed>".
@@ -138,6 +165,11 @@ func ParseSignature(data []byte) (Signature, error) {
 // Verify checks the signature over component and manifest, returning the
 // signing key.
 func (s Signature) Verify(component, manifest []byte) (PublicKey, error) {
+	// A Signature built in Go has not been through ParsePublicKey: check
+	// the key here too (and never let ed25519.Verify panic on its length).
+	if err := checkKey(s.Key.k); err != nil {
+		return PublicKey{}, err
+	}
 	if !ed25519.Verify(s.Key.k, signedMessage(component, manifest), s.Sig) {
 		return PublicKey{}, fmt.Errorf("%w: does not match the component and manifest (tampered, or signed by another key)",
 			ErrSignature)
