@@ -162,11 +162,12 @@ func (e *errList) resources(table string, r rawResources) Resources {
 	return out
 }
 
-// LoadManifest reads and parses a manifest file.
+// LoadManifest reads and parses a manifest file: a regular file of at most
+// MaxManifestFile bytes (see ReadSmallFile).
 func LoadManifest(path string) (*Manifest, []byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadSmallFile(path, "manifest", MaxManifestFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("security: %w", err)
+		return nil, nil, err
 	}
 	m, err := ParseManifest(filepath.Base(path), data)
 	return m, data, err

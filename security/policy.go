@@ -100,11 +100,12 @@ type rawPolicy struct {
 	} `toml:"publisher"`
 }
 
-// LoadPolicy reads and parses a policy file.
+// LoadPolicy reads and parses a policy file: a regular file of at most
+// MaxPolicyFile bytes (see ReadSmallFile).
 func LoadPolicy(path string) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadSmallFile(path, "policy", MaxPolicyFile)
 	if err != nil {
-		return nil, fmt.Errorf("security: %w", err)
+		return nil, err
 	}
 	return ParsePolicy(filepath.Base(path), data)
 }

@@ -181,9 +181,10 @@ func (s Signature) Verify(component, manifest []byte) (PublicKey, error) {
 func SignatureFile(componentPath string) string { return componentPath + ".sig" }
 
 // ReadSignature loads the signature beside a component; (nil, nil) when there
-// is none.
+// is none. The signature file must be a regular file of at most
+// MaxSignatureFile bytes (see ReadSmallFile).
 func ReadSignature(componentPath string) (*Signature, error) {
-	data, err := os.ReadFile(SignatureFile(componentPath))
+	data, err := ReadSmallFile(SignatureFile(componentPath), "signature", MaxSignatureFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
