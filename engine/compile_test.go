@@ -134,21 +134,8 @@ func TestCompileCache(t *testing.T) {
 		t.Fatal("cache entry was rewritten on a hit")
 	}
 
-	// Corrupt payload, truncated file, foreign bytes: ignored and rebuilt.
-	for name, damage := range map[string]func([]byte) []byte{
-		"corrupt":   func(b []byte) []byte { b[len(b)-100] ^= 0xff; return b },
-		"truncated": func(b []byte) []byte { return b[:len(b)/3] },
-		"foreign":   func(b []byte) []byte { return []byte("not an artifact at all") },
-		"swapped":   func(b []byte) []byte { return swapArtifact(t, b) },
-	} {
-		b, _ := os.ReadFile(files[0])
-		os.WriteFile(files[0], damage(b), 0o600)
-		check(open())
-		b2, _ := os.ReadFile(files[0])
-		if len(b2) < 100 || string(b2[:15]) != "AIRSSYS-CWASM-1" {
-			t.Fatalf("%s: entry was not rebuilt", name)
-		}
-	}
+	// Damaged, replaced and unsafe entries: TestCacheEntryChecks and
+	// TestForgedCacheEntryNeedsOwnership.
 
 	// A different engine configuration does not share entries.
 	e2, err := engine.New(engine.Config{CacheDir: dir, ConsumeFuel: true})
@@ -160,21 +147,6 @@ func TestCompileCache(t *testing.T) {
 	if n := len(entries()); n != 2 {
 		t.Fatalf("cache has %d entries, want 2 (one per configuration)", n)
 	}
-}
-
-// swapArtifact puts a valid artifact of another module under this key: the
-// header no longer matches the key, so it must be refused.
-func swapArtifact(t *testing.T, b []byte) []byte {
-	other, _ := os.ReadFile(fixture("core_minimal.wasm"))
-	dir := t.TempDir()
-	e, _ := engine.New(engine.Config{CacheDir: dir})
-	defer e.Close()
-	if _, err := e.Compile(context.Background(), other); err != nil {
-		t.Fatal(err)
-	}
-	m, _ := filepath.Glob(filepath.Join(dir, "*.cwasm"))
-	data, _ := os.ReadFile(m[0])
-	return data
 }
 
 func TestClosedEngineAndComponent(t *testing.T) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"sort"
@@ -121,7 +122,7 @@ func (e *Engine) CompileFile(ctx context.Context, path string) (*Component, erro
 
 // Compile compiles wasm bytes, a component or a core module. With a cache
 // directory configured, a cached artifact is loaded instead when it checks
-// out; otherwise the result is compiled and stored.
+// out (see cache.go); otherwise the result is compiled and stored.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Component, error) {
 	kind, err := DetectKind(wasm)
 	if err != nil {
@@ -136,32 +137,42 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Component, error) {
 	defer e.done_()
 	c := &Component{eng: e, kind: kind}
 	c.refs.Store(1)
-	if e.cache != nil {
-		key := e.cache.key(kind, wasm)
-		if payload, err := e.cache.load(key); err == nil {
-			if err := c.deserialize(payload); err == nil {
-				e.log.Debug("compile cache hit", "key", fmt.Sprintf("%x", key[:8]))
-				return c.finish()
-			} else {
-				e.log.Warn("compile cache entry refused, recompiling", "key", fmt.Sprintf("%x", key[:8]),
-					"err", err)
-			}
-		} else if !os.IsNotExist(err) {
-			e.log.Warn("compile cache entry invalid, recompiling", "key", fmt.Sprintf("%x", key[:8]), "err", err)
-		}
-		e.cache.remove(key)
+	if e.cache == nil {
 		if err := c.compile(wasm); err != nil {
 			return nil, err
 		}
-		if payload, err := c.serialize(); err == nil {
-			if err := e.cache.store(key, payload); err != nil {
-				e.log.Warn("compile cache write failed", "err", err)
-			}
-		}
 		return c.finish()
 	}
+	cache := e.cache
+	src := sha256.Sum256(wasm)
+	key := cache.key(src)
+	short := fmt.Sprintf("%x", key[:8])
+	payload, err := cache.load(key, src)
+	if err == nil {
+		if err = c.deserialize(payload); err == nil {
+			cache.hits.Add(1)
+			e.log.Debug("compile cache hit", "key", short)
+			return c.finish()
+		}
+		err = &entryError{reason: refuseWasmtime, err: err}
+	}
+	if ee, ok := err.(*entryError); ok {
+		cache.refused[ee.reason].Add(1)
+		e.log.Warn("compile cache entry refused, recompiling", "key", short, "reason", ee.reason.String(),
+			"path", cache.path(key), "err", ee.err)
+		cache.remove(key)
+	}
+	cache.misses.Add(1)
 	if err := c.compile(wasm); err != nil {
 		return nil, err
+	}
+	if payload, err := c.serialize(); err == nil {
+		if err := cache.store(key, src, payload); err != nil {
+			cache.storeErrors.Add(1)
+			e.log.Warn("compile cache write failed", "err", err)
+		} else {
+			cache.stores.Add(1)
+		}
 	}
 	return c.finish()
 }

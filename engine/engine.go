@@ -86,7 +86,11 @@ type Config struct {
 	Pooling       bool
 	PoolInstances uint32
 	PoolMaxMemory uint64
-	// CacheDir enables the on-disk compile cache in that directory.
+	// CacheDir enables the on-disk compile cache in that directory. New
+	// creates it (mode 0700) if needed and refuses it (ErrUnsafeCacheDir)
+	// unless it belongs to this process's user and only that user, or root
+	// for the directories above it, can write to it and to every directory
+	// above it (sticky directories like /tmp excepted); see cache.go.
 	CacheDir string
 	// Logger receives cache and lifecycle events (default: discard).
 	Logger *slog.Logger
