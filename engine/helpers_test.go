@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,10 +14,21 @@ import (
 // fixture returns the path of a built test component.
 func fixture(name string) string { return filepath.Join("..", "testdata", name) }
 
-// sharedCacheDir keeps compiled fixtures between test runs on one machine
-// (the JavaScript component takes seconds to compile).
-func sharedCacheDir() string {
-	return filepath.Join(os.TempDir(), "airssys-wasm-test-cache")
+// testCacheDir is the compile cache of this run of the test binary, made
+// by TestMain and removed when the run ends: no entry of an earlier run, of
+// another package or of another user can make a test pass or fail.
+var testCacheDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "airssys-engine-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testCacheDir = filepath.Join(dir, "cache")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 var (
@@ -27,12 +39,14 @@ var (
 	compiled   = map[string]*engine.Component{}
 )
 
-// shared returns one engine (fuel on, epochs on, shared cache) for tests
-// that do not test engine settings themselves.
+// shared returns one engine (fuel on, epochs on, this run's cache) for
+// tests that do not test engine settings themselves. Fixtures are compiled
+// once per run through load, so the JavaScript component (seconds to
+// compile) is compiled once.
 func shared(t testing.TB) *engine.Engine {
 	t.Helper()
 	sharedOnce.Do(func() {
-		sharedEng, sharedErr = engine.New(engine.Config{ConsumeFuel: true, CacheDir: sharedCacheDir()})
+		sharedEng, sharedErr = engine.New(engine.Config{ConsumeFuel: true, CacheDir: testCacheDir})
 	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
@@ -91,4 +105,20 @@ func compileOn(t testing.TB, cfg engine.Config, name string) (*engine.Engine, *e
 	}
 	t.Cleanup(func() { c.Close() })
 	return e, c
+}
+
+// TestSharedCacheIsThisRuns: the shared engine's cache starts empty in each
+// run and load compiles each fixture once, so the shared engine never hits:
+// a hit would be an entry from before this run.
+func TestSharedCacheIsThisRuns(t *testing.T) {
+	load(t, "minimal.wasm")
+	compMu.Lock()
+	n := len(compiled)
+	compMu.Unlock()
+	if got := shared(t).CacheStats(); got.Hits != 0 || got.Misses < uint64(n) {
+		t.Fatalf("shared engine cache: %+v after compiling %d fixtures, want at least %d misses and no hit", got, n, n)
+	}
+	if dir := shared(t).Config().CacheDir; dir != testCacheDir {
+		t.Fatalf("shared cache in %s, want %s", dir, testCacheDir)
+	}
 }
