@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/airsstack/airssys-wasm-go/internal/wt"
 	"github.com/airsstack/airssys-wasm-go/wit"
@@ -111,19 +114,88 @@ type Component struct {
 	closeOne sync.Once
 }
 
-// CompileFile reads and compiles a file.
-func (e *Engine) CompileFile(ctx context.Context, path string) (*Component, error) {
-	wasm, err := os.ReadFile(path)
+// DefaultMaxWasmBytes is the default of Config.MaxWasmBytes: 128 MiB, three
+// times the largest components we know of (componentize-py's are about
+// 40 MB, componentize-js's about 12 MB), while compiling one takes memory
+// and time in proportion to its size.
+const DefaultMaxWasmBytes = 128 << 20
+
+// Errors about the size and kind of the input.
+var (
+	// ErrTooLarge: the bytes exceed the limit (Config.MaxWasmBytes, or
+	// ReadWasmFile's limit). It matches ErrInvalidWasm too.
+	ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalidWasm)
+	// ErrNotRegularFile: CompileFile and ReadWasmFile read only regular
+	// files, not FIFOs, devices or directories, which could block or never
+	// end.
+	ErrNotRegularFile = errors.New("engine: not a regular file")
+)
+
+// ReadWasmFile reads a regular file of at most limit bytes (limit <= 0:
+// DefaultMaxWasmBytes) and reads no more than that: a larger file is
+// refused from its size alone, and a file that grows while it is read is
+// cut off at limit+1 bytes and refused. A FIFO, device or directory is
+// refused without reading (ErrNotRegularFile), so a path cannot hang the
+// caller or exhaust its memory. CompileFile reads files this way, with
+// Config.MaxWasmBytes as the limit.
+func ReadWasmFile(path string, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxWasmBytes
+	}
+	// O_NONBLOCK: opening a FIFO must not wait for a writer. It changes
+	// nothing for regular files.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s (%v)", ErrNotRegularFile, path, fi.Mode().Type())
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%w: %s has %d bytes, more than the limit of %d", ErrTooLarge, path, fi.Size(), limit)
+	}
+	return readLimited(f, fi.Size(), limit, path)
+}
+
+// readLimited reads r to its end, but never more than limit+1 bytes: more
+// than limit is ErrTooLarge. size is a hint for the buffer (procfs says 0,
+// a file may grow).
+func readLimited(r io.Reader, size, limit int64, name string) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(min(size, limit)) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
+		return nil, fmt.Errorf("engine: %s: %w", name, err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, fmt.Errorf("%w: %s has more than the limit of %d bytes", ErrTooLarge, name, limit)
+	}
+	return buf.Bytes(), nil
+}
+
+// CompileFile reads and compiles a file: a regular file of at most
+// Config.MaxWasmBytes bytes, read as ReadWasmFile does.
+func (e *Engine) CompileFile(ctx context.Context, path string) (*Component, error) {
+	wasm, err := ReadWasmFile(path, e.cfg.MaxWasmBytes)
+	if err != nil {
+		return nil, err
 	}
 	return e.Compile(ctx, wasm)
 }
 
-// Compile compiles wasm bytes, a component or a core module. With a cache
-// directory configured, a cached artifact is loaded instead when it checks
-// out (see cache.go); otherwise the result is compiled and stored.
+// Compile compiles wasm bytes, a component or a core module, of at most
+// Config.MaxWasmBytes bytes (ErrTooLarge). With a cache directory
+// configured, a cached artifact is loaded instead when it checks out (see
+// cache.go); otherwise the result is compiled and stored.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Component, error) {
+	if limit := e.cfg.MaxWasmBytes; limit > 0 && int64(len(wasm)) > limit {
+		return nil, fmt.Errorf("%w: %d bytes, more than the limit of %d (Config.MaxWasmBytes)", ErrTooLarge,
+			len(wasm), limit)
+	}
 	kind, err := DetectKind(wasm)
 	if err != nil {
 		return nil, err

@@ -92,6 +92,9 @@ type Config struct {
 	// for the directories above it, can write to it and to every directory
 	// above it (sticky directories like /tmp excepted); see cache.go.
 	CacheDir string
+	// MaxWasmBytes bounds the size of the bytes Compile and CompileFile
+	// accept (ErrTooLarge); 0 means DefaultMaxWasmBytes (128 MiB).
+	MaxWasmBytes int64
 	// Logger receives cache and lifecycle events (default: discard).
 	Logger *slog.Logger
 }
@@ -141,6 +144,9 @@ func New(cfg Config) (*Engine, error) {
 		if cfg.PoolMaxMemory == 0 {
 			cfg.PoolMaxMemory = 64 << 20
 		}
+	}
+	if cfg.MaxWasmBytes <= 0 {
+		cfg.MaxWasmBytes = DefaultMaxWasmBytes
 	}
 	log := cfg.Logger
 	if log == nil {
