@@ -61,6 +61,12 @@ for name in core_minimal core_host core_start_host; do
   mv "$scratch/$name.wasm" "$name.wasm"
 done
 
+# A core module whose start function traps while instantiating.
+log "core_start_trap.wasm"
+wat2wasm --debug-names src/core/core_start_trap.wat -o "$scratch/core_start_trap.wasm"
+wasm-validate "$scratch/core_start_trap.wasm"
+mv "$scratch/core_start_trap.wasm" core_start_trap.wasm
+
 # --- C with wasi-libc (preview1 reactors) ----------------------------------------
 # Debian's wasi-libc installs its sysroot under the wasm32-wasi triple, the
 # older name of wasm32-wasip1; both produce the same preview1 module.
