@@ -16,8 +16,10 @@ const exitRefused = 1
 
 // admit verifies the component's signature (FILE.sig, if present) and
 // evaluates its manifest against the policy, before anything is compiled.
+// The manifest, policy and signature are read as regular files of bounded
+// size (security.ReadSmallFile): a FIFO or a device is refused at once.
 func admit(file string, wasm []byte, manifestPath, policyPath string, stderr io.Writer) (*security.Admission, int) {
-	man, err := os.ReadFile(manifestPath)
+	man, err := security.ReadSmallFile(manifestPath, "manifest", security.MaxManifestFile)
 	if err != nil {
 		return nil, fail(stderr, exitUsage, "%v", err)
 	}
@@ -100,7 +102,7 @@ func cmdSign(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 || *keyPath == "" || *manifestPath == "" {
 		return fail(stderr, exitUsage, "sign: want --key KEY --manifest Component.toml FILE")
 	}
-	keyText, err := os.ReadFile(*keyPath)
+	keyText, err := security.ReadSmallFile(*keyPath, "key", security.MaxSignatureFile)
 	if err != nil {
 		return fail(stderr, exitUsage, "%v", err)
 	}
@@ -109,7 +111,7 @@ func cmdSign(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, exitUsage, "%s: %v", *keyPath, err)
 	}
 	wasm, err1 := os.ReadFile(fs.Arg(0))
-	man, err2 := os.ReadFile(*manifestPath)
+	man, err2 := security.ReadSmallFile(*manifestPath, "manifest", security.MaxManifestFile)
 	if err := errors.Join(err1, err2); err != nil {
 		return fail(stderr, exitUsage, "%v", err)
 	}
@@ -148,7 +150,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	if sig == nil {
 		return fail(stderr, exitRefused, "%s is not signed (no %s)", file, security.SignatureFile(file))
 	}
-	man, err := os.ReadFile(*manifestPath)
+	man, err := security.ReadSmallFile(*manifestPath, "manifest", security.MaxManifestFile)
 	if err != nil {
 		return fail(stderr, exitUsage, "%v", err)
 	}

@@ -1,10 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/security"
 )
 
 const wasiIface = "airssys:test/wasi-probe@0.1.0#"
@@ -172,4 +183,258 @@ func TestSignVerifyAndRequiredSignatures(t *testing.T) {
 	if code, _, _ := cli(t, "verify", "--manifest", man, wasm); code != 0 {
 		t.Fatal("a valid signature by an unknown key should still verify without a policy")
 	}
+}
+
+// ---- regression tests of the hardening issue (#7) -----------------------------
+
+// verify must not print "signature ok" (or exit 0) when the manifest was
+// changed after signing.
+func TestVerifyRefusesATamperedManifest(t *testing.T) {
+	dir, wasm, man, _ := setup(t, probeManifest, "")
+	key := filepath.Join(dir, "acme")
+	if code, _, errs := cli(t, "keygen", key); code != 0 {
+		t.Fatalf("keygen: %q", errs)
+	}
+	if code, _, errs := cli(t, "sign", "--key", key+".key", "--manifest", man, wasm); code != 0 {
+		t.Fatalf("sign: %q", errs)
+	}
+	if code, out, errs := cli(t, "verify", "--manifest", man, wasm); code != 0 || !strings.Contains(out, "signature ok") {
+		t.Fatalf("verify before tampering: %d %q %q", code, out, errs)
+	}
+	orig, _ := os.ReadFile(man)
+	tampered := strings.Replace(string(orig), `memory = "16MiB"`, `memory = "1GiB"`, 1)
+	if tampered == string(orig) {
+		t.Fatal("the manifest was not changed")
+	}
+	os.WriteFile(man, []byte(tampered), 0o644)
+	code, out, errs := cli(t, "verify", "--manifest", man, wasm)
+	if code != 1 || strings.Contains(out, "signature ok") || !strings.Contains(errs, "does not match") {
+		t.Fatalf("verify of a tampered manifest: exit %d, out %q, err %q; want exit 1 and no \"signature ok\"",
+			code, out, errs)
+	}
+}
+
+// The manifest's memory is a ceiling --memory cannot raise. grow() adds a
+// page at a time until memory.grow fails, then traps: under the granted
+// 128 KiB it runs out of memory within a few steps; under --memory 1G it
+// would need about 16,000 steps and run out of fuel first.
+func TestMemoryFlagCannotRaiseTheGrantedLimit(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(fixture("misbehave.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm := filepath.Join(dir, "misbehave.wasm")
+	os.WriteFile(wasm, b, 0o644)
+	manifest := func(memory string) string {
+		man := filepath.Join(dir, "Component-"+memory+".toml")
+		os.WriteFile(man, []byte("[component]\nname = \"grower\"\nversion = \"0.1.0\"\n[resources]\nmemory = \""+
+			memory+"\"\n"), 0o644)
+		return man
+	}
+	// Without a manifest, --memory 1G lets grow() run out of fuel: the fuel
+	// is too small for 1 GiB, so "out of memory" below means the grant won.
+	if code, _, errs := cli(t, "call", "--fuel", "20000", "--memory", "1G", wasm, "grow()"); code != 1 ||
+		!strings.Contains(errs, "trapped: out of fuel") {
+		t.Fatalf("calibration, no manifest: %d %q", code, errs)
+	}
+	code, _, errs := cli(t, "call", "--manifest", manifest("128KiB"), "--fuel", "20000", "--memory", "1G", wasm, "grow()")
+	if code != 1 || !strings.Contains(errs, "trapped: out of memory") {
+		t.Fatalf("--memory 1G over a grant of 128KiB: exit %d, %q; want out of memory (the grant)", code, errs)
+	}
+	// A smaller --memory still narrows the grant.
+	code, _, errs = cli(t, "call", "--manifest", manifest("1GiB"), "--fuel", "20000", "--memory", "128K", wasm, "grow()")
+	if code != 1 || !strings.Contains(errs, "trapped: out of memory") {
+		t.Fatalf("--memory 128K under a grant of 1GiB: exit %d, %q; want out of memory (the flag)", code, errs)
+	}
+}
+
+// A manifest that does not parse is bad input: exit 2, with file, line and key.
+func TestBadManifestExitsTwo(t *testing.T) {
+	bad := strings.Replace(probeManifest, `memory = "16MiB"`, `memory = "16 apples"`, 1)
+	_, wasm, man, pol := setup(t, bad, probePolicy)
+	for _, args := range [][]string{
+		{"call", "--manifest", man, "--policy", pol, wasm, wasiIface + "hello()"},
+		{"call", "--manifest", man, wasm, wasiIface + "hello()"},
+	} {
+		code, out, errs := cli(t, args...)
+		if code != 2 || out != "" || !strings.Contains(errs, "Component.toml:5: resources.memory") {
+			t.Errorf("%v: exit %d, out %q, err %q; want exit 2 naming Component.toml:5: resources.memory", args,
+				code, out, errs)
+		}
+	}
+}
+
+// A trap while instantiating (a start function that hits unreachable) is a
+// trap: exit 1, not bad input.
+func TestTrapDuringInstantiationExitsOne(t *testing.T) {
+	code, out, errs := cli(t, "call", fixture("core_start_trap.wasm"), "run()")
+	if code != 1 || out != "" || !strings.Contains(errs, "trapped: unreachable") || !strings.Contains(errs, "instantiate") {
+		t.Fatalf("exit %d, out %q, err %q; want exit 1 and an unreachable trap while instantiating", code, out, errs)
+	}
+}
+
+// cliWithin runs the command and fails the test if it does not return in d
+// (a read blocked on a FIFO would hang it).
+func cliWithin(t *testing.T, d time.Duration, args ...string) (int, string, string) {
+	t.Helper()
+	type result struct {
+		code      int
+		out, errs string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb)
+		done <- result{code, out.String(), errb.String()}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.out, r.errs
+	case <-time.After(d):
+		t.Fatalf("%v did not return within %v (blocked on a FIFO?)", args, d)
+		return 0, "", ""
+	}
+}
+
+// Signatures, manifests, policies and keys that are FIFOs are refused at
+// once, with the exit status of their kind of input.
+func TestFIFOInputsAreRefused(t *testing.T) {
+	dir, wasm, man, _ := setup(t, probeManifest, probePolicy)
+	fifo := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fifoMan, fifoPol, fifoKey := fifo("fifo.toml"), fifo("fifo-policy.toml"), fifo("fifo.key")
+	fifo(filepath.Base(wasm) + ".sig")
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"verify", "--manifest", man, wasm}, 1},
+		{[]string{"call", "--cache", "off", "--manifest", man, wasm, wasiIface + "hello()"}, 1},
+		{[]string{"call", "--cache", "off", "--manifest", fifoMan, wasm, wasiIface + "hello()"}, 2},
+		{[]string{"call", "--cache", "off", "--manifest", man, "--policy", fifoPol, wasm, wasiIface + "hello()"}, 2},
+		{[]string{"sign", "--key", fifoKey, "--manifest", man, wasm}, 2},
+	} {
+		code, out, errs := cliWithin(t, 20*time.Second, c.args...)
+		if code != c.code || out != "" || !strings.Contains(errs, "named pipe") {
+			t.Errorf("%v: exit %d, out %q, err %q; want exit %d naming a named pipe", c.args, code, out, errs, c.code)
+		}
+	}
+	// verify reads the manifest itself.
+	os.Remove(wasm + ".sig")
+	cli(t, "keygen", filepath.Join(dir, "k"))
+	if code, _, errs := cli(t, "sign", "--key", filepath.Join(dir, "k.key"), "--manifest", man, wasm); code != 0 {
+		t.Fatalf("sign: %q", errs)
+	}
+	code, out, errs := cliWithin(t, 20*time.Second, "verify", "--manifest", fifoMan, wasm)
+	if code != 2 || out != "" || !strings.Contains(errs, "named pipe") {
+		t.Errorf("verify with a FIFO manifest: exit %d, out %q, err %q", code, out, errs)
+	}
+}
+
+// A manifest over the size limit is refused before it is parsed.
+func TestOversizedManifestIsRefused(t *testing.T) {
+	big := probeManifest + strings.Repeat("# padding\n", security.MaxManifestFile/10+1)
+	_, wasm, man, pol := setup(t, big, probePolicy)
+	code, _, errs := cli(t, "call", "--manifest", man, "--policy", pol, wasm, wasiIface+"hello()")
+	if code != 2 || !strings.Contains(errs, "larger than 1048576 bytes") {
+		t.Fatalf("exit %d, %q", code, errs)
+	}
+}
+
+// A .sig or manifest that is a symlink to /dev/zero is refused without
+// being read. The commands run in a child process with a capped address
+// space and a timeout, so a regression fails instead of eating memory.
+func TestDevZeroInputsAreRefused(t *testing.T) {
+	inCappedChild(t, func() error {
+		dir, err := os.MkdirTemp("", "devzero")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		wasm := filepath.Join(dir, "probe.wasm")
+		b, err := os.ReadFile(fixture("wasi.wasm"))
+		if err != nil {
+			return err
+		}
+		os.WriteFile(wasm, b, 0o644)
+		man := filepath.Join(dir, "Component.toml")
+		os.WriteFile(man, []byte(strings.ReplaceAll(probeManifest, "$DIR", dir)), 0o644)
+		os.Mkdir(filepath.Join(dir, "data"), 0o755)
+		zero := filepath.Join(dir, "zero.toml")
+		if err := os.Symlink("/dev/zero", wasm+".sig"); err != nil {
+			return err
+		}
+		if err := os.Symlink("/dev/zero", zero); err != nil {
+			return err
+		}
+		for _, c := range []struct {
+			args []string
+			code int
+		}{
+			{[]string{"verify", "--manifest", man, wasm}, 1},
+			{[]string{"call", "--cache", "off", "--manifest", man, wasm, wasiIface + "hello()"}, 1},
+			{[]string{"call", "--cache", "off", "--manifest", zero, wasm, wasiIface + "hello()"}, 2},
+		} {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), c.args, &out, &errb)
+			if code != c.code || !strings.Contains(errb.String(), "character device") {
+				return fmt.Errorf("%v: exit %d, err %q; want exit %d naming a character device", c.args, code,
+					errb.String(), c.code)
+			}
+		}
+		return nil
+	})
+}
+
+const childEnv = "AIRSSYS_CLI_TEST_CHILD"
+
+// inCappedChild runs f in a child process (this test binary, running only
+// the calling test) whose address space may grow by 2 GiB at most; the
+// child must succeed within 60 s.
+func inCappedChild(t *testing.T, f func() error) {
+	t.Helper()
+	if os.Getenv(childEnv) == t.Name() {
+		if err := capAddressSpace(2 << 30); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(3)
+		}
+		if err := f(); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(4)
+		}
+		os.Exit(0)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the child did not finish within 60 s:\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("child: %v\n%.2000s", err, out)
+	}
+}
+
+// capAddressSpace limits the process's address space to what it maps now
+// plus extra bytes.
+func capAddressSpace(extra uint64) error {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	m := regexp.MustCompile(`VmSize:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		return errors.New("no VmSize in /proc/self/status")
+	}
+	kb, _ := strconv.ParseUint(string(m[1]), 10, 64)
+	lim := &syscall.Rlimit{Cur: kb*1024 + extra, Max: kb*1024 + extra}
+	return syscall.Setrlimit(syscall.RLIMIT_AS, lim)
 }
