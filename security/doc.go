@@ -11,10 +11,14 @@
 //     resource ceilings and can require signatures. Evaluate turns a manifest
 //     into Grants or an error that lists every missing grant.
 //   - Signatures (sign.go) are Ed25519 over the component and its manifest
-//     together; Admit verifies before anything is compiled.
+//     together; Admit verifies before anything is compiled. Keys of small
+//     order, which would verify forged signatures, are refused.
+//   - Signature, manifest and policy files are read as regular files of
+//     bounded size (files.go): a FIFO or a device is refused unread.
 //   - Grants (grants.go) answer the runtime's checks without allocating;
 //     the actor runtime calls them at every messaging call, and builds WASI
 //     preopens and environment only from what was granted.
-//   - Audit (audit.go) writes JSON lines through log/slog, rate-limiting
-//     repeated denials per component and capability.
+//   - Audit (audit.go) writes JSON lines through log/slog, cutting every
+//     string to AuditFieldLimit and limiting denials in lines and bytes,
+//     per component and capability and overall.
 package security
