@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/security"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
@@ -59,6 +63,11 @@ type cell struct {
 	ctx  context.Context // carries the cell to host functions; never cancelled
 
 	mbox *mailbox
+
+	// dirs are the actor's WASI directories, opened at its first start and
+	// closed when it ends: every instance (restarts included) gets these
+	// very directories, whatever happens to their paths (see pinDirs).
+	dirs []*os.File
 
 	ctrlMu  sync.Mutex
 	ctrl    []*envelope  // restarts and stops
@@ -232,13 +241,56 @@ func (c *cell) popFrom(q *[]*envelope) *envelope {
 // host functions init calls.
 func (c *cell) startFirst(ctx context.Context) error {
 	c.setState(Starting)
-	if err := c.start(context.WithValue(ctx, cellKey{}, c)); err != nil {
+	err := c.pinDirs()
+	if err == nil {
+		err = c.start(context.WithValue(ctx, cellKey{}, c))
+	}
+	if err != nil {
 		c.setState(Failed)
 		c.finish(err)
 		return err
 	}
 	go c.run()
 	return nil
+}
+
+// pinDirs opens the actor's directories once. Admission resolved and
+// checked their paths, but a guest allowed to write above a granted
+// directory could rename it and leave a symlink in its place; a restart
+// that opened the path again would follow it out of the admitted tree. With
+// the directory itself (engine.Dir.Handle, opened with no symlink anywhere
+// in its path) a restart gets what was admitted. Directories the Spec
+// gives without grants are resolved once here, as the deployer named them.
+func (c *cell) pinDirs() error {
+	dirs := slices.Clone(c.spec.Limits.WASI.Dirs)
+	for i, d := range dirs {
+		if d.Handle != nil {
+			continue // the deployer opened it
+		}
+		path, err := filepath.Abs(d.HostPath)
+		if err == nil {
+			path, err = filepath.EvalSymlinks(path)
+		}
+		var h *os.File
+		if err == nil {
+			h, err = security.OpenDir(path)
+		}
+		if err != nil {
+			c.closeDirs()
+			return fmt.Errorf("directory %s: %w", d.HostPath, err)
+		}
+		c.dirs = append(c.dirs, h)
+		dirs[i].Handle = h
+	}
+	c.spec.Limits.WASI.Dirs = dirs
+	return nil
+}
+
+func (c *cell) closeDirs() {
+	for _, h := range c.dirs {
+		h.Close()
+	}
+	c.dirs = nil
 }
 
 // start makes a fresh instance and runs init, on ctx (which must carry the
@@ -447,6 +499,7 @@ func (c *cell) finish(reason error) {
 			c.reject(env, why)
 		}
 		c.stopErr = reason
+		c.closeDirs() // no instance is left to use them
 		c.reportLogDrops(time.Now())
 		st := c.stats()
 		c.sys.emitStats(kind, c.id, reason, &st)

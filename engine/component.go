@@ -376,9 +376,11 @@ func (c *Component) FuncNames() []string {
 	return out
 }
 
-// FuncType returns the WIT type of a callable component export.
+// FuncType returns the WIT type of a callable component export. Like a
+// call, it accepts an interface named without its version, or with another
+// version compatible with the exported one (see Instance.Call).
 func (c *Component) FuncType(name string) (*wit.FuncType, error) {
-	ex, ok := c.funcs[name]
+	ex, ok := c.export(name)
 	if !ok || ex.ft == nil {
 		return nil, c.unknown(name)
 	}
@@ -387,11 +389,55 @@ func (c *Component) FuncType(name string) (*wit.FuncType, error) {
 
 // CoreFuncType returns the type of a callable core-module export.
 func (c *Component) CoreFuncType(name string) (*CoreFuncType, error) {
-	ex, ok := c.funcs[name]
+	ex, ok := c.export(name)
 	if !ok || ex.core == nil {
 		return nil, c.unknown(name)
 	}
 	return &CoreFuncType{Params: ex.core.Params, Results: ex.core.Results}, nil
+}
+
+// export finds a callable export by name. An exact name wins. Otherwise a
+// function inside a versioned interface is also found by the interface
+// name without a version ("wasi:cli/run#run") or with a semver-compatible
+// one ("wasi:cli/run@0.2.0#run" for an export of @0.2.12: same major, and
+// for 0.x the same minor), as Wasmtime matches imports; a name that fits
+// several exports is not resolved.
+func (c *Component) export(name string) (*export, bool) {
+	if ex, ok := c.funcs[name]; ok {
+		return ex, true
+	}
+	iface, fn, ok := strings.Cut(name, "#")
+	if !ok {
+		return nil, false
+	}
+	base, ver, _ := strings.Cut(iface, "@")
+	var found *export
+	for full, ex := range c.funcs {
+		fi, ff, ok := strings.Cut(full, "#")
+		if !ok || ff != fn {
+			continue
+		}
+		fb, fv, _ := strings.Cut(fi, "@")
+		if fb != base || (ver != "" && !semverCompatible(ver, fv)) {
+			continue
+		}
+		if found != nil {
+			return nil, false // ambiguous
+		}
+		found = ex
+	}
+	return found, found != nil
+}
+
+// semverCompatible reports whether an export of version have can serve a
+// caller asking for want: the same major version, and for 0.x the same
+// minor (as in Cargo's and Wasmtime's rules).
+func semverCompatible(want, have string) bool {
+	w, h := strings.Split(want, "."), strings.Split(have, ".")
+	if len(w) < 2 || len(h) < 2 || w[0] != h[0] {
+		return false
+	}
+	return w[0] != "0" || w[1] == h[1]
 }
 
 func (c *Component) unknown(name string) error {

@@ -128,7 +128,7 @@ type Engine struct {
 	liveMu  sync.Mutex
 	live    map[*Instance]struct{} // instances whose store exists
 	watchMu sync.Mutex
-	watched map[*Instance]struct{} // instances that have had calls with a cancellable context
+	watched map[*Instance]struct{} // instances with recent calls with a cancellable context
 	running atomic.Int32           // guest calls and instantiations in progress
 }
 
@@ -251,30 +251,39 @@ func (e *Engine) wakeTicker() {
 	}
 }
 
-func (e *Engine) watch(i *Instance) {
-	e.watchMu.Lock()
-	e.watched[i] = struct{}{}
-	e.watchMu.Unlock()
-}
-
 func (e *Engine) unwatch(i *Instance) {
 	e.watchMu.Lock()
+	i.watchMu.Lock()
 	delete(e.watched, i)
+	i.watched = false
+	i.watchMu.Unlock()
 	e.watchMu.Unlock()
 }
 
+// watchIdleTicks is how many ticks an instance stays watched with no
+// cancellable call in progress: a steady caller with cancellable contexts
+// stays watched (no map operation per call), an instance that had one such
+// call once (an actor's first init on Deploy's context) leaves the set, so
+// ticks do not slow down with the number of instances.
+const watchIdleTicks = 1000
+
 // pollContexts interrupts every call whose context has ended. A guest then
-// stops within about two ticks of the cancellation.
+// stops within about two ticks of the cancellation. Lock order: e.watchMu,
+// then i.watchMu.
 func (e *Engine) pollContexts() {
 	e.watchMu.Lock()
 	for i := range e.watched {
 		i.watchMu.Lock()
 		if c := i.watchCtx; c != nil {
+			i.watchIdle = 0
 			select {
 			case <-c.Done():
 				i.store.Interrupt()
 			default:
 			}
+		} else if i.watchIdle++; i.watchIdle > watchIdleTicks {
+			delete(e.watched, i)
+			i.watched = false
 		}
 		i.watchMu.Unlock()
 	}

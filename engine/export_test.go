@@ -6,3 +6,10 @@ func LinkerCount(e *Engine) int {
 	defer e.linkMu.Unlock()
 	return len(e.linkers)
 }
+
+// WatchedCount is how many instances the epoch ticker polls (tests only).
+func WatchedCount(e *Engine) int {
+	e.watchMu.Lock()
+	defer e.watchMu.Unlock()
+	return len(e.watched)
+}

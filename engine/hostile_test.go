@@ -135,8 +135,8 @@ func TestRefusedHostDefinitionIsAnError(t *testing.T) {
 			h       *engine.Host
 			fixture string
 		}{
-			"same core function twice":           {twice, "core_host.wasm"},
-			"core function named like WASI":      {wasiName, "core_host.wasm"},
+			"same core function twice":          {twice, "core_host.wasm"},
+			"core function named like WASI":     {wasiName, "core_host.wasm"},
 			"root function named like WASI 0.2": {rootWASI, "hostcall.wasm"},
 		} {
 			for round := 0; round < 2; round++ {
@@ -604,5 +604,44 @@ func TestSignedArgumentsAreRangeChecked(t *testing.T) {
 	}
 	if v := call(t, i, "echo-s8", -128); v != int8(-128) {
 		t.Fatalf("echo-s8(-128) = %v", v)
+	}
+}
+
+// An instance that had a call with a cancellable context leaves the set the
+// epoch ticker polls once it has been idle for a while: 10,000 actors
+// deployed with a deadline must not make every tick visit 10,000 instances
+// for ever.
+func TestIdleInstancesLeaveTheWatchedSet(t *testing.T) {
+	e, c := compileOn(t, engine.Config{}, "misbehave.wasm")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var insts []*engine.Instance
+	for n := 0; n < 5; n++ {
+		i, err := c.Instantiate(ctx, engine.InstanceConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer i.Close()
+		if _, err := i.Call(ctx, "ok"); err != nil {
+			t.Fatal(err)
+		}
+		insts = append(insts, i)
+	}
+	if n := engine.WatchedCount(e); n != 5 {
+		t.Fatalf("%d instances watched after cancellable calls, want 5", n)
+	}
+	// Keep the ticker running (a spinning guest) for over 1000 ticks.
+	spin, err := c.Instantiate(context.Background(), engine.InstanceConfig{Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spin.Close()
+	spin.Call(context.Background(), "spin")
+	if n := engine.WatchedCount(e); n != 0 {
+		t.Fatalf("%d idle instances still watched after 3 s of ticks", n)
+	}
+	// A new cancellable call is watched again, and still cancellable.
+	if _, err := insts[0].Call(ctx, "ok"); err != nil || engine.WatchedCount(e) != 1 {
+		t.Fatalf("call: %v, watched %d", err, engine.WatchedCount(e))
 	}
 }

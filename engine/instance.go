@@ -65,6 +65,12 @@ type Dir struct {
 	HostPath  string
 	GuestPath string
 	ReadOnly  bool
+	// Handle, when set, is the directory already opened (for example by
+	// security.OpenDir, at admission): the guest gets exactly this
+	// directory, wherever it has been moved and whatever now lies at
+	// HostPath, which then only names it in messages. The caller keeps it
+	// open while instances may be created with it.
+	Handle *os.File
 }
 
 // Instance is an instantiated component or module with its own store.
@@ -84,14 +90,15 @@ type Instance struct {
 	// watchCtx is the cancellable context of the call in progress, polled
 	// by the epoch ticker; watchMu makes "check and interrupt" atomic
 	// against the switch to the next call.
-	watchMu  sync.Mutex
-	watchCtx context.Context
-	watched  bool
-	trapped  atomic.Pointer[Trap]
-	callCtx  context.Context
-	funcs    map[string]*Func
-	fuel     uint64
-	timeout  int64
+	watchMu   sync.Mutex
+	watchCtx  context.Context
+	watched   bool // in the engine's watched set (under watchMu)
+	watchIdle int  // ticks without a watched call (under watchMu)
+	trapped   atomic.Pointer[Trap]
+	callCtx   context.Context
+	funcs     map[string]*Func
+	fuel      uint64
+	timeout   int64
 }
 
 // Instantiate creates an instance of c. A component that imports something
@@ -139,6 +146,9 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 	wcfg, err := i.wasiConfig()
 	if err == nil {
 		err = i.store.SetWASI(wcfg)
+	}
+	for _, d := range cfg.WASI.Dirs {
+		runtime.KeepAlive(d.Handle) // Wasmtime has opened /proc/self/fd/N by now
 	}
 	if err != nil {
 		i.free()
@@ -227,7 +237,14 @@ func (i *Instance) wasiConfig() (wt.WASIConfig, error) {
 		out.Env = append(out.Env, [2]string{k, w.Env[k]})
 	}
 	for _, d := range w.Dirs {
-		out.Preopens = append(out.Preopens, wt.Preopen{Host: d.HostPath, Guest: d.GuestPath, ReadOnly: d.ReadOnly})
+		host := d.HostPath
+		if d.Handle != nil {
+			var err error
+			if host, err = fdPath(d.Handle); err != nil {
+				return out, fmt.Errorf("directory %s: %w", d.HostPath, err)
+			}
+		}
+		out.Preopens = append(out.Preopens, wt.Preopen{Host: host, Guest: d.GuestPath, ReadOnly: d.ReadOnly})
 	}
 	return out, nil
 }
@@ -261,14 +278,20 @@ func (i *Instance) guard(ctx context.Context, f func() error) error {
 		return f()
 	}
 	// The epoch ticker watches the context (see Engine.pollContexts): no
-	// goroutine, timer or allocation per call.
-	if !i.watched {
-		e.watch(i)
-		i.watched = true
-	}
+	// goroutine, timer or allocation per call, and no map operation unless
+	// the instance was not watched recently.
 	i.watchMu.Lock()
+	if !i.watched {
+		i.watchMu.Unlock()
+		e.watchMu.Lock() // lock order: e.watchMu, then i.watchMu
+		i.watchMu.Lock()
+		e.watched[i] = struct{}{}
+		i.watched = true
+		e.watchMu.Unlock()
+	}
 	i.store.ResetInterrupt() // under the lock: the ticker cannot interrupt the new call for the old context
 	i.watchCtx = ctx
+	i.watchIdle = 0
 	i.watchMu.Unlock()
 	err := f()
 	i.watchMu.Lock()
@@ -353,7 +376,7 @@ func (i *Instance) lookup(name string) (*Func, error) {
 	if i.closed {
 		return nil, ErrClosed
 	}
-	ex, ok := i.comp.funcs[name]
+	ex, ok := i.comp.export(name)
 	if !ok {
 		return nil, i.comp.unknown(name)
 	}
@@ -377,7 +400,9 @@ func (i *Instance) lookup(name string) (*Func, error) {
 
 // Call calls the export name with Go values (see package wit for the value
 // model). A component function returns its single result or nil; a core
-// function returns nil, its one result, or a []any for several.
+// function returns nil, its one result, or a []any for several. A function
+// of a versioned interface may be named without the version
+// ("wasi:cli/run#run") or with a compatible one (see Component.FuncType).
 func (i *Instance) Call(ctx context.Context, name string, args ...any) (any, error) {
 	if !i.busy.CompareAndSwap(false, true) {
 		return nil, ErrBusy
@@ -504,9 +529,7 @@ func (i *Instance) free() error {
 	e.liveMu.Lock()
 	delete(e.live, i)
 	e.liveMu.Unlock()
-	if i.watched {
-		e.unwatch(i)
-	}
+	e.unwatch(i)
 	i.intMu.Lock()
 	i.freed = true
 	i.intMu.Unlock()

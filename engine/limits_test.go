@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -98,14 +99,37 @@ func TestTimeoutIsPerCall(t *testing.T) {
 	}
 }
 
-func TestContextCancelInterruptsGuest(t *testing.T) {
-	i := instance(t, "misbehave.wasm", engine.InstanceConfig{})
-	ctx, cancel := context.WithCancel(context.Background())
+// busyGuest instantiates hostcall.wasm with a host whose get closes
+// started on its first call. Calling call-get-n(max) then keeps the guest
+// busy (a loop over the import, with epoch checks) until it is stopped; a
+// test that waits for started knows the guest is really running, so a
+// cancel or interrupt cannot land before the call begins.
+func busyGuest(t *testing.T) (*engine.Instance, <-chan struct{}) {
+	started := make(chan struct{})
+	var once sync.Once
+	host := engine.NewHost().Func("airssys:test/host@0.1.0", "get", func(context.Context, []any) (any, error) {
+		once.Do(func() { close(started) })
+		return int32(1), nil
+	}).Func("airssys:test/host@0.1.0", "log", func(context.Context, []any) (any, error) { return nil, nil })
+	return instance(t, "hostcall.wasm", engine.InstanceConfig{Host: host}), started
+}
+
+// stopWhenRunning runs f once the guest has started, or fails the test.
+func stopWhenRunning(t *testing.T, started <-chan struct{}, f func()) {
 	go func() {
-		time.Sleep(30 * time.Millisecond)
-		cancel()
+		select {
+		case <-started:
+			f()
+		case <-time.After(30 * time.Second):
+		}
 	}()
-	_, err := i.Call(ctx, "spin")
+}
+
+func TestContextCancelInterruptsGuest(t *testing.T) {
+	i, started := busyGuest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopWhenRunning(t, started, cancel)
+	_, err := i.Call(ctx, "call-get-n", uint32(math.MaxUint32))
 	if trapOf(t, err).Kind != engine.TrapCancelled || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want a cancelled trap matching context.Canceled", err)
 	}
@@ -236,20 +260,30 @@ func TestEngineCloseInterruptsRunningGuests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
+	started := make(chan struct{})
+	var once sync.Once
+	host := engine.NewHost().Func("airssys:test/host@0.1.0", "get", func(context.Context, []any) (any, error) {
+		once.Do(func() { close(started) })
+		return int32(1), nil
+	}).Func("airssys:test/host@0.1.0", "log", func(context.Context, []any) (any, error) { return nil, nil })
+	c, err := e.CompileFile(context.Background(), fixture("hostcall.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{}) // no timeout at all
+	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{Host: host}) // no timeout at all
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error)
 	go func() {
-		_, err := i.Call(context.Background(), "spin")
+		_, err := i.Call(context.Background(), "call-get-n", uint32(math.MaxUint32))
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-started: // the guest is running: Close must interrupt it
+	case <-time.After(30 * time.Second):
+		t.Fatal("the guest never started")
+	}
 	e.Close()
 	select {
 	case err := <-done:
@@ -342,12 +376,9 @@ func TestEngineAndComponentAreSafeForConcurrentUse(t *testing.T) {
 }
 
 func TestInterruptFromAnotherGoroutine(t *testing.T) {
-	i := instance(t, "misbehave.wasm", engine.InstanceConfig{})
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		i.Interrupt()
-	}()
-	_, err := i.Call(context.Background(), "spin")
+	i, started := busyGuest(t)
+	stopWhenRunning(t, started, i.Interrupt)
+	_, err := i.Call(context.Background(), "call-get-n", uint32(math.MaxUint32))
 	if trapOf(t, err).Kind != engine.TrapCancelled {
 		t.Fatalf("err = %v", err)
 	}

@@ -130,3 +130,41 @@ func TestCoreModuleWASIPreview1(t *testing.T) {
 		t.Fatalf("out.txt = %q", b)
 	}
 }
+
+// Item 10: a directory given by its open handle stays the directory that
+// was admitted. A guest with write access above a granted directory renames
+// it and puts a relative symlink in its place; the next instance (an actor's
+// restart, say) preopening the path again would follow the symlink out of
+// the granted tree. With Dir.Handle it gets the directory itself.
+func TestDirHandleSurvivesASymlinkSwap(t *testing.T) {
+	root := t.TempDir()
+	app, data := filepath.Join(root, "app"), filepath.Join(root, "app", "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(data, "f.txt"), []byte("inside"), 0o644)
+	os.WriteFile(filepath.Join(root, "secret.txt"), []byte("outside"), 0o644)
+	h, err := os.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	dirs := []engine.Dir{{HostPath: app, GuestPath: "/app"},
+		{HostPath: data, GuestPath: "/data", ReadOnly: true, Handle: h}}
+	attacker := instance(t, "wasi.wasm", engine.InstanceConfig{WASI: engine.WASI{Dirs: dirs}})
+	for _, c := range [][3]string{{"rename", "/app/data", "/app/moved"}, {"symlink", "..", "/app/data"}} {
+		if v := call(t, attacker, wasiIface+c[0], c[1], c[2]); !reflect.DeepEqual(v, wit.Ok(nil)) {
+			t.Fatalf("%s: %v", c[0], v)
+		}
+	}
+	if fi, err := os.Lstat(data); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the swap did not happen on the host: %v %v", fi, err)
+	}
+	next := instance(t, "wasi.wasm", engine.InstanceConfig{WASI: engine.WASI{Dirs: dirs}})
+	if v := call(t, next, wasiIface+"read-file", "/data/secret.txt"); !reflect.DeepEqual(v, wit.Err("No such file or directory")) {
+		t.Fatalf("read /data/secret.txt after the swap: %v (the symlink was followed)", v)
+	}
+	if v := call(t, next, wasiIface+"read-file", "/data/f.txt"); !reflect.DeepEqual(v, wit.Ok("inside")) {
+		t.Fatalf("read /data/f.txt: %v", v)
+	}
+}

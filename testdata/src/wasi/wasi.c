@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -303,4 +304,39 @@ EXPORT("spam") uint32_t probe_spam(uint32_t fd, uint32_t n) {
             break;
     }
     return i;
+}
+
+// Two paths in, result<_, string> out (strerror text); frees its arguments.
+static tagged_str_t *path_op(int (*op)(const char *, const char *), char *a_ptr, size_t a_len, char *b_ptr,
+                             size_t b_len) {
+    char *a = cstr(a_ptr, a_len), *b = cstr(b_ptr, b_len);
+    free(a_ptr);
+    free(b_ptr);
+    int err = op(a, b) == 0 ? 0 : (errno ? errno : EIO);
+    free(a);
+    free(b);
+    ret_area.tagged.tag = err != 0;
+    if (err != 0)
+        ret_area.tagged.val = str_dup(strerror(err));
+    return &ret_area.tagged;
+}
+
+// rename: func(old: string, new: string) -> result<_, string>
+EXPORT("rename") tagged_str_t *probe_rename(char *a, size_t al, char *b, size_t bl) {
+    return path_op(rename, a, al, b, bl);
+}
+
+POST_RETURN("rename") void probe_rename_post(tagged_str_t *r) {
+    if (r->tag == 1)
+        free(r->val.ptr);
+}
+
+// symlink: func(target: string, path: string) -> result<_, string>
+EXPORT("symlink") tagged_str_t *probe_symlink(char *a, size_t al, char *b, size_t bl) {
+    return path_op(symlink, a, al, b, bl);
+}
+
+POST_RETURN("symlink") void probe_symlink_post(tagged_str_t *r) {
+    if (r->tag == 1)
+        free(r->val.ptr);
 }
