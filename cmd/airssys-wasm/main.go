@@ -1,6 +1,7 @@
 // Command airssys-wasm runs and inspects WebAssembly components and modules.
 //
 //	airssys-wasm call [flags] FILE 'EXPORT(ARGS)'
+//	airssys-wasm run [flags] FILE [ARGS...]
 //	airssys-wasm inspect FILE
 //
 // Values are written in WAVE (see package wave). Exit status: 0 success, 1
@@ -20,7 +21,6 @@ import (
 	"strings"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
-	"github.com/airsstack/airssys-wasm-go/security"
 	"github.com/airsstack/airssys-wasm-go/wave"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
@@ -33,7 +33,12 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var code int
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		code = cmdRun(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	} else {
+		code = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
 	stop()
 	os.Exit(code)
 }
@@ -42,6 +47,9 @@ const usage = `usage:
   airssys-wasm call [--fuel N] [--timeout DURATION] [--memory BYTES]
                     [--dir HOST::GUEST[:ro]]... [--env K=V]...
                     [--manifest Component.toml --policy policy.toml] FILE 'EXPORT(ARGS)'
+  airssys-wasm run [the same flags] FILE [ARGS...]
+                    runs a WASI command (wasi:cli/run, or a core module's _start) with
+                    ARGS, stdin, stdout and stderr; exits with the command's status
   airssys-wasm inspect FILE
   airssys-wasm keygen NAME                 writes NAME.key (private) and NAME.pub
   airssys-wasm sign --key NAME.key --manifest Component.toml FILE     writes FILE.sig
@@ -62,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "call":
 		return cmdCall(ctx, args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(ctx, args[1:], nil, stdout, stderr)
 	case "inspect":
 		return cmdInspect(ctx, args[1:], stdout, stderr)
 	case "keygen":
@@ -100,16 +110,7 @@ func newEngine(cacheDir string, fuel bool) (*engine.Engine, error) {
 func cmdCall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fuel := fs.Uint64("fuel", 0, "fuel for the call (0: unlimited)")
-	timeout := fs.Duration("timeout", 0, "wall-clock limit for the call, e.g. 500ms (0: none)")
-	memory := fs.String("memory", "0", "linear memory limit in bytes (suffixes K, M, G allowed; 0: none)")
-	cache := fs.String("cache", "", `compile cache directory ("off" to disable)`)
-	manifestPath := fs.String("manifest", "", "Component.toml: run with exactly the capabilities it is granted")
-	policyPath := fs.String("policy", "", "host policy (with --manifest; default: grant nothing beyond WASI basics)")
-	auditLog := fs.Bool("audit", false, "write security audit events (JSON lines) to stderr")
-	var dirs, envs listFlag
-	fs.Var(&dirs, "dir", "preopen HOST::GUEST[:ro] (repeatable)")
-	fs.Var(&envs, "env", "environment variable K=V for the guest (repeatable)")
+	flags := addInstanceFlags(fs)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -120,62 +121,17 @@ func cmdCall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	file, expr := fs.Arg(0), fs.Arg(1)
-	memLimit, err := parseBytes(*memory)
-	if err != nil {
-		return fail(stderr, exitUsage, "--memory: %v", err)
-	}
-	cfg := engine.InstanceConfig{Fuel: *fuel, Timeout: *timeout, MemoryLimit: memLimit}
-	cfg.WASI = engine.WASI{Args: []string{filepath.Base(file)}, Stdout: stdout, Stderr: stderr,
-		Env: map[string]string{}}
-	for _, kv := range envs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return fail(stderr, exitUsage, "--env %q: want K=V", kv)
-		}
-		cfg.WASI.Env[k] = v
-	}
-	for _, d := range dirs {
-		dir, err := parseDir(d)
-		if err != nil {
-			return fail(stderr, exitUsage, "--dir %q: %v", d, err)
-		}
-		cfg.WASI.Dirs = append(cfg.WASI.Dirs, dir)
-	}
 	name, rawArgs, err := wave.ParseCall(expr)
 	if err != nil {
 		return fail(stderr, exitUsage, "%v", err)
 	}
-	wasm, err := os.ReadFile(file)
-	if err != nil {
-		return fail(stderr, exitUsage, "%v", err)
+	wasio := engine.WASI{Args: []string{filepath.Base(file)}, Stdout: stdout, Stderr: stderr}
+	p, code := flags.prepare(file, wasio, stderr)
+	if p == nil {
+		return code
 	}
-	if *policyPath != "" && *manifestPath == "" {
-		return fail(stderr, exitUsage, "--policy needs --manifest")
-	}
-	if *manifestPath != "" {
-		if len(dirs) > 0 {
-			return fail(stderr, exitUsage, "--dir conflicts with --manifest: directories come from the manifest's grants")
-		}
-		var audit *security.Audit
-		if *auditLog {
-			audit = security.NewAudit(stderr)
-		}
-		adm, code := admit(file, wasm, *manifestPath, *policyPath, stderr)
-		if adm == nil {
-			return code
-		}
-		g := adm.Grants
-		audit.Event("grant", g.Component, "admitted", "trust", string(g.Trust))
-		applyGrants(&cfg, g, audit, stderr)
-		if *fuel == 0 && cfg.Fuel > 0 {
-			*fuel = cfg.Fuel
-		}
-	}
-	eng, err := newEngine(*cache, *fuel > 0 || cfg.Fuel > 0)
-	if err != nil {
-		return fail(stderr, exitUsage, "%v", err)
-	}
-	defer eng.Close()
+	defer p.close()
+	cfg, eng, wasm := p.cfg, p.eng, p.wasm
 	comp, err := eng.Compile(ctx, wasm)
 	if err != nil {
 		return fail(stderr, exitUsage, "%s: %v", file, err)
