@@ -110,7 +110,7 @@ func cmdSign(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, exitUsage, "%s: %v", *keyPath, err)
 	}
-	wasm, err1 := os.ReadFile(fs.Arg(0))
+	wasm, err1 := engine.ReadWasmFile(fs.Arg(0), 0)
 	man, err2 := security.ReadSmallFile(*manifestPath, "manifest", security.MaxManifestFile)
 	if err := errors.Join(err1, err2); err != nil {
 		return fail(stderr, exitUsage, "%v", err)
@@ -139,7 +139,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, exitUsage, "verify: want --manifest Component.toml FILE")
 	}
 	file := fs.Arg(0)
-	wasm, err := os.ReadFile(file)
+	wasm, err := engine.ReadWasmFile(file, 0)
 	if err != nil {
 		return fail(stderr, exitUsage, "%v", err)
 	}

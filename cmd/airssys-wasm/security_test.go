@@ -325,9 +325,20 @@ func TestFIFOInputsAreRefused(t *testing.T) {
 			t.Errorf("%v: exit %d, out %q, err %q; want exit %d naming a named pipe", c.args, code, out, errs, c.code)
 		}
 	}
+	// verify and sign read the component themselves.
+	cli(t, "keygen", filepath.Join(dir, "k"))
+	fifoWasm := fifo("fifo.wasm")
+	for _, args := range [][]string{
+		{"verify", "--manifest", man, fifoWasm},
+		{"sign", "--key", filepath.Join(dir, "k.key"), "--manifest", man, fifoWasm},
+	} {
+		code, out, errs := cliWithin(t, 20*time.Second, args...)
+		if code != 2 || out != "" || !strings.Contains(errs, "not a regular file") {
+			t.Errorf("%v: exit %d, out %q, err %q; want exit 2, not a regular file", args, code, out, errs)
+		}
+	}
 	// verify reads the manifest itself.
 	os.Remove(wasm + ".sig")
-	cli(t, "keygen", filepath.Join(dir, "k"))
 	if code, _, errs := cli(t, "sign", "--key", filepath.Join(dir, "k.key"), "--manifest", man, wasm); code != 0 {
 		t.Fatalf("sign: %q", errs)
 	}
