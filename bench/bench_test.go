@@ -329,7 +329,7 @@ func TestBareMatchesAirssys(t *testing.T) {
 
 	// The airssys cache-hit benchmark really hits: a compile writes one file
 	// and the next compile of the same bytes adds none.
-	dir := t.TempDir()
+	dir := privateDir(t)
 	ae := newEngine(t, engine.Config{CacheDir: dir})
 	compile(t, ae, fixture(t, "minimal.wasm"))
 	compile(t, ae, fixture(t, "minimal.wasm"))
@@ -457,7 +457,7 @@ func BenchmarkCompileCacheHit(b *testing.B) {
 		}},
 		variant{name: "airssys-cold", setup: airssysCompileOp},
 		variant{name: "airssys-miss", setup: func(b *testing.B) func() {
-			e := newEngine(b, engine.Config{CacheDir: b.TempDir()})
+			e := newEngine(b, engine.Config{CacheDir: privateDir(b)})
 			wasm := fixture(b, "minimal.wasm")
 			n := uint64(time.Now().UnixNano()) // distinct from every earlier call
 			return func() {
@@ -470,7 +470,7 @@ func BenchmarkCompileCacheHit(b *testing.B) {
 			}
 		}, vs: []ratio{{ref: "airssys-cold", unit: "x-cold"}}},
 		variant{name: "airssys", setup: func(b *testing.B) func() {
-			e := newEngine(b, engine.Config{CacheDir: b.TempDir()})
+			e := newEngine(b, engine.Config{CacheDir: privateDir(b)})
 			wasm := fixture(b, "minimal.wasm")
 			compile(b, e, wasm) // fills the cache
 			return func() {
@@ -741,4 +741,17 @@ func BenchmarkEpochOverhead(b *testing.B) {
 	b.ReportMetric(ms(tBE), "bare-epoch-ms")
 	b.ReportMetric(ms(tBN), "bare-noepoch-ms")
 	b.ReportMetric(100*(median(rB)-1), "bare-overhead-%")
+}
+
+// privateDir is a temporary directory only this user can write: the
+// engine refuses a compile cache directory others could write to, and
+// t.TempDir follows the umask (0775 with a umask of 002).
+func privateDir(t testing.TB) string {
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} { // the test's directory, then ours
+		if err := os.Chmod(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -9,15 +9,27 @@
 //     module (detected from the bytes). Immutable and shareable; it knows its
 //     imports and exports with their WIT types (package wit).
 //   - Host (host.go) is a set of Go functions for a component's or module's
-//     imports, turned into a Wasmtime linker once per engine and reused.
+//     imports, turned into a Wasmtime linker once per engine and reused
+//     while the Host lives (the engine holds it weakly: a collected Host's
+//     linkers are freed).
 //   - Instance (instance.go) is one instantiation, with its own store: memory
 //     limit, fuel per call, timeout per call, WASI context. Calls run on the
 //     caller's goroutine; an Instance serves one goroutine at a time and
-//     refuses a second one with ErrBusy rather than racing. After a trap it
-//     refuses further calls (ErrTrapped): a supervisor replaces it.
+//     refuses a second one with ErrBusy rather than racing (Resource.Drop
+//     and FuelLeft too). After a trap it refuses further calls (ErrTrapped):
+//     a supervisor replaces it.
+//   - Guest stdout and stderr (output.go) are pipes that Wasmtime writes on
+//     the guest's thread; one goroutine per captured stream copies them to
+//     the caller's io.Writer while the guest runs, and the caller drains the
+//     rest before the call returns. Nothing reaches a writer after Close.
+//   - Linear memories (internal/wt's C memory creator) reserve exactly the
+//     configured reservation and are refused, with an error, before the
+//     process runs out of address space or kernel mappings.
 //   - Every failure is an error matchable with errors.Is/As: *Trap for guest
 //     traps (with TrapKind), wit.ErrType for arguments that do not match,
-//     ErrInvalidWasm, ErrUnknownExport, ErrBusy, ErrClosed, ErrTrapped.
+//     *OutputError for a failed stdout/stderr writer, ErrInvalidWasm (and
+//     ErrTooLarge), ErrNotRegularFile, ErrUnsafeCacheDir, ErrUnknownExport,
+//     ErrBusy, ErrClosed, ErrTrapped, ErrResourceGone.
 //
 // All cgo lives in internal/wt; this package is plain Go over it.
 package engine

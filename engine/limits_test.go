@@ -232,26 +232,38 @@ func TestInstanceRefusesConcurrentUse(t *testing.T) {
 
 func TestInstancesRunInParallel(t *testing.T) {
 	// Unlike the original's global lock, instances on different goroutines
-	// run at once: two spinning guests both reach their timeouts together.
-	c := load(t, "misbehave.wasm")
-	var wg sync.WaitGroup
-	start := time.Now()
+	// run at once: each guest enters a host function that waits until the
+	// other guest has entered it too. Run one after the other, the first
+	// would wait for ever (here: until its 30 s timeout).
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	both := make(chan struct{})
+	go func() { arrived.Wait(); close(both) }()
+	host := engine.NewHost().Func("airssys:test/host@0.1.0", "get", func(context.Context, []any) (any, error) {
+		arrived.Done()
+		select {
+		case <-both:
+			return int32(1), nil
+		case <-time.After(30 * time.Second):
+			return nil, errors.New("the other instance never ran at the same time")
+		}
+	}).Func("airssys:test/host@0.1.0", "log", func(context.Context, []any) (any, error) { return nil, nil })
+	c := load(t, "hostcall.wasm")
+	errs := make(chan error, 2)
 	for n := 0; n < 2; n++ {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			i, err := c.Instantiate(context.Background(), engine.InstanceConfig{Timeout: 200 * time.Millisecond})
-			if err != nil {
-				t.Error(err)
-				return
+			i, err := c.Instantiate(context.Background(), engine.InstanceConfig{Host: host})
+			if err == nil {
+				_, err = i.Call(context.Background(), "call-get")
+				i.Close()
 			}
-			defer i.Close()
-			i.Call(context.Background(), "spin")
+			errs <- err
 		}()
 	}
-	wg.Wait()
-	if el := time.Since(start); el > 340*time.Millisecond {
-		t.Fatalf("two 200ms calls took %v: they ran one after the other", el)
+	for n := 0; n < 2; n++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
