@@ -65,6 +65,12 @@ type Options struct {
 	// DeadLetterLimit is how many dead letters are kept (default 1000); the
 	// counters keep counting past it.
 	DeadLetterLimit int
+	// DeadLetterBytes bounds the payload bytes the kept dead letters hold
+	// together (default 16 MiB): past it, the oldest letters lose their
+	// payload (DeadLetter.PayloadDropped), so a guest that makes its
+	// messages fail cannot park DeadLetterLimit times the largest message in
+	// host memory.
+	DeadLetterBytes int
 
 	// LogBytesPerSecond and LogBurstBytes bound each actor's wasi:logging
 	// output with a token bucket (defaults 64 KiB/s and 256 KiB; a negative
@@ -100,6 +106,7 @@ const (
 	DefaultRequestTimeout      = 5 * time.Second
 	DefaultMaxPendingRequests  = 1024
 	DefaultDeadLetterLimit     = 1000
+	DefaultDeadLetterBytes     = 16 << 20
 	DefaultLogBytesPerSecond   = 64 << 10
 	DefaultLogBurstBytes       = 256 << 10
 	DefaultMaxLogMessageBytes  = 4 << 10
@@ -130,6 +137,7 @@ type System struct {
 	deadMu    sync.Mutex
 	dead      []DeadLetter // ring of the last DeadLetterLimit
 	deadNext  int
+	deadBytes int // payload bytes held by dead (at most DeadLetterBytes)
 	deadTotal atomic.Uint64
 
 	latency histogram // component-to-component request round trips
@@ -165,6 +173,7 @@ func NewSystem(eng *engine.Engine, opts Options) *System {
 	orDefault(&opts.RequestTimeout, DefaultRequestTimeout)
 	orDefault(&opts.MaxPendingRequests, DefaultMaxPendingRequests)
 	orDefault(&opts.DeadLetterLimit, DefaultDeadLetterLimit)
+	orDefault(&opts.DeadLetterBytes, DefaultDeadLetterBytes)
 	if opts.LogBytesPerSecond == 0 {
 		opts.LogBytesPerSecond = DefaultLogBytesPerSecond
 	}
@@ -670,6 +679,22 @@ func (s *System) deadLetter(to ID, m Message, reason error) {
 	s.deadTotal.Add(1)
 	d := DeadLetter{Time: time.Now(), To: to, Message: m, Reason: reason}
 	s.deadMu.Lock()
+	if len(s.dead) == s.opts.DeadLetterLimit { // the oldest is overwritten below
+		s.deadBytes -= len(s.dead[s.deadNext].Message.Payload)
+		s.dead[s.deadNext].Message.Payload = nil
+	}
+	// Make room for the payload by dropping the oldest letters' payloads;
+	// one larger than the whole budget is not kept at all.
+	if n := len(d.Message.Payload); n > s.opts.DeadLetterBytes {
+		d.dropPayload()
+	} else {
+		for k := 0; s.deadBytes+n > s.opts.DeadLetterBytes && k < len(s.dead); k++ {
+			old := &s.dead[(s.deadNext+k)%len(s.dead)] // oldest first
+			s.deadBytes -= len(old.Message.Payload)
+			old.dropPayload()
+		}
+	}
+	s.deadBytes += len(d.Message.Payload)
 	if len(s.dead) < s.opts.DeadLetterLimit {
 		s.dead = append(s.dead, d)
 	} else {

@@ -233,6 +233,17 @@ type DeadLetter struct {
 	To      ID
 	Message Message
 	Reason  error
+	// PayloadDropped: the payload (PayloadLen bytes) is not kept, to bound
+	// the memory dead letters hold (Options.DeadLetterBytes).
+	PayloadDropped bool
+	PayloadLen     int
+}
+
+func (d *DeadLetter) dropPayload() {
+	if d.Message.Payload != nil {
+		d.PayloadLen, d.PayloadDropped = len(d.Message.Payload), true
+		d.Message.Payload = nil
+	}
 }
 
 // Errors.
