@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: demo test build fixtures bench fuzz
+.PHONY: demo test build fixtures bench fuzz soak
 
 demo:
 	$(GO) run ./examples/tour
@@ -26,6 +26,16 @@ fixtures:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=2s ./bench/
 
+# Each fuzzer for FUZZTIME (the hardening issue asks for 10 minutes each).
+FUZZTIME ?= 10m
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzCompileInstantiate -fuzztime=5m ./engine/
-	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=2m ./wave/
+	$(GO) test -run='^$$' -fuzz='^FuzzCompileInstantiate$$' -fuzztime=$(FUZZTIME) ./engine/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./wave/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseManifest$$' -fuzztime=$(FUZZTIME) ./security/
+	$(GO) test -run='^$$' -fuzz='^FuzzParsePolicy$$' -fuzztime=$(FUZZTIME) ./security/
+
+# Hostile guests on the engine and the actor runtime for SOAK (default 5m):
+# memory, goroutines and file descriptors must stay flat (bench/soak_test.go).
+SOAK ?= 5m
+soak:
+	AIRSSYS_SOAK=$(SOAK) $(GO) test -run='^TestSoak$$' -v -count=1 -timeout=2h ./bench/
