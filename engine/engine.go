@@ -87,10 +87,11 @@ type Config struct {
 	// memory is also refused when its reservation would bring the process
 	// within 1/8 (at least 512 MiB) of an address-space limit (RLIMIT_AS).
 	MaxMemories int
-	// MaxWasmStack bounds guest stack use in bytes (0: Wasmtime's 512 KiB).
-	// Guests run on the native stack of the calling thread, so it must leave
-	// room on it: New refuses a value above the threads' stack size minus
-	// 1 MiB (7 MiB with Linux's default 8 MiB threads).
+	// MaxWasmStack bounds guest stack use in bytes (0: Wasmtime's 512 KiB,
+	// or less if the threads' stacks are too small for that). Guests run on
+	// the native stack of the calling thread, so it must leave room on it:
+	// New refuses a value above the threads' stack size minus 1 MiB (7 MiB
+	// with Linux's default 8 MiB threads).
 	MaxWasmStack uint64
 	// Pooling turns on the pooling instance allocator, sized for
 	// PoolInstances concurrent instances (default 1000) with memories of at
@@ -164,6 +165,11 @@ func New(cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxWasmStack == 0 && wasmtimeDefaultStack > maxWasmStack() {
+		// Threads with small stacks (a low ulimit -s): Wasmtime's default
+		// would not fit either.
+		cfg.MaxWasmStack = maxWasmStack()
+	}
 	if cfg.MaxWasmStack > 0 {
 		if max := maxWasmStack(); cfg.MaxWasmStack > max {
 			return nil, fmt.Errorf("engine: MaxWasmStack %d bytes leaves no room on the %d-byte native stack guests "+
@@ -202,6 +208,9 @@ func New(cfg Config) (*Engine, error) {
 	e.sleeping.Store(true) // not started yet: the first call wakes it
 	return e, nil
 }
+
+// wasmtimeDefaultStack is Wasmtime's default MaxWasmStack.
+const wasmtimeDefaultStack = 512 << 10
 
 // stackMargin is the native stack left to Wasmtime, our shim and the cgo
 // frames below the guest's own stack.
@@ -290,7 +299,7 @@ func (e *Engine) pollContexts() {
 			i.watchIdle = 0
 			select {
 			case <-c.Done():
-				i.store.Interrupt()
+				i.stop()
 			default:
 			}
 		} else if i.watchIdle++; i.watchIdle > watchIdleTicks {
@@ -400,7 +409,7 @@ func (e *Engine) Close() error {
 	for {
 		e.liveMu.Lock()
 		for i := range e.live {
-			i.store.Interrupt()
+			i.stop()
 		}
 		e.liveMu.Unlock()
 		if e.running.Load() == 0 || e.cfg.DisableEpochInterruption || time.Now().After(deadline) {

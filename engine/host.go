@@ -41,6 +41,10 @@ type coreDef struct {
 
 // Host is a set of Go functions that satisfy imports. Build it once, then
 // use it for any number of instances; it cannot change after its first use.
+// Its Wasmtime linkers are freed when the Host is garbage collected, which
+// cannot happen while one of its functions refers to the Host itself (the
+// functions are held by Wasmtime until the linkers go): keep such functions
+// free of the Host, or keep the Host for the life of the engine.
 // WASI is always provided on top of it (preview 2 for components, preview 1
 // for core modules), configured per instance.
 type Host struct {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -644,4 +645,124 @@ func TestIdleInstancesLeaveTheWatchedSet(t *testing.T) {
 	if _, err := insts[0].Call(ctx, "ok"); err != nil || engine.WatchedCount(e) != 1 {
 		t.Fatalf("call: %v, watched %d", err, engine.WatchedCount(e))
 	}
+}
+
+// Item 6, again: a guest that makes a host function return ever larger
+// results, call after call (each needing a new arena chunk), does not make
+// the host keep them all until its call ends.
+func TestGrowingHostResultsDoNotAccumulate(t *testing.T) {
+	host := engine.NewHost().Func("airssys:test/gen@0.1.0", "gen", func(_ context.Context, args []any) (any, error) {
+		return strings.Repeat("g", int(args[0].(uint32))), nil
+	})
+	i := instance(t, "hoard.wasm", engine.InstanceConfig{Host: host, MemoryLimit: 16 << 20})
+	before := wt.MallocInUse()
+	// 60 results from 2 MiB up, 8 bytes larger each time: 120 MiB in all.
+	if v := call(t, i, "run", uint32(60), uint32(2<<20), uint32(8)); v != uint32(60) {
+		t.Fatalf("run = %v", v)
+	}
+	if after := wt.MallocInUse(); after > before && after-before > 32<<20 {
+		t.Fatalf("C heap grew by %d MiB during the call", (after-before)>>20)
+	}
+}
+
+// MemoryLimit counts all of an instance's memories together: a module with
+// four memories cannot take four times the limit.
+func TestMemoryLimitCoversEveryMemory(t *testing.T) {
+	ctx := context.Background()
+	c := load(t, "core_multimem.wasm") // four memories of 1 MiB
+	_, err := c.Instantiate(ctx, engine.InstanceConfig{MemoryLimit: 3 << 20})
+	var trap *engine.Trap
+	if !errors.As(err, &trap) || trap.Kind != engine.TrapOutOfMemory {
+		t.Fatalf("4 MiB of memories under a 3 MiB limit: %v, want out of memory", err)
+	}
+	i, err := c.Instantiate(ctx, engine.InstanceConfig{MemoryLimit: 6 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	var got []any
+	for m := int32(0); m < 4; m++ {
+		v, err := i.Call(ctx, "grow", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	// 4 MiB + 1 + 1 = 6 MiB; the third grow is refused, and so the fourth.
+	if want := []any{int32(16), int32(16), int32(-1), int32(-1)}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("grow of each memory by 1 MiB under 6 MiB: %v, want %v", got, want)
+	}
+	for m := int32(0); m < 4; m++ {
+		call(t, i, "fill", m)
+	}
+}
+
+// Tables are bounded too (they live outside linear memory): a guest growing
+// one to 100 million elements used to take 763 MiB of host memory.
+func TestTablesAreBounded(t *testing.T) {
+	i := instance(t, "core_table.wasm", engine.InstanceConfig{MemoryLimit: 1 << 20})
+	before := vmRSS(t)
+	if v := call(t, i, "grow", int32(100_000_000)); v != int32(-1) {
+		t.Fatalf("table.grow by 100M = %v, want -1 (refused)", v)
+	}
+	if v := call(t, i, "grow", int32(engine.DefaultMaxTableElements)); v != int32(0) {
+		t.Fatalf("table.grow to the default bound = %v, want 0", v)
+	}
+	if v := call(t, i, "grow", int32(1)); v != int32(-1) {
+		t.Fatalf("table.grow past the default bound = %v, want -1", v)
+	}
+	if grew := vmRSS(t) - before; grew > 64<<20 {
+		t.Fatalf("resident memory grew by %d MiB", grew>>20)
+	}
+	j := instance(t, "core_table.wasm", engine.InstanceConfig{MaxTableElements: 10})
+	if v := call(t, j, "grow", int32(11)); v != int32(-1) {
+		t.Fatalf("MaxTableElements 10, grow by 11 = %v", v)
+	}
+}
+
+// vmRSS is the resident set size in bytes.
+func vmRSS(t *testing.T) uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := strconv.ParseUint(strings.Fields(string(b))[1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pages * uint64(os.Getpagesize())
+}
+
+// With small thread stacks (ulimit -s 300), even Wasmtime's default wasm
+// stack (512 KiB) would not fit: the engine lowers it, and deep recursion
+// is a stack-overflow trap, not a SIGSEGV.
+func TestDefaultWasmStackFitsSmallThreadStacks(t *testing.T) {
+	inChildStack(t, 300, nil, func(t *testing.T) {
+		if st := wt.DefaultThreadStack(); st > 300<<10 {
+			t.Fatalf("thread stacks are %d bytes: the child's ulimit was not applied", st)
+		}
+		e, err := engine.New(engine.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		if got := e.Config().MaxWasmStack; got == 0 || got > 300<<10 {
+			t.Fatalf("MaxWasmStack = %d with 300 KiB thread stacks", got)
+		}
+		c, err := e.CompileFile(context.Background(), fixture("misbehave.wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		i, err := c.Instantiate(context.Background(), engine.InstanceConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer i.Close()
+		_, err = i.Call(context.Background(), "recurse", uint32(1<<30))
+		var trap *engine.Trap
+		if !errors.As(err, &trap) || trap.Kind != engine.TrapStackOverflow {
+			t.Fatalf("deep recursion: %v, want a stack overflow trap", err)
+		}
+	})
 }

@@ -21,15 +21,25 @@ import (
 
 // InstanceConfig holds the per-instance settings.
 type InstanceConfig struct {
-	// MemoryLimit caps the linear memory of the instance in bytes (all its
-	// memories together count per memory in Wasmtime's limiter); 0 = none.
-	// A guest that grows past it sees memory.grow fail.
+	// MemoryLimit caps the linear memory of the instance in bytes, all its
+	// memories together (a component may hold several); 0 = none. A guest
+	// that grows past it sees memory.grow fail (and a trap that follows is
+	// reported as TrapOutOfMemory).
 	MemoryLimit int64
+	// MaxTableElements bounds each table of the instance (default
+	// DefaultMaxTableElements; negative: unlimited). Tables hold references
+	// (8 bytes an element) outside MemoryLimit; a guest growing one past the
+	// bound sees table.grow fail. An instance also has at most
+	// InstanceMaxTables tables, InstanceMaxMemories linear memories and
+	// InstanceMaxCoreInstances core instances.
+	MaxTableElements int
 	// Fuel is the fuel given to every call (and to instantiation), refilled
 	// before each call; 0 = unlimited. Needs Config.ConsumeFuel.
 	Fuel uint64
 	// Timeout bounds the wall-clock time of every call (and of
 	// instantiation); 0 = none. Needs epoch interruption (the default).
+	// Guest code is stopped at the deadline; time in a host function is
+	// not interrupted (the guest stops when it returns).
 	Timeout time.Duration
 	// Host provides the imports beyond WASI.
 	Host *Host
@@ -38,6 +48,16 @@ type InstanceConfig struct {
 	WASI WASI
 }
 
+// Limits on what one instance may hold besides linear memory (see
+// InstanceConfig.MaxTableElements). Real components have a handful of each;
+// the bounds stop a hostile one from filling host memory with tables.
+const (
+	DefaultMaxTableElements  = 100_000
+	InstanceMaxTables        = 100
+	InstanceMaxMemories      = 100
+	InstanceMaxCoreInstances = 1000
+)
+
 // WASI configures what a guest sees through WASI. Nothing is inherited from
 // the host process and there is no network.
 type WASI struct {
@@ -45,7 +65,9 @@ type WASI struct {
 	Env  map[string]string
 	// Stdin is what the guest reads from standard input; StdinFile, when
 	// set, is read instead (for example os.Stdin for a command).
-	Stdin     []byte
+	Stdin []byte
+	// StdinFile must stay open until Instantiate returns (Wasmtime opens
+	// it again by its descriptor).
 	StdinFile *os.File
 	// Stdout and Stderr receive the guest's output (nil discards it).
 	// Every byte the guest writes during a call reaches the writer before
@@ -53,8 +75,11 @@ type WASI struct {
 	// called from the engine's goroutines while the guest runs, never
 	// concurrently with itself or the other stream's writer; a slow writer
 	// slows the guest down (nothing is buffered beyond one pipe, 64 KiB).
-	// A writer that fails or panics is not called again, and the call
-	// returns an *OutputError.
+	// Once a call is out of time or interrupted, no new write begins: the
+	// rest of its output is discarded (an *OutputError wrapping
+	// ErrOutputDiscarded). A writer that fails or panics is not called
+	// again, and the call returns an *OutputError. Like a host function, a
+	// writer that never returns holds up the call it writes for.
 	Stdout io.Writer
 	Stderr io.Writer
 	Dirs   []Dir
@@ -135,15 +160,22 @@ func (c *Component) Instantiate(ctx context.Context, cfg InstanceConfig) (*Insta
 		i.fuel = math.MaxUint64
 	}
 	i.timeout = int64(cfg.Timeout)
-	limits := wt.StoreLimits{MemoryBytes: -1, TableElements: -1, Instances: -1}
+	limits := wt.StoreLimits{MemoryBytes: -1, TableElements: DefaultMaxTableElements,
+		Instances: InstanceMaxCoreInstances, Tables: InstanceMaxTables, Memories: InstanceMaxMemories}
+	switch {
+	case cfg.MaxTableElements > 0:
+		limits.TableElements = int64(cfg.MaxTableElements)
+	case cfg.MaxTableElements < 0:
+		limits.TableElements = -1
+	}
 	if cfg.MemoryLimit > 0 {
 		limits.MemoryBytes = cfg.MemoryLimit
 	}
 	i.store = wt.NewStore(e.wt, i, limits, !e.cfg.DisableEpochInterruption)
+	wcfg, err := i.wasiConfig() // sets i.out before Engine.Close can see i
 	e.liveMu.Lock()
 	e.live[i] = struct{}{}
 	e.liveMu.Unlock()
-	wcfg, err := i.wasiConfig()
 	if err == nil {
 		err = i.store.SetWASI(wcfg)
 	}
@@ -271,7 +303,11 @@ func (i *Instance) guard(ctx context.Context, f func() error) error {
 		return ErrClosed
 	}
 	i.store.ResetInterrupt()
-	i.out.begin()
+	var deadline time.Time
+	if i.timeout > 0 {
+		deadline = time.Now().Add(time.Duration(i.timeout))
+	}
+	i.out.begin(deadline)
 	i.callCtx = ctx
 	defer func() { i.callCtx = nil }()
 	if ctx.Done() == nil || e.cfg.DisableEpochInterruption {
@@ -318,7 +354,9 @@ func (i *Instance) DropResource(r *wt.Resource) error {
 	}
 	defer i.busy.Store(false)
 	switch {
-	case i.closed, i.comp.eng.closed.Load():
+	case i.closed:
+		return fmt.Errorf("%w: %w", ErrResourceGone, ErrClosed)
+	case i.comp.eng.closed.Load():
 		return ErrClosed
 	case i.trapped.Load() != nil:
 		return fmt.Errorf("%w (%v)", ErrTrapped, i.trapped.Load())
@@ -485,9 +523,16 @@ func (f *Func) call(ctx context.Context, args []any) (any, error) {
 func (i *Instance) Interrupt() {
 	i.intMu.Lock()
 	if !i.freed {
-		i.store.Interrupt()
+		i.stop()
 	}
 	i.intMu.Unlock()
+}
+
+// stop interrupts the running guest: at its next epoch check, and, if it
+// is blocked writing to stdout or stderr, by discarding what it writes.
+func (i *Instance) stop() {
+	i.store.Interrupt()
+	i.out.stop()
 }
 
 // Trapped returns the trap that poisoned the instance, or nil. Safe from

@@ -7,7 +7,9 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Guest stdout and stderr reach the caller's io.Writer through a pipe per
@@ -50,7 +52,18 @@ var ErrWriterPanic = errors.New("writer panicked")
 type outputs struct {
 	mu      sync.Mutex // serialises pipe reads and writer calls of both streams
 	streams []*outPipe
+	// The call in progress is over its deadline (UnixNano, 0: none) or was
+	// interrupted: what the guest writes from then on is discarded instead
+	// of waiting for the writers, so a slow writer cannot keep a guest
+	// blocked in write(2), where no timeout or interrupt reaches it.
+	deadline atomic.Int64
+	stopped  atomic.Bool
 }
+
+// ErrOutputDiscarded is wrapped by the OutputError of a call whose output
+// was discarded because the call ran out of time or was interrupted while
+// its writers were slower than the guest.
+var ErrOutputDiscarded = errors.New("output discarded: the call ran out of time or was interrupted")
 
 type outPipe struct {
 	o       *outputs
@@ -64,6 +77,7 @@ type outPipe struct {
 	err     error    // under o.mu: the writer failed; not yet reported
 	failed  bool     // under o.mu: the writer failed (reported or not)
 	pumping bool     // the pump goroutine was started
+	dropped int64    // under o.mu: bytes discarded (see expired)
 	done    chan struct{}
 }
 
@@ -160,9 +174,17 @@ func (p *outPipe) drainLocked(fd int) (eof, again bool) {
 	}
 }
 
-// emitLocked gives b to the writer unless it failed before.
+// emitLocked gives b to the writer unless it failed before, or the call is
+// out of time (then b is discarded, and the call told so).
 func (p *outPipe) emitLocked(b []byte) {
 	if p.failed || p.closed {
+		return
+	}
+	if p.o.expired() {
+		p.dropped += int64(len(b))
+		if p.err == nil {
+			p.err = &OutputError{Stream: p.name, Err: ErrOutputDiscarded}
+		}
 		return
 	}
 	if err := safeWrite(p.dst, b); err != nil {
@@ -183,14 +205,37 @@ func safeWrite(w io.Writer, b []byte) (err error) {
 	return err
 }
 
-// begin is called before every guest call: what the caller did to its
-// writers before the call (say, a bytes.Buffer's Reset) happens before the
-// pump's writes during the call.
-func (o *outputs) begin() {
+// begin is called before every guest call, with the call's deadline (zero:
+// none). What the caller did to its writers before the call (say, a
+// bytes.Buffer's Reset) happens before the pump's writes during the call.
+func (o *outputs) begin(deadline time.Time) {
 	if o != nil {
 		o.mu.Lock()
-		o.mu.Unlock() //nolint:staticcheck // an empty critical section is the point
+		o.stopped.Store(false)
+		if deadline.IsZero() {
+			o.deadline.Store(0)
+		} else {
+			o.deadline.Store(deadline.UnixNano())
+		}
+		o.mu.Unlock()
 	}
+}
+
+// stop makes the rest of the current call's output be discarded (the call
+// is being interrupted).
+func (o *outputs) stop() {
+	if o != nil {
+		o.stopped.Store(true)
+	}
+}
+
+// expired reports whether the current call's output should be discarded.
+func (o *outputs) expired() bool {
+	if o.stopped.Load() {
+		return true
+	}
+	d := o.deadline.Load()
+	return d != 0 && time.Now().UnixNano() > d
 }
 
 // flush hands everything the guest has written so far to the writers, on

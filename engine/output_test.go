@@ -175,3 +175,51 @@ func TestWASIOutputWriterFailureIsAnError(t *testing.T) {
 		}
 	})
 }
+
+// slowWriter takes its time over every write and notes when each began.
+type slowWriter struct {
+	mu     sync.Mutex
+	starts []time.Time
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.starts = append(w.starts, time.Now())
+	w.mu.Unlock()
+	time.Sleep(200 * time.Millisecond)
+	return len(p), nil
+}
+
+// A writer slower than the guest does not defeat the call's timeout: once
+// the call is out of time, no new write begins (what the guest wrote is
+// discarded and the call is told so). Before, the call ended only when the
+// writer had been given everything left in the pipe, 64 KiB more.
+func TestSlowWriterDoesNotDefeatTheTimeout(t *testing.T) {
+	w := &slowWriter{}
+	const timeout = 100 * time.Millisecond
+	i := instance(t, "rawout.wasm", engine.InstanceConfig{Timeout: timeout, WASI: engine.WASI{Stdout: w}})
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { _, err := i.Call(context.Background(), "spam", uint32(2_000_000)); done <- err }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the call never ended: the slow writer held the guest")
+	}
+	var trap *engine.Trap
+	if !errors.As(err, &trap) || trap.Kind != engine.TrapTimeout || !errors.Is(err, engine.ErrOutputDiscarded) {
+		t.Fatalf("err = %v, want a timeout trap and the output discarded", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	late := 0
+	for _, s := range w.starts {
+		if s.After(start.Add(timeout + 50*time.Millisecond)) {
+			late++
+		}
+	}
+	if late > 0 {
+		t.Fatalf("%d of %d writes began after the call's deadline", late, len(w.starts))
+	}
+}

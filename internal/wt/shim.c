@@ -120,6 +120,9 @@ static atomic_long aw_mem_live;
 
 long aw_live_memories(void) { return atomic_load(&aw_mem_live); }
 
+// Serialises the address-space check with the reservation it allows.
+static pthread_mutex_t aw_reserve_mu = PTHREAD_MUTEX_INITIALIZER;
+
 typedef struct {
   long max_memories; // 0: no limit
 } aw_mem_env;
@@ -140,13 +143,23 @@ static uint8_t *aw_mem_get(void *env, size_t *size, size_t *cap) {
   return m->base;
 }
 
+// aw_mem_take accounts for delta more bytes of linear memory in the store:
+// the limit is for all the store's memories together (a component may hold
+// many core modules, each with memories of its own). Memories, their growth
+// and their finalizers all run on the thread that uses the store.
+static int aw_mem_take(aw_store_state *s, size_t delta) {
+  if (!s) return 1;
+  if (s->mem_limit > 0 && (uint64_t)s->mem_used + delta > (uint64_t)s->mem_limit) {
+    s->mem_limit_hit = 1;
+    return 0;
+  }
+  s->mem_used += (int64_t)delta;
+  return 1;
+}
+
 static wasmtime_error_t *aw_mem_grow(void *env, size_t new_size) {
   aw_memory *m = env;
   if (new_size <= m->size) return NULL;
-  if (m->state && m->state->mem_limit > 0 && new_size > (size_t)m->state->mem_limit) {
-    m->state->mem_limit_hit = 1;
-    return wasmtime_error_new("airssys: linear memory limit reached");
-  }
   if (new_size > m->maximum) return wasmtime_error_new("airssys: memory maximum reached");
   if (new_size > m->capacity) {
     // The reservation (Config.MemoryReservation) is as far as a memory that
@@ -154,13 +167,18 @@ static wasmtime_error_t *aw_mem_grow(void *env, size_t new_size) {
     if (m->state) m->state->mem_limit_hit = 1;
     return wasmtime_error_new("airssys: memory reservation exhausted");
   }
-  if (mprotect(m->base, new_size, PROT_READ | PROT_WRITE) != 0) return wasmtime_error_new("airssys: mprotect failed");
+  if (!aw_mem_take(m->state, new_size - m->size)) return wasmtime_error_new("airssys: linear memory limit reached");
+  if (mprotect(m->base, new_size, PROT_READ | PROT_WRITE) != 0) {
+    if (m->state) m->state->mem_used -= (int64_t)(new_size - m->size);
+    return wasmtime_error_new("airssys: mprotect failed");
+  }
   m->size = new_size;
   return NULL;
 }
 
 static void aw_mem_free(void *env) {
   aw_memory *m = env;
+  if (m->state) m->state->mem_used -= (int64_t)m->size;
   if (m->base) munmap(m->base, m->mapped);
   free(m);
   atomic_fetch_sub(&aw_mem_live, 1);
@@ -175,11 +193,12 @@ static int aw_address_room(size_t want) {
   uint64_t limit = rl.rlim_cur;
   uint64_t used = 0;
   FILE *f = fopen("/proc/self/statm", "r");
-  if (f) {
-    unsigned long pages = 0;
-    if (fscanf(f, "%lu", &pages) == 1) used = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
-    fclose(f);
-  }
+  if (!f) return 0; // cannot tell (out of descriptors?): refuse rather than guess
+  unsigned long pages = 0;
+  int ok = fscanf(f, "%lu", &pages) == 1;
+  fclose(f);
+  if (!ok) return 0;
+  used = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
   // Room for the Go heap, malloc, compiled code and thread stacks.
   uint64_t headroom = limit / 8;
   if (headroom < ((uint64_t)512 << 20)) headroom = (uint64_t)512 << 20;
@@ -201,10 +220,8 @@ static wasmtime_error_t *aw_mem_new(void *env, const wasm_memorytype_t *ty, size
   (void)ty;
   aw_mem_env *me = env;
   aw_store_state *s = aw_current;
-  if (s && s->mem_limit > 0 && minimum > (size_t)s->mem_limit) {
-    s->mem_limit_hit = 1;
+  if (!aw_mem_take(s, minimum))
     return wasmtime_error_new("airssys: memory minimum size exceeds the instance's memory limit");
-  }
   // Reserve what Wasmtime asks for (Config.MemoryReservation: compiled code
   // relies on it, and such a memory never moves, so it is also the most it
   // can grow to). Only when Wasmtime asks for no reservation (a memory that
@@ -220,30 +237,40 @@ static wasmtime_error_t *aw_mem_new(void *env, const wasm_memorytype_t *ty, size
   long live = atomic_fetch_add(&aw_mem_live, 1) + 1;
   if (me && me->max_memories > 0 && live > me->max_memories) {
     atomic_fetch_sub(&aw_mem_live, 1);
+    if (s) s->mem_used -= (int64_t)minimum;
     return aw_errorf("airssys: cannot create a linear memory: %ld are live, the limit (Config.MaxMemories, "
                      "from the kernel's vm.max_map_count) is %ld",
                      live - 1, me->max_memories);
   }
-  if (!aw_address_room(total)) {
+  // The room check and the reservation are one step, so concurrent
+  // instantiations cannot each pass the check and together eat the headroom.
+  pthread_mutex_lock(&aw_reserve_mu);
+  int room = aw_address_room(total);
+  void *base = room ? mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) : MAP_FAILED;
+  pthread_mutex_unlock(&aw_reserve_mu);
+  if (!room) {
     atomic_fetch_sub(&aw_mem_live, 1);
+    if (s) s->mem_used -= (int64_t)minimum;
     return aw_errorf("airssys: cannot reserve %zu MiB of address space for a linear memory: the process's "
                      "address space limit (RLIMIT_AS) would be reached (lower Config.MemoryReservation)",
                      total >> 20);
   }
-  void *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) {
     atomic_fetch_sub(&aw_mem_live, 1);
+    if (s) s->mem_used -= (int64_t)minimum;
     return aw_errorf("airssys: cannot reserve %zu MiB of address space for a linear memory", total >> 20);
   }
   if (minimum > 0 && mprotect(base, minimum, PROT_READ | PROT_WRITE) != 0) {
     munmap(base, total);
     atomic_fetch_sub(&aw_mem_live, 1);
+    if (s) s->mem_used -= (int64_t)minimum;
     return wasmtime_error_new("airssys: cannot commit linear memory");
   }
   aw_memory *m = calloc(1, sizeof *m);
   if (!m) {
     munmap(base, total);
     atomic_fetch_sub(&aw_mem_live, 1);
+    if (s) s->mem_used -= (int64_t)minimum;
     return wasmtime_error_new("airssys: out of memory");
   }
   m->base = base;

@@ -16,7 +16,8 @@ typedef struct aw_store_state {
   int reason;           // why the epoch callback stopped the guest (AW_STOP_*)
   int host_failed;      // a host function failed during the current call
   int64_t deadline_ns;  // CLOCK_MONOTONIC deadline of the current call, 0 = none
-  int64_t mem_limit;    // bytes per linear memory (our memory creator), 0 = none
+  int64_t mem_limit;    // bytes of linear memory, all the store's memories together (our memory creator), 0 = none
+  int64_t mem_used;     // bytes of linear memory the store's memories hold now
   int mem_limit_hit;    // a memory.grow was refused by mem_limit during the current call
   uintptr_t go_handle;  // cgo.Handle of the Go-side store
 } aw_store_state;

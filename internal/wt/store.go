@@ -31,9 +31,11 @@ type Env interface {
 
 // StoreLimits are the per-store resource limits; negative means unlimited.
 type StoreLimits struct {
-	MemoryBytes   int64
-	TableElements int64
-	Instances     int64
+	MemoryBytes   int64 // all linear memories together
+	TableElements int64 // per table
+	Instances     int64 // core instances
+	Tables        int64
+	Memories      int64
 }
 
 // Store owns a wasmtime_store_t, its C-side state and the arena used to pass
@@ -72,9 +74,10 @@ func NewStore(e *Engine, env Env, limits StoreLimits, watchEpoch bool) *Store {
 		s.state.mem_limit = C.int64_t(mem)
 		mem = -1
 	}
-	if mem >= 0 || limits.TableElements >= 0 || limits.Instances >= 0 {
+	if mem >= 0 || limits.TableElements >= 0 || limits.Instances >= 0 || limits.Tables >= 0 ||
+		limits.Memories >= 0 {
 		C.wasmtime_store_limiter(s.st, C.int64_t(mem), C.int64_t(limits.TableElements),
-			C.int64_t(limits.Instances), -1, -1)
+			C.int64_t(limits.Instances), C.int64_t(limits.Tables), C.int64_t(limits.Memories))
 	}
 	if watchEpoch {
 		C.aw_store_watch_epoch(s.st, s.state)
@@ -221,8 +224,10 @@ type ComponentInstance struct {
 // Instantiate instantiates c in s.
 func (s *Store) Instantiate(l *ComponentLinker, c *Component, o CallOptions) (*ComponentInstance, error) {
 	var out C.wasmtime_component_instance_t
+	s.moved = s.moved[:0]
 	err := C.aw_component_instantiate(l.p, s.cx, s.state, c.p, &out, C.uint64_t(o.Fuel), C.int64_t(o.Timeout),
 		boolInt(s.epoch))
+	s.forgetMoved() // own results of host functions called by start functions
 	if err != nil {
 		return nil, s.fail(err)
 	}

@@ -126,14 +126,30 @@ func (a *arena) reset() {
 
 // arenaMark is a position in the arena.
 type arenaMark struct {
-	cur int
-	off uintptr
+	cur, chunks int
+	off         uintptr
 }
 
-func (a *arena) mark() arenaMark { return arenaMark{a.cur, a.off} }
+func (a *arena) mark() arenaMark { return arenaMark{a.cur, len(a.chunks), a.off} }
 
-// release frees everything allocated since m for reuse (the chunks stay).
-func (a *arena) release(m arenaMark) { a.cur, a.off = m.cur, m.off }
+// release frees everything allocated since m for reuse. Chunks added since
+// m are given back to C beyond the first megabyte, as reset does: a guest
+// that makes a host function return ever larger results, call after call,
+// must not make the arena hold them all until its call ends.
+func (a *arena) release(m arenaMark) {
+	a.cur, a.off = m.cur, m.off
+	var total uintptr
+	for i, size := range a.sizes {
+		total += size
+		if i >= m.chunks && total > 1<<20 {
+			for _, p := range a.chunks[i:] {
+				C.free(p)
+			}
+			a.chunks, a.sizes = a.chunks[:i], a.sizes[:i]
+			return
+		}
+	}
+}
 
 func (a *arena) free() {
 	for _, p := range a.chunks {
@@ -656,9 +672,11 @@ var ErrResourceGone = errors.New("resource handle is no longer valid (dropped, m
 // Env.DropResource): not while another goroutine calls into the store, not
 // after it closed, and with the same fuel and time limits as a call.
 func (r *Resource) Drop() error {
-	if r.p == nil || r.store == nil || r.store.st == nil {
+	if r.store == nil {
 		return ErrResourceGone
 	}
+	// r.p and the store's state are read only once the owner has claimed
+	// the store (DropNow), never here: another goroutine may be using it.
 	return r.store.env.DropResource(r)
 }
 
@@ -679,6 +697,7 @@ func (r *Resource) DropNow(o CallOptions) error {
 	}
 	r.free()
 	delete(s.resources, r)
+	s.forgetMoved()
 	return err
 }
 
