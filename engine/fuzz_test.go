@@ -16,7 +16,8 @@ import (
 // zero values. Nothing may crash the process; failures must be errors.
 func FuzzCompileInstantiate(f *testing.F) {
 	for _, name := range []string{"minimal.wasm", "core_minimal.wasm", "core_host.wasm", "scalars.wasm",
-		"hostcall.wasm", "misbehave.wasm"} {
+		"hostcall.wasm", "misbehave.wasm", "rawout.wasm", "res.wasm", "core_multimem.wasm", "core_table.wasm",
+		"nest.wasm"} {
 		b, err := os.ReadFile(fixture(name))
 		if err != nil {
 			f.Fatal(err)
