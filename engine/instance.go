@@ -303,11 +303,13 @@ func (i *Instance) guard(ctx context.Context, f func() error) error {
 		return ErrClosed
 	}
 	i.store.ResetInterrupt()
-	var deadline time.Time
-	if i.timeout > 0 {
-		deadline = time.Now().Add(time.Duration(i.timeout))
+	if i.out != nil { // captured output: its pump needs the call's deadline
+		var deadline time.Time
+		if i.timeout > 0 {
+			deadline = time.Now().Add(time.Duration(i.timeout))
+		}
+		i.out.begin(deadline)
 	}
-	i.out.begin(deadline)
 	i.callCtx = ctx
 	defer func() { i.callCtx = nil }()
 	if ctx.Done() == nil || e.cfg.DisableEpochInterruption {
