@@ -24,7 +24,8 @@ type InstanceConfig struct {
 	// MemoryLimit caps the linear memory of the instance in bytes, all its
 	// memories together (a component may hold several); 0 = none. A guest
 	// that grows past it sees memory.grow fail (and a trap that follows is
-	// reported as TrapOutOfMemory).
+	// reported as TrapOutOfMemory). With Config.Pooling, Wasmtime's limiter
+	// applies it to each memory instead, and the pool's sizes bound the rest.
 	MemoryLimit int64
 	// MaxTableElements bounds each table of the instance (default
 	// DefaultMaxTableElements; negative: unlimited). Tables hold references

@@ -54,7 +54,7 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
 # --- core modules (wat2wasm) ---------------------------------------------------
-for name in core_minimal core_host core_start_host core_multimem core_table; do
+for name in core_minimal core_host core_start_host core_multimem core_table core_grow; do
   log "$name.wasm"
   wat2wasm --debug-names --enable-multi-memory "src/core/$name.wat" -o "$scratch/$name.wasm"
   wasm-validate --enable-multi-memory "$scratch/$name.wasm"
