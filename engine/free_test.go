@@ -3,9 +3,7 @@ package engine_test
 import (
 	"context"
 	"io"
-	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -13,17 +11,6 @@ import (
 	"github.com/airsstack/airssys-wasm-go/internal/wt"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
-
-// rssBytes reads the resident set size of this process (Linux).
-func rssBytes(t *testing.T) int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skip("no /proc/self/statm")
-	}
-	f := strings.Fields(string(b))
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
-}
 
 // TestNoLeaksAcrossManyInstances exercises every C allocation path (stores,
 // WASI configs, argument arenas, results with strings and lists, host
@@ -108,7 +95,7 @@ func TestNoLeaksAcrossManyInstances(t *testing.T) {
 		return int64(wt.MallocInUse()), int64(ms.HeapInuse)
 	}
 	c0, g0 := heaps()
-	rss0 := rssBytes(t)
+	rss0 := int64(vmRSS(t))
 	const rounds, jsRounds = 2000, 100
 	for n := 0; n < rounds; n++ {
 		round()
@@ -118,7 +105,7 @@ func TestNoLeaksAcrossManyInstances(t *testing.T) {
 	}
 	c1, g1 := heaps()
 	t.Logf("C heap %d KiB -> %d KiB, Go heap %d KiB -> %d KiB, RSS %d MiB -> %d MiB over %d rounds",
-		c0>>10, c1>>10, g0>>10, g1>>10, rss0>>20, rssBytes(t)>>20, rounds)
+		c0>>10, c1>>10, g0>>10, g1>>10, rss0>>20, int64(vmRSS(t))>>20, rounds)
 	if grew := c1 - c0; grew > 1<<20 {
 		t.Fatalf("C heap grew by %d KiB over %d rounds (%d bytes a round)", grew>>10, rounds, grew/rounds)
 	}

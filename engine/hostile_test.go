@@ -287,16 +287,7 @@ func TestMaxWasmStackIsCheckedAgainstTheNativeStack(t *testing.T) {
 	inChild(t, nil, func(t *testing.T) {
 		max := wt.DefaultThreadStack() - 1<<20
 		_, c := compileOn(t, engine.Config{MaxWasmStack: max}, "misbehave.wasm")
-		i, err := c.Instantiate(context.Background(), engine.InstanceConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer i.Close()
-		_, err = i.Call(context.Background(), "recurse", uint32(1<<30))
-		var trap *engine.Trap
-		if !errors.As(err, &trap) || trap.Kind != engine.TrapStackOverflow {
-			t.Fatalf("deep recursion with MaxWasmStack %d: %v, want a stack overflow trap", max, err)
-		}
+		recurseOverflows(t, c)
 	})
 }
 
@@ -316,12 +307,19 @@ func compileOn2(t *testing.T, name string) (*engine.Component, error) {
 }
 
 // vmSize is the process's address space in bytes.
-func vmSize(t *testing.T) uint64 {
+func vmSize(t *testing.T) uint64 { return statm(t, 0) }
+
+// vmRSS is the resident set size in bytes.
+func vmRSS(t *testing.T) uint64 { return statm(t, 1) }
+
+// statm reads field n of /proc/self/statm (pages) in bytes.
+func statm(t *testing.T, n int) uint64 {
+	t.Helper()
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := strconv.ParseUint(strings.Fields(string(b))[0], 10, 64)
+	pages, err := strconv.ParseUint(strings.Fields(string(b))[n], 10, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -720,19 +718,6 @@ func TestTablesAreBounded(t *testing.T) {
 	}
 }
 
-// vmRSS is the resident set size in bytes.
-func vmRSS(t *testing.T) uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages, err := strconv.ParseUint(strings.Fields(string(b))[1], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pages * uint64(os.Getpagesize())
-}
-
 // With small thread stacks (ulimit -s 300), even Wasmtime's default wasm
 // stack (512 KiB) would not fit: the engine lowers it, and deep recursion
 // is a stack-overflow trap, not a SIGSEGV.
@@ -754,15 +739,22 @@ func TestDefaultWasmStackFitsSmallThreadStacks(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		i, err := c.Instantiate(context.Background(), engine.InstanceConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer i.Close()
-		_, err = i.Call(context.Background(), "recurse", uint32(1<<30))
-		var trap *engine.Trap
-		if !errors.As(err, &trap) || trap.Kind != engine.TrapStackOverflow {
-			t.Fatalf("deep recursion: %v, want a stack overflow trap", err)
-		}
+		recurseOverflows(t, c)
 	})
+}
+
+// recurseOverflows checks that deep recursion in misbehave.wasm is a
+// stack-overflow trap (a crash would end the child process).
+func recurseOverflows(t *testing.T, c *engine.Component) {
+	t.Helper()
+	i, err := c.Instantiate(context.Background(), engine.InstanceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	_, err = i.Call(context.Background(), "recurse", uint32(1<<30))
+	var trap *engine.Trap
+	if !errors.As(err, &trap) || trap.Kind != engine.TrapStackOverflow {
+		t.Fatalf("deep recursion: %v, want a stack overflow trap", err)
+	}
 }

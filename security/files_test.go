@@ -5,18 +5,16 @@ package security
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/airsstack/airssys-wasm-go/internal/childtest"
 )
 
 // withTimeout fails the test if f has not returned after d.
@@ -115,49 +113,13 @@ func TestInputFilesRefuseASymlinkToDevZero(t *testing.T) {
 	})
 }
 
-const childEnv = "AIRSSYS_SECURITY_TEST_CHILD"
-
-// inCappedChild runs f in a child process (this test binary, running only
-// the calling test) whose address space may grow by 1 GiB at most; the
-// child must succeed within 60 s.
+// inCappedChild runs f in a child process (childtest) whose address space
+// may grow by 1 GiB at most; the child must succeed within 60 s.
 func inCappedChild(t *testing.T, f func() error) {
 	t.Helper()
-	if os.Getenv(childEnv) == t.Name() {
-		if err := capAddressSpace(1 << 30); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(3)
-		}
+	childtest.Run(t, childtest.Options{AddressSpace: 1 << 30, Timeout: 60 * time.Second}, func(t *testing.T) {
 		if err := f(); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(4)
+			t.Fatal(err)
 		}
-		os.Exit(0)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("the child did not finish within 60 s:\n%s", out)
-	}
-	if err != nil {
-		t.Fatalf("child: %v\n%.2000s", err, out)
-	}
-}
-
-// capAddressSpace limits the process's address space to what it maps now
-// plus extra bytes.
-func capAddressSpace(extra uint64) error {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return err
-	}
-	m := regexp.MustCompile(`VmSize:\s+(\d+) kB`).FindSubmatch(status)
-	if m == nil {
-		return errors.New("no VmSize in /proc/self/status")
-	}
-	kb, _ := strconv.ParseUint(string(m[1]), 10, 64)
-	lim := &syscall.Rlimit{Cur: kb*1024 + extra, Max: kb*1024 + extra}
-	return syscall.Setrlimit(syscall.RLIMIT_AS, lim)
+	})
 }
