@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime/cgo"
 	"sort"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -89,8 +90,13 @@ func NewStore(e *Engine, env Env, limits StoreLimits, watchEpoch bool) *Store {
 // safe from any goroutine. ResetInterrupt clears it before the next call.
 func (s *Store) Interrupt() { C.aw_state_interrupt(s.state) }
 
-// ResetInterrupt clears a pending interrupt.
-func (s *Store) ResetInterrupt() { C.aw_state_reset_interrupt(s.state) }
+// ResetInterrupt clears a pending interrupt. The flag is a C atomic_int;
+// Go's atomic store is the same sequentially consistent store (on every
+// platform Go and C share an ABI on), without the cost of a cgo call on
+// every guest call.
+func (s *Store) ResetInterrupt() {
+	atomic.StoreInt32((*int32)(unsafe.Pointer(&s.state.interrupt)), 0)
+}
 
 // Fuel returns the fuel left in the store.
 func (s *Store) Fuel() (uint64, error) {
