@@ -185,20 +185,16 @@ static void aw_mem_free(void *env) {
 }
 
 // aw_address_room reports whether `want` more bytes of address space can be
-// reserved while leaving room for the rest of the process, when an address
-// space limit (RLIMIT_AS) is set.
-static int aw_address_room(size_t want) {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1;
-  uint64_t limit = rl.rlim_cur;
-  uint64_t used = 0;
+// reserved under the address-space limit `limit` while leaving room for the
+// rest of the process.
+static int aw_address_room(size_t want, uint64_t limit) {
   FILE *f = fopen("/proc/self/statm", "r");
   if (!f) return 0; // cannot tell (out of descriptors?): refuse rather than guess
   unsigned long pages = 0;
   int ok = fscanf(f, "%lu", &pages) == 1;
   fclose(f);
   if (!ok) return 0;
-  used = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t used = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
   // Room for the Go heap, malloc, compiled code and thread stacks.
   uint64_t headroom = limit / 8;
   if (headroom < ((uint64_t)512 << 20)) headroom = (uint64_t)512 << 20;
@@ -244,10 +240,13 @@ static wasmtime_error_t *aw_mem_new(void *env, const wasm_memorytype_t *ty, size
   }
   // The room check and the reservation are one step, so concurrent
   // instantiations cannot each pass the check and together eat the headroom.
-  pthread_mutex_lock(&aw_reserve_mu);
-  int room = aw_address_room(total);
+  // (Without an address-space limit, there is nothing to check.)
+  struct rlimit rl;
+  int limited = getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+  if (limited) pthread_mutex_lock(&aw_reserve_mu);
+  int room = !limited || aw_address_room(total, rl.rlim_cur);
   void *base = room ? mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) : MAP_FAILED;
-  pthread_mutex_unlock(&aw_reserve_mu);
+  if (limited) pthread_mutex_unlock(&aw_reserve_mu);
   if (!room) {
     atomic_fetch_sub(&aw_mem_live, 1);
     if (s) s->mem_used -= (int64_t)minimum;
