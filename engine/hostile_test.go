@@ -758,3 +758,66 @@ func recurseOverflows(t *testing.T, c *engine.Component) {
 		t.Fatalf("deep recursion: %v, want a stack overflow trap", err)
 	}
 }
+
+// Empty vectors from Wasmtime carry a dangling non-null pointer (Rust's
+// empty Vec): held in a Go variable, it made the runtime abort with
+// "invalid pointer found on stack" when the goroutine's stack grew at that
+// moment (seen in CI, defining a host function without parameters). Fresh
+// goroutines define such functions at every stack depth up to a few pages,
+// after growing their stacks, while another goroutine keeps collecting
+// garbage: stacks grow and shrink (both copy them) inside the definition.
+func TestEmptyVectorsFromWasmtimeAreSafe(t *testing.T) {
+	inChild(t, nil, func(t *testing.T) {
+		_, c := compileOn(t, engine.Config{}, "core_host.wasm")
+		define := func() error {
+			h := engine.NewHost().CoreFunc("env", "get", nil, []engine.CoreType{engine.I32},
+				func(context.Context, []any) ([]any, error) { return []any{int32(1)}, nil })
+			i, err := c.Instantiate(context.Background(), engine.InstanceConfig{Host: h})
+			if err == nil {
+				_, err = i.Call(context.Background(), "call_get")
+				i.Close()
+			}
+			return err
+		}
+		stop := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					runtime.GC()
+				}
+			}
+		}()
+		defer close(stop)
+		for round := 0; round < 10; round++ {
+			for depth := 0; depth < 600; depth++ {
+				done := make(chan error, 1)
+				go func() {
+					atDepth(2000, func() error { return nil }) // grow, then shrink back during GC
+					done <- atDepth(depth, define)
+				}()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+// atDepth calls f under n extra stack frames of about 64 bytes each.
+//
+//go:noinline
+func atDepth(n int, f func() error) error {
+	var pad [6]int64
+	pad[n%6] = int64(n)
+	if n == 0 {
+		return f()
+	}
+	err := atDepth(n-1, f)
+	if pad[0] < 0 {
+		return nil
+	}
+	return err
+}

@@ -184,7 +184,10 @@ func coreItem(ty *C.wasm_externtype_t) (string, *CoreFunc) {
 	ft := C.wasm_externtype_as_functype_const(ty)
 	conv := func(v *C.wasm_valtype_vec_t) []CoreType {
 		out := make([]CoreType, 0, int(v.size))
-		for _, vt := range unsafe.Slice(v.data, int(v.size)) {
+		if v.size == 0 { // v.data may be a dangling non-null pointer
+			return out
+		}
+		for _, vt := range cslice(v.data, v.size) {
 			out = append(out, CoreType(C.wasm_valtype_kind(vt)))
 		}
 		return out
@@ -198,7 +201,10 @@ func (m *Module) Imports() []CoreItem {
 	C.wasmtime_module_imports(m.p, &v)
 	defer C.wasm_importtype_vec_delete(&v)
 	out := make([]CoreItem, 0, int(v.size))
-	for _, it := range unsafe.Slice(v.data, int(v.size)) {
+	if v.size == 0 { // v.data may be a dangling non-null pointer: keep it out of a slice
+		return out
+	}
+	for _, it := range cslice(v.data, v.size) {
 		kind, fn := coreItem(C.wasm_importtype_type(it))
 		out = append(out, CoreItem{
 			Module: nameString(C.wasm_importtype_module(it)),
@@ -215,7 +221,10 @@ func (m *Module) Exports() []CoreItem {
 	C.wasmtime_module_exports(m.p, &v)
 	defer C.wasm_exporttype_vec_delete(&v)
 	out := make([]CoreItem, 0, int(v.size))
-	for _, it := range unsafe.Slice(v.data, int(v.size)) {
+	if v.size == 0 { // v.data may be a dangling non-null pointer: keep it out of a slice
+		return out
+	}
+	for _, it := range cslice(v.data, v.size) {
 		kind, fn := coreItem(C.wasm_exporttype_type(it))
 		out = append(out, CoreItem{Name: nameString(C.wasm_exporttype_name(it)), Kind: kind, Func: fn})
 	}

@@ -5,8 +5,6 @@ package wt
 */
 import "C"
 
-import "unsafe"
-
 // Wasmtime's trap codes (wasmtime_trap_code_t).
 const (
 	CodeStackOverflow = iota
@@ -73,7 +71,7 @@ func framesFrom(v *C.wasm_frame_vec_t) []Frame {
 		n = 64
 	}
 	frames := make([]Frame, 0, n)
-	for _, f := range unsafe.Slice(v.data, int(v.size))[:n] {
+	for _, f := range cslice(v.data, v.size)[:n] {
 		frames = append(frames, Frame{
 			Module:       nameString(C.wasmtime_frame_module_name(f)),
 			Func:         nameString(C.wasmtime_frame_func_name(f)),

@@ -78,7 +78,7 @@ func awGoComponentHostCall(env C.uintptr_t, storeHandle C.uintptr_t, args *C.was
 		s.inHost--
 	}()
 	in := make([]any, len(ft.Params))
-	cargs := unsafe.Slice(args, int(nargs))
+	cargs := cslice(args, nargs)
 	for i, p := range ft.Params {
 		v, err := s.decode(p.Type, &cargs[i])
 		if err != nil {
@@ -140,7 +140,7 @@ func awGoModuleHostCall(env C.uintptr_t, cx *C.wasmtime_context_t, args *C.wasmt
 		}
 	}()
 	in := make([]any, int(nargs))
-	for i, a := range unsafe.Slice(args, int(nargs)) {
+	for i, a := range cslice(args, nargs) {
 		in[i] = coreDecode(&a)
 	}
 	out, err := f.Fn(s, in)
@@ -150,11 +150,11 @@ func awGoModuleHostCall(env C.uintptr_t, cx *C.wasmtime_context_t, args *C.wasmt
 	if len(out) != int(nres) {
 		return fail(fmt.Errorf("%s returned %d results, want %d", f.Name, len(out), nres))
 	}
-	for i, r := range unsafe.Slice(res, int(nres)) {
+	for i, r := range cslice(res, nres) {
 		if err := coreEncode(f.Type.Results[i], out[i], &r); err != nil {
 			return fail(fmt.Errorf("%s result %d: %w", f.Name, i, err))
 		}
-		unsafe.Slice(res, int(nres))[i] = r
+		cslice(res, nres)[i] = r
 	}
 	return nil
 }

@@ -41,24 +41,18 @@ func (l *Linker) Delete() {
 
 // DefineFunc defines module.name as a Go function of the given type.
 func (l *Linker) DefineFunc(module string, f *CoreHostFunc) error {
-	mk := func(ts []CoreType) C.wasm_valtype_vec_t {
-		var v C.wasm_valtype_vec_t
+	kinds := func(ts []CoreType) (*C.uint8_t, C.size_t) {
 		if len(ts) == 0 {
-			C.wasm_valtype_vec_new(&v, 0, nil)
-			return v
+			return nil, 0
 		}
-		arr := make([]*C.wasm_valtype_t, len(ts))
-		for i, t := range ts {
-			arr[i] = C.wasm_valtype_new(C.uint8_t(t))
-		}
-		cp := (**C.wasm_valtype_t)(C.malloc(C.size_t(len(arr)) * C.size_t(unsafe.Sizeof(arr[0]))))
-		copy(unsafe.Slice(cp, len(arr)), arr)
-		C.wasm_valtype_vec_new(&v, C.size_t(len(arr)), cp) // copies the pointers, takes the valtypes
-		C.free(unsafe.Pointer(cp))
-		return v
+		return (*C.uint8_t)(unsafe.Pointer(&ts[0])), C.size_t(len(ts)) // CoreType is a uint8; read during the call only
 	}
-	params, results := mk(f.Type.Params), mk(f.Type.Results)
-	ft := C.wasm_functype_new(&params, &results)
+	pp, np := kinds(f.Type.Params)
+	rp, nr := kinds(f.Type.Results)
+	ft := C.aw_functype_new(pp, np, rp, nr)
+	if ft == nil {
+		panic("wt: out of C memory")
+	}
 	defer C.wasm_functype_delete(ft)
 	if !utf8.ValidString(module) || !utf8.ValidString(f.Name) {
 		return fmt.Errorf("host function name %q.%q is not valid UTF-8", module, f.Name)

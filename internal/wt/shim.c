@@ -395,6 +395,33 @@ static wasm_trap_t *aw_module_host_tramp(void *env, wasmtime_caller_t *caller, c
                             nargs, res, nres);
 }
 
+// aw_valtypes fills out with n value types of the given kinds.
+static int aw_valtypes(wasm_valtype_vec_t *out, const uint8_t *kinds, size_t n) {
+  if (n == 0) {
+    wasm_valtype_vec_new(out, 0, NULL);
+    return 1;
+  }
+  wasm_valtype_t **arr = malloc(n * sizeof *arr);
+  if (!arr) return 0;
+  for (size_t i = 0; i < n; i++) arr[i] = wasm_valtype_new(kinds[i]);
+  wasm_valtype_vec_new(out, n, arr); // copies the pointers, takes the valtypes
+  free(arr);
+  return 1;
+}
+
+// aw_functype_new builds a core function type. The vectors live here, in
+// C: an empty one holds a dangling non-null pointer (Rust's empty Vec),
+// which the Go runtime refuses to find in a pointer slot of a Go stack.
+wasm_functype_t *aw_functype_new(const uint8_t *params, size_t np, const uint8_t *results, size_t nr) {
+  wasm_valtype_vec_t p, r;
+  if (!aw_valtypes(&p, params, np)) return NULL;
+  if (!aw_valtypes(&r, results, nr)) {
+    wasm_valtype_vec_delete(&p);
+    return NULL;
+  }
+  return wasm_functype_new(&p, &r); // takes both
+}
+
 aw_func_env *aw_func_env_new(uintptr_t handle) {
   aw_func_env *e = malloc(sizeof *e);
   if (!e) return NULL;

@@ -47,6 +47,7 @@ typedef struct aw_func_env {
   atomic_int refs;
 } aw_func_env;
 aw_func_env *aw_func_env_new(uintptr_t handle);
+wasm_functype_t *aw_functype_new(const uint8_t *params, size_t np, const uint8_t *results, size_t nr);
 void aw_func_env_defined(aw_func_env *e, int ok);
 void aw_store_watch_epoch(wasmtime_store_t *st, aw_store_state *s);
 void aw_config_memory_creator(wasm_config_t *c, long max_memories);

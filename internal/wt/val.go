@@ -533,7 +533,7 @@ func (s *Store) decode(t *wit.Type, src *cval) (any, error) {
 		return wit.Enum(nameString((*C.wasm_name_t)(p))), nil
 	case wit.KindList:
 		l := (*C.wasmtime_component_vallist_t)(p)
-		vals := unsafe.Slice(l.data, int(l.size))
+		vals := cslice(l.data, l.size)
 		if t.Elem.Kind == wit.KindU8 {
 			out := make([]byte, len(vals))
 			for i := range vals {
@@ -555,7 +555,7 @@ func (s *Store) decode(t *wit.Type, src *cval) (any, error) {
 		return out, nil
 	case wit.KindTuple:
 		l := (*C.wasmtime_component_valtuple_t)(p)
-		vals := unsafe.Slice(l.data, int(l.size))
+		vals := cslice(l.data, l.size)
 		if len(vals) != len(t.Types) {
 			return nil, errKind
 		}
@@ -570,7 +570,7 @@ func (s *Store) decode(t *wit.Type, src *cval) (any, error) {
 		return out, nil
 	case wit.KindRecord:
 		r := (*C.wasmtime_component_valrecord_t)(p)
-		entries := unsafe.Slice(r.data, int(r.size))
+		entries := cslice(r.data, r.size)
 		if len(entries) != len(t.Fields) {
 			return nil, errKind
 		}
@@ -626,7 +626,7 @@ func (s *Store) decode(t *wit.Type, src *cval) (any, error) {
 		return out, nil
 	case wit.KindFlags:
 		f := (*C.wasmtime_component_valflags_t)(p)
-		names := unsafe.Slice(f.data, int(f.size))
+		names := cslice(f.data, f.size)
 		out := make(wit.Flags, 0, len(names))
 		for i := range names {
 			out = append(out, nameString(&names[i]))

@@ -106,6 +106,18 @@ func takeError(e *C.wasmtime_error_t) error {
 	return errors.New(ce.Message)
 }
 
+// cslice views n elements at p, C memory that Wasmtime filled. An empty
+// vector from Wasmtime can carry a dangling non-null pointer (Rust's empty
+// Vec, 0x8 and the like), which the Go runtime refuses to find in a pointer
+// slot of a goroutine stack when it copies the stack: so an empty view is
+// nil, never a slice of that pointer.
+func cslice[T any](p *T, n C.size_t) []T {
+	if n == 0 || p == nil {
+		return nil
+	}
+	return unsafe.Slice(p, int(n))
+}
+
 func nameString(n *C.wasm_name_t) string {
 	if n == nil || n.size == 0 {
 		return ""

@@ -63,6 +63,7 @@ void wasm_byte_vec_new_uninitialized(wasm_byte_vec_t *out, size_t size);
 void wasm_byte_vec_delete(wasm_byte_vec_t *v);
 void wasm_frame_vec_delete(wasm_frame_vec_t *v);
 void wasm_valtype_vec_new(wasm_valtype_vec_t *out, size_t size, wasm_valtype_t *const *src);
+void wasm_valtype_vec_delete(wasm_valtype_vec_t *);
 void wasm_importtype_vec_delete(wasm_importtype_vec_t *v);
 void wasm_exporttype_vec_delete(wasm_exporttype_vec_t *v);
 
