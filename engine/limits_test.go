@@ -209,7 +209,7 @@ func TestInstanceRefusesConcurrentUse(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		close(started)
-		i.Call(ctx, "spin")
+		callPastBusy(func() error { _, err := i.Call(ctx, "spin"); return err })
 	}()
 	<-started
 	// The spinning call holds the instance; wait until it is inside.
