@@ -6,13 +6,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
+
+	"github.com/airsstack/airssys-wasm-go/internal/fileread"
 
 	"github.com/airsstack/airssys-wasm-go/internal/wt"
 	"github.com/airsstack/airssys-wasm-go/wit"
@@ -142,39 +141,17 @@ func ReadWasmFile(path string, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxWasmBytes
 	}
-	// O_NONBLOCK: opening a FIFO must not wait for a writer. It changes
-	// nothing for regular files.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
+	wasm, err := fileread.Read(path, limit)
+	var r *fileread.Refused
+	switch {
+	case errors.As(err, &r) && r.Kind != "":
+		return nil, fmt.Errorf("%w: %v", ErrNotRegularFile, r)
+	case errors.As(err, &r):
+		return nil, fmt.Errorf("%w: %v", ErrTooLarge, r)
+	case err != nil:
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s (%v)", ErrNotRegularFile, path, fi.Mode().Type())
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%w: %s has %d bytes, more than the limit of %d", ErrTooLarge, path, fi.Size(), limit)
-	}
-	return readLimited(f, fi.Size(), limit, path)
-}
-
-// readLimited reads r to its end, but never more than limit+1 bytes: more
-// than limit is ErrTooLarge. size is a hint for the buffer (procfs says 0,
-// a file may grow).
-func readLimited(r io.Reader, size, limit int64, name string) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(int(min(size, limit)) + bytes.MinRead)
-	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
-		return nil, fmt.Errorf("engine: %s: %w", name, err)
-	}
-	if int64(buf.Len()) > limit {
-		return nil, fmt.Errorf("%w: %s has more than the limit of %d bytes", ErrTooLarge, name, limit)
-	}
-	return buf.Bytes(), nil
+	return wasm, nil
 }
 
 // CompileFile reads and compiles a file: a regular file of at most
