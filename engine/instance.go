@@ -282,7 +282,8 @@ func (i *Instance) wasiConfig() (wt.WASIConfig, error) {
 	return out, nil
 }
 
-// fdPath names an open file so that Wasmtime can open it again.
+// fdPath names an open file so that Wasmtime can open it again. (Control,
+// unlike Fd, leaves a non-blocking descriptor non-blocking.)
 func fdPath(f *os.File) (string, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {

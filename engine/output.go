@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -95,11 +94,7 @@ func (o *outputs) open(name string, dst io.Writer) (*outPipe, error) {
 	}
 	p := &outPipe{o: o, name: name, dst: dst, r: r, w: w, done: make(chan struct{})}
 	if p.raw, err = r.SyscallConn(); err == nil {
-		var wraw syscall.RawConn
-		if wraw, err = w.SyscallConn(); err == nil {
-			// Control, unlike Fd, leaves the descriptor non-blocking.
-			err = wraw.Control(func(fd uintptr) { p.path = "/proc/self/fd/" + strconv.Itoa(int(fd)) })
-		}
+		p.path, err = fdPath(w)
 	}
 	if err != nil {
 		r.Close()
