@@ -52,6 +52,8 @@ type Host struct {
 	frozen bool
 	funcs  map[string]map[string]HostFunc // interface ("" = root) -> name -> func
 	core   []coreDef
+	res    map[string]map[string]*ResourceType // interface -> resource name -> type
+	nres   uint32
 }
 
 // NewHost returns an empty Host.
@@ -82,6 +84,55 @@ func (h *Host) Interface(iface string, funcs map[string]HostFunc) *Host {
 		h.Func(iface, name, fn)
 	}
 	return h
+}
+
+// ResourceType is a resource type defined by a Host (see Host.Resource).
+type ResourceType = wt.HostResourceType
+
+// HostResource is a handle to a host-defined resource, as a wit value. A
+// host function receives one for an own or borrow parameter of a host
+// resource type (Own tells which); a host function result or a call
+// argument of type own<T> takes one to hand the guest a new handle. The
+// host can only create own handles: a borrow of a host resource cannot be
+// made outside a host call (Wasmtime v39 aborts the process), so Encode
+// refuses a HostResource where a borrow is expected.
+type HostResource = wt.HostResource
+
+// Resource defines a resource type that the host implements, named name in
+// interface iface (as the guest imports it, e.g. "message" in
+// "my:pkg/types@1.0.0"). Its methods, static functions and constructor are
+// ordinary functions of the same interface, defined with Func under their
+// component-model names ("[method]message.text", "[static]message.new",
+// "[constructor]message"); a method receives the HostResource of self as
+// args[0].
+//
+// What a handle stands for lives on the host, found by the rep the host
+// chose when it made the handle (HostResource.Rep); the guest can neither
+// forge nor read it. drop is called on the guest's call, with its context,
+// when the guest drops an own handle; an error traps that call. It is not
+// called for handles the guest passes back to the host as own arguments
+// (the host has them again), nor for handles still held when the instance
+// closes: the host must forget those itself (the instance's end is the end
+// of every handle).
+func (h *Host) Resource(iface, name string, drop func(ctx context.Context, rep uint32) error) *ResourceType {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mutable()
+	if h.res == nil {
+		h.res = map[string]map[string]*ResourceType{}
+	}
+	if h.res[iface] == nil {
+		h.res[iface] = map[string]*ResourceType{}
+	}
+	if rt := h.res[iface][name]; rt != nil {
+		panic(fmt.Sprintf("engine: host resource %s#%s defined twice", iface, name))
+	}
+	h.nres++
+	rt := &ResourceType{Name: name, ID: h.nres, Drop: func(s *wt.Store, rep uint32) error {
+		return drop(s.Env().Context(), rep)
+	}}
+	h.res[iface][name] = rt
+	return rt
 }
 
 // CoreFunc defines a core-module import module.name with the given type.
@@ -178,6 +229,11 @@ func (l *linkers) build(e *Engine, h *Host) error {
 	for iface := range h.funcs {
 		ifaces = append(ifaces, iface)
 	}
+	for iface := range h.res {
+		if h.funcs[iface] == nil {
+			ifaces = append(ifaces, iface)
+		}
+	}
 	sort.Strings(ifaces)
 	for _, iface := range ifaces {
 		defs := map[string]*wt.HostFunc{}
@@ -192,7 +248,7 @@ func (l *linkers) build(e *Engine, h *Host) error {
 		if iface != "" {
 			path = []string{iface}
 		}
-		if err := l.comp.DefineInstance(path, defs); err != nil {
+		if err := l.comp.DefineInstance(path, defs, h.res[iface]); err != nil {
 			return fmt.Errorf("engine: defining host interface %q: %w", iface, err)
 		}
 	}
@@ -225,6 +281,11 @@ func (h *Host) describe() string {
 	}
 	for _, d := range h.core {
 		names = append(names, d.module+"."+d.name)
+	}
+	for iface, rs := range h.res {
+		for n := range rs {
+			names = append(names, iface+"#"+n+" (resource)")
+		}
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")

@@ -67,6 +67,7 @@ func awGoComponentHostCall(env C.uintptr_t, storeHandle C.uintptr_t, args *C.was
 	// its call.
 	amark := s.arena.mark()
 	defer s.arena.release(amark)
+	defer s.freeAnys(len(s.anys))
 	defer func() {
 		// Borrowed handles end with the call that lent them.
 		for _, r := range s.borrows[mark:] {

@@ -459,3 +459,44 @@ wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size
   return wasmtime_linker_define_func(l, mod, modlen, name, len, ty, aw_module_host_tramp, env,
                                      aw_func_env_finalizer);
 }
+
+// ---- host-defined resources --------------------------------------------------
+
+static wasmtime_error_t *aw_resource_dtor_tramp(void *env, wasmtime_context_t *cx, uint32_t rep) {
+  aw_store_state *s = wasmtime_context_get_data(cx);
+  return awGoResourceDrop(((aw_func_env *)env)->handle, s ? s->go_handle : 0, rep);
+}
+
+wasmtime_error_t *aw_component_add_resource(wasmtime_component_linker_instance_t *li, const char *name, size_t len,
+                                            uint32_t ty, aw_func_env *env) {
+  wasmtime_component_resource_type_t *t = wasmtime_component_resource_type_new_host(ty);
+  wasmtime_error_t *err =
+      wasmtime_component_linker_instance_add_resource(li, name, len, t, aw_resource_dtor_tramp, env, aw_func_env_finalizer);
+  wasmtime_component_resource_type_delete(t);
+  return err;
+}
+
+int aw_resource_host_get(wasmtime_context_t *cx, const wasmtime_component_resource_any_t *r, uint32_t *rep,
+                         uint32_t *ty) {
+  wasmtime_component_resource_host_t *h = NULL;
+  wasmtime_error_t *err = wasmtime_component_resource_any_to_host(cx, r, &h);
+  if (err) {
+    wasmtime_error_delete(err);
+    return 0;
+  }
+  *rep = wasmtime_component_resource_host_rep(h);
+  *ty = wasmtime_component_resource_host_type(h);
+  wasmtime_component_resource_host_delete(h);
+  return 1;
+}
+
+wasmtime_component_resource_any_t *aw_resource_host_own(wasmtime_context_t *cx, uint32_t rep, uint32_t ty,
+                                                        wasmtime_error_t **err) {
+  // Only own: a borrow made here, outside a host call, makes Wasmtime
+  // abort the process when it is converted (v39).
+  wasmtime_component_resource_host_t *h = wasmtime_component_resource_host_new(true, rep, ty);
+  wasmtime_component_resource_any_t *out = NULL;
+  *err = wasmtime_component_resource_host_to_any(cx, h, &out);
+  wasmtime_component_resource_host_delete(h);
+  return *err ? NULL : out;
+}

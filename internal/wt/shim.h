@@ -74,6 +74,18 @@ wasmtime_error_t *aw_component_add_func(wasmtime_component_linker_instance_t *li
                                         aw_func_env *env);
 wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size_t modlen, const char *name,
                                      size_t len, const wasm_functype_t *ty, aw_func_env *env);
+// Host resources. aw_component_add_resource defines resource type ty in li,
+// its destructor calling Go through env (like a host function's).
+wasmtime_error_t *aw_component_add_resource(wasmtime_component_linker_instance_t *li, const char *name, size_t len,
+                                            uint32_t ty, aw_func_env *env);
+// aw_resource_host_get reads a handle's rep and type: 1 when it is a host
+// resource, 0 when it is a guest's.
+int aw_resource_host_get(wasmtime_context_t *cx, const wasmtime_component_resource_any_t *r, uint32_t *rep,
+                         uint32_t *ty);
+// aw_resource_host_own makes an own handle of host resource (rep, ty); NULL
+// with *err set on failure.
+wasmtime_component_resource_any_t *aw_resource_host_own(wasmtime_context_t *cx, uint32_t rep, uint32_t ty,
+                                                        wasmtime_error_t **err);
 wasmtime_error_t *aw_resource_drop(wasmtime_context_t *cx, aw_store_state *s,
                                    const wasmtime_component_resource_any_t *r, uint64_t fuel, int64_t timeout_ns,
                                    int epoch);

@@ -60,6 +60,12 @@ type Store struct {
 	// moved collects the own handles passed as arguments of the call being
 	// made: the guest owns them afterwards, so the store forgets them.
 	moved []*Resource
+	// anys are the handles made for host resources passed into the call or
+	// host call in progress (see encode); freed when it returns.
+	anys []*C.wasmtime_component_resource_any_t
+	// hostTypes are the host resource types of the linker the instance
+	// was made with.
+	hostTypes map[uint32]*HostResourceType
 }
 
 // NewStore creates a store on e. watchEpoch installs the epoch callback that
@@ -147,6 +153,9 @@ type CallOptions struct {
 // ComponentLinker owns a wasmtime_component_linker_t.
 type ComponentLinker struct {
 	p *C.wasmtime_component_linker_t
+	// types are the host resource types defined in it, by ID; stores made
+	// with it check the host resources they pass against this.
+	types map[uint32]*HostResourceType
 }
 
 // NewComponentLinker creates a linker, with WASI preview 2 when wasi is set.
@@ -176,9 +185,11 @@ type HostFunc struct {
 	Fn       func(ctx context.Context, args []any) (any, error)
 }
 
-// DefineInstance defines host functions inside the instance at path
-// (instance names, outermost first; empty for the root).
-func (l *ComponentLinker) DefineInstance(path []string, funcs map[string]*HostFunc) error {
+// DefineInstance defines host resource types and functions inside the
+// instance at path (instance names, outermost first; empty for the root).
+// Resource type IDs must be unique within the linker.
+func (l *ComponentLinker) DefineInstance(path []string, funcs map[string]*HostFunc,
+	resources map[string]*HostResourceType) error {
 	li := C.wasmtime_component_linker_root(l.p)
 	for _, p := range path {
 		cs := C.CString(p)
@@ -192,6 +203,9 @@ func (l *ComponentLinker) DefineInstance(path []string, funcs map[string]*HostFu
 		li = next
 	}
 	defer C.wasmtime_component_linker_instance_delete(li)
+	if err := l.defineResources(li, resources); err != nil {
+		return err
+	}
 	names := make([]string, 0, len(funcs))
 	for name := range funcs {
 		names = append(names, name)
@@ -231,6 +245,7 @@ type ComponentInstance struct {
 func (s *Store) Instantiate(l *ComponentLinker, c *Component, o CallOptions) (*ComponentInstance, error) {
 	var out C.wasmtime_component_instance_t
 	s.moved = s.moved[:0]
+	s.hostTypes = l.types
 	err := C.aw_component_instantiate(l.p, s.cx, s.state, c.p, &out, C.uint64_t(o.Fuel), C.int64_t(o.Timeout),
 		boolInt(s.epoch))
 	s.forgetMoved() // own results of host functions called by start functions
@@ -279,6 +294,7 @@ func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any,
 		for i, p := range ft.Params {
 			if err := s.encode(p.Type, args[i], &vals[i]); err != nil {
 				s.moved = s.moved[:0] // nothing was passed
+				s.freeAnys(0)
 				return nil, prefixPath(err, p.Name)
 			}
 		}
@@ -291,6 +307,7 @@ func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any,
 	err := C.aw_component_call(s.cx, s.state, &f.f, argp, C.size_t(len(args)), resp, C.size_t(nres),
 		C.uint64_t(o.Fuel), C.int64_t(o.Timeout), boolInt(s.epoch))
 	s.forgetMoved()
+	s.freeAnys(0)
 	if err != nil {
 		return nil, s.fail(err)
 	}

@@ -419,6 +419,9 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 			f.data = &names[0]
 		}
 	case wit.KindOwn, wit.KindBorrow:
+		if hr, ok := v.(HostResource); ok {
+			return s.encodeHost(t, hr, p)
+		}
 		r, ok := v.(*Resource)
 		if !ok || r == nil || r.p == nil {
 			return wit.Mismatch("", t, v)
@@ -636,6 +639,9 @@ func (s *Store) decode(t *wit.Type, src *cval) (any, error) {
 		rp := *(**C.wasmtime_component_resource_any_t)(p)
 		if rp == nil {
 			return nil, errKind
+		}
+		if hr, ok := s.decodeHost(rp); ok {
+			return hr, nil
 		}
 		r := &Resource{p: C.wasmtime_component_resource_any_clone(rp), store: s}
 		r.owned = bool(C.wasmtime_component_resource_any_owned(r.p))

@@ -273,6 +273,21 @@ bool wasmtime_component_resource_any_owned(const wasmtime_component_resource_any
 wasmtime_error_t *wasmtime_component_resource_any_drop(wasmtime_context_t *, const wasmtime_component_resource_any_t *);
 void wasmtime_component_resource_any_delete(wasmtime_component_resource_any_t *);
 
+// Host-defined resources: a 32-bit "rep" the host chooses and a 32-bit type
+// tag; the guest can neither forge nor read either.
+typedef struct wasmtime_component_resource_host wasmtime_component_resource_host_t;
+wasmtime_component_resource_host_t *wasmtime_component_resource_host_new(bool owned, uint32_t rep, uint32_t ty);
+uint32_t wasmtime_component_resource_host_rep(const wasmtime_component_resource_host_t *);
+uint32_t wasmtime_component_resource_host_type(const wasmtime_component_resource_host_t *);
+bool wasmtime_component_resource_host_owned(const wasmtime_component_resource_host_t *);
+void wasmtime_component_resource_host_delete(wasmtime_component_resource_host_t *);
+wasmtime_error_t *wasmtime_component_resource_any_to_host(wasmtime_context_t *, const wasmtime_component_resource_any_t *,
+                                                          wasmtime_component_resource_host_t **out);
+wasmtime_error_t *wasmtime_component_resource_host_to_any(wasmtime_context_t *, const wasmtime_component_resource_host_t *,
+                                                          wasmtime_component_resource_any_t **out);
+wasmtime_component_resource_type_t *wasmtime_component_resource_type_new_host(uint32_t ty);
+void wasmtime_component_resource_type_delete(wasmtime_component_resource_type_t *);
+
 // ---- component model: compile, link, call ----------------------------------
 typedef struct { struct { uint64_t store_id; uint32_t p1; } id; uint32_t p2; } wasmtime_component_func_t;
 typedef struct { uint64_t store_id; uint32_t p; } wasmtime_component_instance_t;
@@ -298,6 +313,10 @@ typedef wasmtime_error_t *(*wasmtime_component_func_callback_t)(
 wasmtime_error_t *wasmtime_component_linker_instance_add_func(
     wasmtime_component_linker_instance_t *, const char *name, size_t len,
     wasmtime_component_func_callback_t cb, void *env, void (*finalizer)(void *));
+typedef wasmtime_error_t *(*wasmtime_component_resource_destructor_t)(void *env, wasmtime_context_t *, uint32_t rep);
+wasmtime_error_t *wasmtime_component_linker_instance_add_resource(
+    wasmtime_component_linker_instance_t *, const char *name, size_t len, const wasmtime_component_resource_type_t *ty,
+    wasmtime_component_resource_destructor_t dtor, void *env, void (*finalizer)(void *));
 wasmtime_error_t *wasmtime_component_linker_add_wasip2(wasmtime_component_linker_t *);
 wasmtime_error_t *wasmtime_component_linker_define_unknown_imports_as_traps(
     wasmtime_component_linker_t *, const wasmtime_component_t *);
