@@ -56,11 +56,13 @@ type envelope struct {
 // messages, bounded) and the control queue (restarts, stops and replies,
 // which overtake user messages).
 type cell struct {
-	sys  *System
-	id   ID
-	spec Spec
-	sup  *supervisor
-	ctx  context.Context // carries the cell to host functions; never cancelled
+	sys   *System
+	id    ID
+	spec  Spec
+	sup   *supervisor
+	world world
+	names worldExports    // the export names of its world
+	ctx   context.Context // carries the cell to host functions; never cancelled
 
 	mbox *mailbox
 
@@ -85,32 +87,38 @@ type cell struct {
 	inst   *engine.Instance
 	handle *engine.Func
 	onRep  *engine.Func
-	rec    wit.Record // reused message record
+	rec    wit.Record // reused message record (world 0.1.0)
 	meta   wit.Record
+	// handles are the world 0.2.0 handles the instance holds (world2.go);
+	// cur is the message being handled, whose trace context goes on to
+	// what the handler sends.
+	handles handleTable
+	cur     *Message
 	// callDeadline is when the guest call in progress times out (zero:
 	// never); host functions' waits end by it.
 	callDeadline time.Time
 	logb         logBudget
 
-	state      atomic.Uint32
-	busy       atomic.Bool
-	handled    atomic.Uint64
-	replied    atomic.Uint64
-	errs       atomic.Uint64
-	failed     atomic.Uint64
-	dead       atomic.Uint64
-	restarts   atomic.Uint64
-	pendingOut atomic.Int32
-	logLines   atomic.Uint64 // wasi:logging lines dropped
-	logBytes   atomic.Uint64 // and bytes
-	abort      atomic.Bool
-	instMu     sync.Mutex // guards inst for Interrupt from other goroutines
+	state       atomic.Uint32
+	busy        atomic.Bool
+	handled     atomic.Uint64
+	replied     atomic.Uint64
+	errs        atomic.Uint64
+	failed      atomic.Uint64
+	dead        atomic.Uint64
+	restarts    atomic.Uint64
+	pendingOut  atomic.Int32
+	logLines    atomic.Uint64 // wasi:logging lines dropped
+	logBytes    atomic.Uint64 // and bytes
+	liveHandles atomic.Int32  // len of handles, for Stats
+	abort       atomic.Bool
+	instMu      sync.Mutex // guards inst for Interrupt from other goroutines
 }
 
 type cellKey struct{}
 
-func newCell(s *System, spec Spec, sup *supervisor) *cell {
-	c := &cell{sys: s, id: spec.ID, spec: spec, sup: sup,
+func newCell(s *System, spec Spec, sup *supervisor, w world) *cell {
+	c := &cell{sys: s, id: spec.ID, spec: spec, sup: sup, world: w, names: exportsOf[w],
 		mbox: newMailbox(spec.MailboxSize),
 		note: make(chan struct{}, 1), stopping: make(chan struct{}), done: make(chan struct{})}
 	c.ctx = context.WithValue(context.Background(), cellKey{}, c)
@@ -132,7 +140,7 @@ func (c *cell) stats() Stats {
 	return Stats{State: State(c.state.Load()), Busy: c.busy.Load(), MailboxDepth: depth, Handled: c.handled.Load(),
 		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(),
 		Restarts: c.restarts.Load(), BlockedSenders: blocked, LogLinesDropped: c.logLines.Load(),
-		LogBytesDropped: c.logBytes.Load()}
+		LogBytesDropped: c.logBytes.Load(), Handles: int(c.liveHandles.Load())}
 }
 
 // push puts a message in the mailbox according to the overflow policy. A
@@ -302,8 +310,9 @@ func (c *cell) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	handle, err1 := inst.Func(exportHandle)
-	onRep, err2 := inst.Func(exportReply)
+	c.resetHandles()
+	handle, err1 := inst.Func(c.names.handle)
+	onRep, err2 := inst.Func(c.names.reply)
 	if err := errors.Join(err1, err2); err != nil {
 		inst.Close()
 		return fmt.Errorf("%w: %w", ErrNotAnActor, err)
@@ -318,7 +327,7 @@ func (c *cell) start(ctx context.Context) error {
 		config[i] = wit.Tuple{k, c.spec.Config[k]}
 	}
 	c.beginCall()
-	res, err := inst.Call(ctx, exportInit, config)
+	res, err := inst.Call(ctx, c.names.init, config)
 	if err == nil {
 		if r, ok := res.(wit.Result); ok && r.IsErr {
 			text, _ := r.Value.(string)
@@ -352,7 +361,7 @@ func (c *cell) closeInstance(callShutdown bool) {
 	}
 	if callShutdown && c.inst.Trapped() == nil {
 		c.beginCall()
-		if _, err := c.inst.Call(c.ctx, exportShutdown); err != nil {
+		if _, err := c.inst.Call(c.ctx, c.names.shutdown); err != nil {
 			c.sys.log.Warn("actor shutdown export failed", "actor", string(c.id), "err", err)
 		}
 	}
@@ -361,6 +370,7 @@ func (c *cell) closeInstance(callShutdown bool) {
 	c.inst, c.handle, c.onRep = nil, nil, nil
 	c.instMu.Unlock()
 	inst.Close()
+	c.resetHandles()
 }
 
 func (c *cell) interrupt() {
@@ -422,7 +432,7 @@ func (c *cell) control(env *envelope) bool {
 		h := Unknown
 		if c.inst != nil {
 			c.beginCall()
-			if v, err := c.inst.Call(c.ctx, exportHealth); err == nil {
+			if v, err := c.inst.Call(c.ctx, c.names.health); err == nil {
 				if e, ok := v.(wit.Enum); ok {
 					h = Health(e)
 				}
@@ -518,6 +528,10 @@ func (c *cell) reject(env *envelope, why error) {
 
 // deliver calls handle-message for one message.
 func (c *cell) deliver(env *envelope) {
+	if c.world == world2 {
+		c.deliver2(env)
+		return
+	}
 	m := &env.msg
 	c.meta[0].Value = m.CorrelationID
 	c.meta[1].Value = optString(string(m.ReplyTo))
@@ -527,8 +541,10 @@ func (c *cell) deliver(env *envelope) {
 	c.rec[0].Value = string(m.Sender)
 	c.rec[1].Value = m.Payload
 	c.busy.Store(true)
+	c.cur = m
 	c.beginCall()
 	res, err := c.handle.Call(c.ctx, c.rec)
+	c.cur = nil
 	c.busy.Store(false)
 	c.rec[1].Value = nil
 	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
@@ -561,7 +577,7 @@ func (c *cell) deliver(env *envelope) {
 		payload, _ := o.Value.([]byte)
 		reply := &Message{Sender: c.id, Payload: payload, CorrelationID: m.CorrelationID, Timestamp: time.Now(),
 			ContentType: m.ContentType}
-		if n := messageBytes(payload, m.ContentType, ""); n > c.sys.opts.MaxMessageBytes {
+		if n := reply.size(); n > c.sys.opts.MaxMessageBytes {
 			c.sys.refuseReply(m.ReplyTo, reply, fmt.Errorf("%w: reply of %d bytes from %s (limit %d)", ErrTooLarge, n, c.id,
 				c.sys.opts.MaxMessageBytes))
 			return
@@ -593,6 +609,9 @@ func (c *cell) deliverReply(env *envelope) {
 			reason = he.Message
 		}
 		outcome = wit.Err(reason)
+	} else if c.world == world2 {
+		c.deliverReply2(env, outcome)
+		return
 	} else {
 		m := env.reply.msg
 		outcome = wit.Ok(wit.Record{{Name: "sender", Value: string(m.Sender)}, {Name: "payload", Value: m.Payload},

@@ -37,7 +37,9 @@ func (s *System) newHost() *engine.Host {
 				s.opts.Audit.Denied(string(c.id), "send", target, "not granted")
 				return sendError(ErrDenied), nil
 			}
-			err := s.send(ctx, c.id, ID(target), Message{Payload: payload, ContentType: ct}, &hostWait{sender: c})
+			m := Message{Payload: payload, ContentType: ct}
+			c.addTrace(&m)
+			err := s.send(ctx, c.id, ID(target), m, &hostWait{sender: c})
 			if err != nil {
 				return sendError(err), nil
 			}
@@ -57,7 +59,9 @@ func (s *System) newHost() *engine.Host {
 				s.opts.Audit.Denied(string(c.id), "request", target, "not granted")
 				return sendError(ErrDenied), nil
 			}
-			corr, err := s.requestFrom(c, ID(target), payload, ct, timeout)
+			m := Message{Payload: payload, ContentType: ct}
+			c.addTrace(&m)
+			corr, err := s.requestFrom(c, ID(target), m, timeout)
 			if err != nil {
 				return sendError(err), nil
 			}
@@ -79,7 +83,9 @@ func (s *System) newHost() *engine.Host {
 				s.opts.Audit.Denied(string(c.id), "publish", topic, "not granted")
 				return sendError(ErrDenied), nil
 			}
-			if err := s.publish(ctx, c.id, topic, payload, ct, &hostWait{sender: c}); err != nil {
+			m := Message{Payload: payload, ContentType: ct, Topic: topic}
+			c.addTrace(&m)
+			if err := s.publish(ctx, c.id, m, &hostWait{sender: c}); err != nil {
 				return sendError(err), nil
 			}
 			return wit.Ok(nil), nil
@@ -124,6 +130,7 @@ func (s *System) newHost() *engine.Host {
 		s.log.Log(ctx, lvl, msg, "actor", string(c.id), "context", context)
 		return nil, nil
 	})
+	s.world2Host(h)
 	return h
 }
 

@@ -15,24 +15,68 @@ import (
 // before anything is looked up, audited or queued. target is the target id
 // ("" for a publish), topic the topic ("" for a send).
 func (s *System) checkSizes(target, topic string, payload []byte, ct string) error {
+	m := Message{Payload: payload, ContentType: ct}
+	return s.checkMessage(target, topic, &m)
+}
+
+// checkMessage is checkSizes for a message that may carry headers.
+func (s *System) checkMessage(target, topic string, m *Message) error {
 	o := &s.opts
 	switch {
 	case len(target) > maxIDBytes:
 		return fmt.Errorf("%w: target id of %d bytes (an id has at most %d)", ErrTooLarge, len(target), maxIDBytes)
 	case len(topic) > o.MaxTopicBytes:
 		return fmt.Errorf("%w: topic of %d bytes (limit %d)", ErrTooLarge, len(topic), o.MaxTopicBytes)
-	case len(ct) > o.MaxContentTypeBytes:
-		return fmt.Errorf("%w: content type of %d bytes (limit %d)", ErrTooLarge, len(ct), o.MaxContentTypeBytes)
 	}
-	if n := messageBytes(payload, ct, topic); n > o.MaxMessageBytes {
+	if err := s.checkFields(m); err != nil {
+		return err
+	}
+	if n := m.size() + len(topic); n > o.MaxMessageBytes {
 		return fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, n, o.MaxMessageBytes)
 	}
 	return nil
 }
 
-// messageBytes is the size of a message as the caps count it: what its
-// sender chose (ids are bounded by their grammar).
-func messageBytes(payload []byte, ct, topic string) int { return len(payload) + len(ct) + len(topic) }
+// checkFields checks a message's content type and headers.
+func (s *System) checkFields(m *Message) error {
+	o := &s.opts
+	if len(m.ContentType) > o.MaxContentTypeBytes {
+		return fmt.Errorf("%w: content type of %d bytes (limit %d)", ErrTooLarge, len(m.ContentType),
+			o.MaxContentTypeBytes)
+	}
+	if len(m.Headers) > o.MaxHeaders {
+		return fmt.Errorf("%w: %d headers (limit %d)", ErrTooLarge, len(m.Headers), o.MaxHeaders)
+	}
+	if n := headerBytes(m.Headers); n > o.MaxHeaderBytes {
+		return fmt.Errorf("%w: headers of %d bytes (limit %d)", ErrTooLarge, n, o.MaxHeaderBytes)
+	}
+	return nil
+}
+
+// checkReply checks a reply on its way back to the requester.
+func (s *System) checkReply(m *Message) error {
+	if err := s.checkFields(m); err != nil {
+		return fmt.Errorf("reply: %w", err)
+	}
+	if n := m.size(); n > s.opts.MaxMessageBytes {
+		return fmt.Errorf("%w: reply of %d bytes (limit %d)", ErrTooLarge, n, s.opts.MaxMessageBytes)
+	}
+	return nil
+}
+
+// size is the size of a message as the caps count it: what its sender
+// chose (ids are bounded by their grammar).
+func (m *Message) size() int {
+	return len(m.Payload) + len(m.ContentType) + len(m.Topic) + headerBytes(m.Headers)
+}
+
+func headerBytes(h []Header) int {
+	n := 0
+	for _, x := range h {
+		n += len(x.Name) + len(x.Value)
+	}
+	return n
+}
 
 // fitsActor checks a message against an actor's own cap
 // (Spec.MaxMessageBytes, from the grants' max-message).

@@ -86,6 +86,19 @@ type Options struct {
 	MaxLogMessageBytes int
 	MaxLogContextBytes int
 
+	// MaxHeaders and MaxHeaderBytes cap a message's headers: how many, and
+	// their names and values together (defaults 64 and 8 KiB). Headers
+	// count toward MaxMessageBytes too.
+	MaxHeaders     int
+	MaxHeaderBytes int
+	// MaxHandles and MaxHandleBytes cap the live handles of one world 0.2.0
+	// instance (messages and payloads it has not dropped) and the payload
+	// bytes they hold (defaults 1000 and 64 MiB). A guest call that would go
+	// past either traps, and the actor restarts with none: a component that
+	// never drops its handles cannot grow host memory.
+	MaxHandles     int
+	MaxHandleBytes int
+
 	// HostName names Go-side senders: messages from Send, Request and
 	// Publish carry Sender "host/<HostName>" (default "go").
 	HostName string
@@ -111,6 +124,10 @@ const (
 	DefaultLogBurstBytes       = 256 << 10
 	DefaultMaxLogMessageBytes  = 4 << 10
 	DefaultMaxLogContextBytes  = 256
+	DefaultMaxHeaders          = 64
+	DefaultMaxHeaderBytes      = 8 << 10
+	DefaultMaxHandles          = 1000
+	DefaultMaxHandleBytes      = 64 << 20
 )
 
 // logLineCost is what a log line costs beyond its message and context (the
@@ -124,6 +141,8 @@ type System struct {
 	log  *slog.Logger
 	host *engine.Host
 	self ID // sender id of Go-side messages
+	// The resource types of world 0.2.0 in host.
+	msgType, payType *engine.ResourceType
 
 	mu      sync.RWMutex
 	cells   map[ID]*cell
@@ -180,6 +199,10 @@ func NewSystem(eng *engine.Engine, opts Options) *System {
 	orDefault(&opts.LogBurstBytes, DefaultLogBurstBytes)
 	orDefault(&opts.MaxLogMessageBytes, DefaultMaxLogMessageBytes)
 	orDefault(&opts.MaxLogContextBytes, DefaultMaxLogContextBytes)
+	orDefault(&opts.MaxHeaders, DefaultMaxHeaders)
+	orDefault(&opts.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	orDefault(&opts.MaxHandles, DefaultMaxHandles)
+	orDefault(&opts.MaxHandleBytes, DefaultMaxHandleBytes)
 	// The longest line must fit in the bucket, or it could never be written.
 	longest := opts.MaxLogMessageBytes + opts.MaxLogContextBytes + 2*truncMarkerBytes + maxIDBytes + logLineCost
 	if opts.LogBurstBytes < longest {
@@ -329,7 +352,11 @@ func (s *System) addCell(sup *supervisor, spec Spec, seen map[ID]bool) error {
 	if spec.Limits.Timeout == 0 && s.eng != nil && !s.eng.Config().DisableEpochInterruption {
 		spec.Limits.Timeout = s.opts.MessageTimeout
 	}
-	sup.children = append(sup.children, newCell(s, spec, sup))
+	w, err := worldOf(spec.Component)
+	if err != nil {
+		return fmt.Errorf("actor: %s: %w", spec.ID, err)
+	}
+	sup.children = append(sup.children, newCell(s, spec, sup, w))
 	return nil
 }
 
@@ -371,10 +398,18 @@ func (s *System) removeRoot(sup *supervisor) {
 // mailbox it waits for room until ctx ends. A message over the caps of
 // Options (or the target's Spec.MaxMessageBytes) fails with ErrTooLarge.
 func (s *System) Send(ctx context.Context, to ID, payload []byte, contentType string) error {
-	if err := s.checkSizes(string(to), "", payload, contentType); err != nil {
+	return s.SendMessage(ctx, to, Message{Payload: payload, ContentType: contentType})
+}
+
+// SendMessage is Send for a message with headers: m's Payload, ContentType
+// and Headers are sent (the other fields are the system's to set). The
+// payload is not copied: it must not change afterwards.
+func (s *System) SendMessage(ctx context.Context, to ID, m Message) error {
+	m = Message{Payload: m.Payload, ContentType: m.ContentType, Headers: m.Headers}
+	if err := s.checkMessage(string(to), "", &m); err != nil {
 		return err
 	}
-	return s.send(ctx, s.self, to, Message{Payload: payload, ContentType: contentType}, nil)
+	return s.send(ctx, s.self, to, m, nil)
 }
 
 // send is the common path of every delivery; the caller has checked the
@@ -391,7 +426,7 @@ func (s *System) send(ctx context.Context, from, to ID, m Message, w *hostWait) 
 	if c == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
 	}
-	if err := c.fitsActor(messageBytes(m.Payload, m.ContentType, "")); err != nil {
+	if err := c.fitsActor(m.size()); err != nil {
 		return err
 	}
 	m.Sender = from
@@ -405,7 +440,13 @@ func (s *System) send(ctx context.Context, from, to ID, m Message, w *hostWait) 
 // (*HandlerError), a failure of the responder, or the end of ctx (or
 // Options.RequestTimeout when ctx has no deadline).
 func (s *System) Request(ctx context.Context, to ID, payload []byte, contentType string) (Message, error) {
-	call, err := s.Ask(ctx, to, payload, contentType)
+	return s.RequestMessage(ctx, to, Message{Payload: payload, ContentType: contentType})
+}
+
+// RequestMessage is Request for a message with headers (see SendMessage).
+// The reply carries the responder's Status and Headers (world 0.2.0).
+func (s *System) RequestMessage(ctx context.Context, to ID, m Message) (Message, error) {
+	call, err := s.AskMessage(ctx, to, m)
 	if err != nil {
 		return Message{}, err
 	}
@@ -424,7 +465,13 @@ type Call struct {
 // goroutine. Without a deadline on ctx the request ends with
 // ErrRequestTimeout after Options.RequestTimeout.
 func (s *System) Ask(ctx context.Context, to ID, payload []byte, contentType string) (*Call, error) {
-	if err := s.checkSizes(string(to), "", payload, contentType); err != nil {
+	return s.AskMessage(ctx, to, Message{Payload: payload, ContentType: contentType})
+}
+
+// AskMessage is Ask for a message with headers (see SendMessage).
+func (s *System) AskMessage(ctx context.Context, to ID, m Message) (*Call, error) {
+	m = Message{Payload: m.Payload, ContentType: m.ContentType, Headers: m.Headers}
+	if err := s.checkMessage(string(to), "", &m); err != nil {
 		return nil, err
 	}
 	p := &pending{ch: make(chan replyResult, 1), start: time.Now()}
@@ -435,8 +482,8 @@ func (s *System) Ask(ctx context.Context, to ID, payload []byte, contentType str
 			s.complete(corr, nil, fmt.Errorf("%w: %s after %v", ErrRequestTimeout, to, s.opts.RequestTimeout))
 		})
 	}
-	err := s.send(ctx, s.self, to, Message{Payload: payload, ContentType: contentType, CorrelationID: corr,
-		ReplyTo: s.self}, nil)
+	m.CorrelationID, m.ReplyTo = corr, s.self
+	err := s.send(ctx, s.self, to, m, nil)
 	if err != nil {
 		if _, ok := s.pending.LoadAndDelete(corr); ok && p.timer != nil {
 			p.timer.Stop()
@@ -472,14 +519,23 @@ func (c *Call) Wait(ctx context.Context) (Message, error) {
 // is recorded as a dead letter; the first refusal is returned. A message
 // over the caps fails with ErrTooLarge before it reaches anyone.
 func (s *System) Publish(ctx context.Context, topic string, payload []byte, contentType string) error {
-	if err := s.checkSizes("", topic, payload, contentType); err != nil {
-		return err
-	}
-	return s.publish(ctx, s.self, topic, payload, contentType, nil)
+	return s.PublishMessage(ctx, topic, Message{Payload: payload, ContentType: contentType})
 }
 
-// publish: the caller has checked the sizes (checkSizes).
-func (s *System) publish(ctx context.Context, from ID, topic string, payload []byte, ct string, w *hostWait) error {
+// PublishMessage is Publish for a message with headers (see SendMessage).
+func (s *System) PublishMessage(ctx context.Context, topic string, m Message) error {
+	m = Message{Payload: m.Payload, ContentType: m.ContentType, Headers: m.Headers}
+	if err := s.checkMessage("", topic, &m); err != nil {
+		return err
+	}
+	m.Topic = topic
+	return s.publish(ctx, s.self, m, nil)
+}
+
+// publish delivers m (its Topic set); the caller has checked the sizes
+// (checkMessage).
+func (s *System) publish(ctx context.Context, from ID, m Message, w *hostWait) error {
+	topic := m.Topic
 	if err := ValidTopic(topic); err != nil {
 		return err
 	}
@@ -495,8 +551,8 @@ func (s *System) publish(ctx context.Context, from ID, topic string, payload []b
 		}
 	}
 	s.mu.RUnlock()
-	m := Message{Sender: from, Payload: payload, Timestamp: time.Now(), ContentType: ct, Topic: topic}
-	size := messageBytes(payload, ct, topic)
+	m.Sender, m.Timestamp = from, time.Now()
+	size := m.size()
 	var first error
 	delivered := map[*cell]bool{}
 	for _, t := range targets {
@@ -746,7 +802,7 @@ func (s *System) complete(corr uint64, msg *Message, err error) {
 		p.timer.Stop()
 	}
 	if msg != nil && p.requester != nil {
-		if tooLarge := p.requester.fitsActor(messageBytes(msg.Payload, msg.ContentType, "")); tooLarge != nil {
+		if tooLarge := p.requester.fitsActor(msg.size()); tooLarge != nil {
 			s.deadLetter(p.requester.id, withoutPayload(*msg), tooLarge)
 			msg, err = nil, tooLarge
 		}
@@ -778,7 +834,7 @@ func withoutPayload(m Message) Message {
 
 // requestFrom starts a request made by a component; the caller has checked
 // the sizes.
-func (s *System) requestFrom(c *cell, to ID, payload []byte, ct string, timeout time.Duration) (uint64, error) {
+func (s *System) requestFrom(c *cell, to ID, m Message, timeout time.Duration) (uint64, error) {
 	if int(c.pendingOut.Load()) >= s.opts.MaxPendingRequests {
 		return 0, ErrTooManyWaits
 	}
@@ -792,8 +848,8 @@ func (s *System) requestFrom(c *cell, to ID, payload []byte, ct string, timeout 
 	p.timer = time.AfterFunc(timeout, func() {
 		s.complete(corr, nil, errTimeout)
 	})
-	err := s.send(c.ctx, c.id, to, Message{Payload: payload, ContentType: ct, CorrelationID: corr, ReplyTo: c.id},
-		&hostWait{sender: c})
+	m.CorrelationID, m.ReplyTo = corr, c.id
+	err := s.send(c.ctx, c.id, to, m, &hostWait{sender: c})
 	if err != nil {
 		if _, ok := s.pending.LoadAndDelete(corr); ok {
 			p.timer.Stop()
@@ -805,6 +861,24 @@ func (s *System) requestFrom(c *cell, to ID, payload []byte, ct string, timeout 
 }
 
 var errTimeout = errors.New("timeout")
+
+// cancelRequest forgets request corr of c: its outcome will not be
+// delivered. False when c has no such request outstanding.
+func (s *System) cancelRequest(c *cell, corr uint64) bool {
+	v, ok := s.pending.Load(corr)
+	if !ok || v.(*pending).requester != c {
+		return false
+	}
+	if _, ok := s.pending.LoadAndDelete(corr); !ok {
+		return false // completed meanwhile: the outcome is on its way
+	}
+	p := v.(*pending)
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	c.pendingOut.Add(-1)
+	return true
+}
 
 // sendError maps a delivery error to the WIT send-error enum. World 0.1.0
 // has no value for ErrTooManyWaits (the requester's own limit of

@@ -45,7 +45,9 @@ func ParseID(s string) (ID, error) {
 	return ID(s), nil
 }
 
-// Message is what actors exchange.
+// Message is what actors exchange. The system never copies a Payload: a
+// payload sent, forwarded or published is shared by everyone who receives
+// it, so it must not be changed once sent.
 type Message struct {
 	Sender        ID // a component id, or "host/<name>" for Go senders
 	Payload       []byte
@@ -54,6 +56,28 @@ type Message struct {
 	Timestamp     time.Time
 	ContentType   string
 	Topic         string // set on published messages
+	// Headers travel with the message, in order (world 0.2.0 components
+	// read and set them; W3C trace context is carried on to what a handler
+	// sends). Bounded by Options.MaxHeaders and MaxHeaderBytes.
+	Headers []Header
+	// Status is set on replies by world 0.2.0 responders (0: not set).
+	Status uint16
+}
+
+// Header is one message header. Names compare without regard to ASCII
+// case.
+type Header struct {
+	Name, Value string
+}
+
+// Header returns the value of the first header named name.
+func (m *Message) Header(name string) (string, bool) {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value, true
+		}
+	}
+	return "", false
 }
 
 // Overflow says what a full mailbox does with one more message.
@@ -225,6 +249,9 @@ type Stats struct {
 	// messages and contexts.
 	LogLinesDropped uint64
 	LogBytesDropped uint64
+	// Handles counts the message and payload handles the actor's current
+	// instance holds (world 0.2.0; bounded by Options.MaxHandles).
+	Handles int
 }
 
 // DeadLetter is a message that could not be delivered or handled.
