@@ -12,7 +12,8 @@
 # into tools/node_modules. Safe to run again; needs only the Debian and
 # npm registries. types.wasm is rebuilt only when its inputs changed (see
 # tools/build.mjs); FORCE=1 rebuilds it anyway. The actor components
-# (actor_*.wasm, freestanding C) are built by tools/actors.mjs.
+# (actor_*.wasm and actor2_*.wasm, freestanding C) are built by
+# tools/actors.mjs.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -105,6 +106,27 @@ for src in src/actors/*.c; do
   log "actor_$name.core.wasm (input of actor_$name.wasm)"
   clang-19 "${actor_cflags[@]}" -o "$scratch/actor_$name.core.wasm" src/actors/actor_glue.c "$src"
   wasm-validate --enable-all "$scratch/actor_$name.core.wasm"
+done
+
+# The same for the world airssys:actor/component@0.2.0 (actor2_<name>.wasm):
+# the 0.1.0 behaviours listed here, unchanged, and every src/actors2/<name>.c,
+# each linked with src/actors2/actor_glue2.c (which implements the API of
+# actor_glue.h, and more, for 0.2.0).
+actor2_srcs=()
+for name in echo counter trapper pingpong agent silent hostile; do
+  actor2_srcs+=("src/actors/$name.c")
+done
+for src in src/actors2/*.c; do
+  [[ $(basename "$src" .c) == actor_glue2 ]] && continue
+  actor2_srcs+=("$src")
+done
+for src in "${actor2_srcs[@]}"; do
+  name="$(basename "$src" .c)"
+  out="$scratch/actor2_$name.core.wasm"
+  [[ -e $out ]] && { echo "build.sh: two sources for actor2_$name" >&2; exit 1; }
+  log "actor2_$name.core.wasm (input of actor2_$name.wasm)"
+  clang-19 "${actor_cflags[@]}" -o "$out" src/actors2/actor_glue2.c "$src"
+  wasm-validate --enable-all "$out"
 done
 
 # --- components (jco's wasm-tools, componentize-js) -------------------------------

@@ -1,5 +1,5 @@
-// Builds the actor components actor_*.wasm. Called by testdata/build.sh
-// after it compiled their core modules:
+// Builds the actor components actor_*.wasm and actor2_*.wasm. Called by
+// testdata/build.sh after it compiled their core modules:
 //
 //   node tools/actors.mjs <testdata dir> <scratch dir>
 //
@@ -29,21 +29,25 @@ async function report(name, bytes, started) {
   console.log((await componentWit(bytes)).trimEnd());
 }
 
-// The actor components (world airssys:actor/component@0.1.0
-// from wit/airssys-actor/ of this repository). build.sh compiled each
-// src/actors/<name>.c with actor_glue.c into <scratch>/actor_<name>.core.wasm.
+// The actor components. Each world's core modules were compiled by build.sh
+// into <scratch>/<prefix><name>.core.wasm:
+// - world airssys:actor/component@0.1.0 (wit/airssys-actor/), prefix
+//   actor_: each src/actors/<name>.c with actor_glue.c;
+// - world airssys:actor/component@0.2.0 (wit/airssys-actor-0.2.0/), prefix
+//   actor2_: a list of src/actors/<name>.c and every src/actors2/<name>.c,
+//   with actors2/actor_glue2.c.
 //
 // The WIT goes in as one source string (a path makes jco's embed panic
 // offline): actor.wit, followed by every deps/<dir>/*.wit rewritten into
 // the nested `package name { ... }` form.
 //
 // Every component's WIT must print exactly like a component made from the
-// world itself (all imports used, which actor_glue.c ensures): imports
-// airssys:actor/types (type definitions only, used by messaging and actor),
-// airssys:actor/messaging and wasi:logging/logging, export airssys:actor/actor.
-{
-  const witDir = path.join(testdata, '..', 'wit', 'airssys-actor');
-  const world = 'airssys:actor/component@0.1.0';
+// world itself (all imports used, which the glue ensures): imports
+// airssys:actor/types (type definitions only in 0.1.0; in 0.2.0 also the
+// message and payload resources), airssys:actor/messaging and
+// wasi:logging/logging, export airssys:actor/actor.
+async function buildActors(witDirName, world, prefix) {
+  const witDir = path.join(testdata, '..', 'wit', witDirName);
   let witSource = fs.readFileSync(path.join(witDir, 'actor.wit'), 'utf8');
   const depsDir = path.join(witDir, 'deps');
   for (const dir of fs.existsSync(depsDir) ? fs.readdirSync(depsDir).sort() : []) {
@@ -62,11 +66,12 @@ async function report(name, bytes, started) {
   const embedWorld = (binary, source) =>
     componentEmbed({ binary, dummy: binary === undefined, witSource: source, world, stringEncoding: 'utf8' });
   const worldWit = (await componentWit(await componentNew(await embedWorld(undefined, witSource)))).trimEnd();
+  const pattern = new RegExp(`^${prefix}[a-z0-9_]+\\.core\\.wasm$`);
   const actors = fs
     .readdirSync(scratch)
-    .filter((f) => /^actor_[a-z0-9_]+\.core\.wasm$/.test(f))
+    .filter((f) => pattern.test(f))
     .sort();
-  if (actors.length === 0) throw new Error(`no actor_*.core.wasm in ${scratch}`);
+  if (actors.length === 0) throw new Error(`no ${prefix}*.core.wasm in ${scratch}`);
   for (const file of actors) {
     const t0 = Date.now();
     const name = file.replace(/\.core\.wasm$/, '.wasm');
@@ -80,3 +85,5 @@ async function report(name, bytes, started) {
   }
 }
 
+await buildActors('airssys-actor', 'airssys:actor/component@0.1.0', 'actor_');
+await buildActors('airssys-actor-0.2.0', 'airssys:actor/component@0.2.0', 'actor2_');
