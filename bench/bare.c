@@ -185,3 +185,25 @@ wasmtime_error_t *bare_call_echo(wasmtime_context_t *cx, const wasmtime_componen
   wasmtime_component_val_delete(&res);
   return wasmtime_component_func_post_return(f, cx);
 }
+
+wasmtime_error_t *bare_call_echo_bytes(wasmtime_context_t *cx, const wasmtime_component_func_t *f,
+                                       const uint8_t *s, size_t n, wasmtime_component_val_t *vals, uint8_t *out,
+                                       size_t cap, size_t *outlen) {
+  wasmtime_component_val_t a, res;
+  memset(&res, 0, sizeof res);
+  for (size_t i = 0; i < n; i++) {
+    vals[i].kind = BARE_VK_U8;
+    vals[i].of.u8 = s[i];
+  }
+  a.kind = BARE_VK_LIST;
+  a.of.list.size = n;
+  a.of.list.data = vals; // Wasmtime only reads arguments
+  wasmtime_error_t *err = wasmtime_component_func_call(f, cx, &a, 1, &res, 1);
+  if (err) return err;
+  size_t m = res.kind == BARE_VK_LIST ? res.of.list.size : 0;
+  if (m > cap) m = cap;
+  for (size_t i = 0; i < m; i++) out[i] = res.of.list.data[i].of.u8;
+  *outlen = m;
+  wasmtime_component_val_delete(&res);
+  return wasmtime_component_func_post_return(f, cx);
+}

@@ -263,3 +263,15 @@ func (f *BareFunc) CallEcho(s, out []byte) (int, error) {
 	}
 	return int(*f.n), nil
 }
+
+// CallEchoBytes calls echo-bytes(s) -> list<u8> like CallEcho: the same
+// bytes, one C value per byte in each direction.
+func (f *BareFunc) CallEchoBytes(s, out []byte) (int, error) {
+	vals := C.malloc(C.size_t(len(s)+1) * C.size_t(unsafe.Sizeof(C.wasmtime_component_val_t{})))
+	defer C.free(vals)
+	if err := C.bare_call_echo_bytes(f.cx, f.f, bytesPtr(s), C.size_t(len(s)), (*C.wasmtime_component_val_t)(vals),
+		bytesPtr(out), C.size_t(len(out)), f.n); err != nil {
+		return 0, takeErr(err)
+	}
+	return int(*f.n), nil
+}

@@ -10,7 +10,7 @@
 #include "wt.h"
 
 // Value kinds of wasmtime_component_val_t that the baseline uses.
-enum { BARE_VK_S32 = 5, BARE_VK_U32 = 6, BARE_VK_STRING = 12 };
+enum { BARE_VK_U8 = 2, BARE_VK_S32 = 5, BARE_VK_U32 = 6, BARE_VK_STRING = 12, BARE_VK_LIST = 13 };
 
 // Engine flavours.
 enum {
@@ -43,5 +43,10 @@ wasmtime_error_t *bare_call_u32_ret32(wasmtime_context_t *cx, const wasmtime_com
 // into out and its length into *outlen, then frees the result.
 wasmtime_error_t *bare_call_echo(wasmtime_context_t *cx, const wasmtime_component_func_t *f, const uint8_t *s,
                                  size_t n, uint8_t *out, size_t cap, size_t *outlen);
+// echo-bytes: the same through list<u8>, one value per byte each way (the
+// C API has no other way to pass a list). vals is scratch room for n values.
+wasmtime_error_t *bare_call_echo_bytes(wasmtime_context_t *cx, const wasmtime_component_func_t *f,
+                                       const uint8_t *s, size_t n, wasmtime_component_val_t *vals, uint8_t *out,
+                                       size_t cap, size_t *outlen);
 
 #endif
