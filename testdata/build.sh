@@ -134,6 +134,7 @@ log "components"
 node tools/build.mjs "$here" "$scratch"
 node tools/actors.mjs "$here" "$scratch"
 node tools/cmd.mjs "$here" "$scratch"
+node tools/jsactor.mjs "$here" "$scratch"
 
 log "done in $((SECONDS - start)) s"
 ls -l ./*.wasm >&2
