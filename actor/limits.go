@@ -28,6 +28,9 @@ func (s *System) checkMessage(target, topic string, m *Message) error {
 	case len(topic) > o.MaxTopicBytes:
 		return fmt.Errorf("%w: topic of %d bytes (limit %d)", ErrTooLarge, len(topic), o.MaxTopicBytes)
 	}
+	if !utf8.ValidString(topic) {
+		return fmt.Errorf("%w: topic %q", ErrNotUTF8, topic)
+	}
 	if err := s.checkFields(m); err != nil {
 		return err
 	}
@@ -43,6 +46,14 @@ func (s *System) checkFields(m *Message) error {
 	if len(m.ContentType) > o.MaxContentTypeBytes {
 		return fmt.Errorf("%w: content type of %d bytes (limit %d)", ErrTooLarge, len(m.ContentType),
 			o.MaxContentTypeBytes)
+	}
+	if !utf8.ValidString(m.ContentType) {
+		return fmt.Errorf("%w: content type %q", ErrNotUTF8, m.ContentType)
+	}
+	for _, h := range m.Headers {
+		if !utf8.ValidString(h.Name) || !utf8.ValidString(h.Value) {
+			return fmt.Errorf("%w: header %q", ErrNotUTF8, h.Name)
+		}
 	}
 	if len(m.Headers) > o.MaxHeaders {
 		return fmt.Errorf("%w: %d headers (limit %d)", ErrTooLarge, len(m.Headers), o.MaxHeaders)

@@ -275,11 +275,14 @@ func (d *DeadLetter) dropPayload() {
 
 // Errors.
 var (
-	ErrBadID          = errors.New("actor: bad id")
-	ErrUnknownActor   = errors.New("actor: unknown actor")
-	ErrExists         = errors.New("actor: id already deployed")
-	ErrMailboxFull    = errors.New("actor: mailbox full")
-	ErrTooLarge       = errors.New("actor: message too large")
+	ErrBadID        = errors.New("actor: bad id")
+	ErrUnknownActor = errors.New("actor: unknown actor")
+	ErrExists       = errors.New("actor: id already deployed")
+	ErrMailboxFull  = errors.New("actor: mailbox full")
+	ErrTooLarge     = errors.New("actor: message too large")
+	// ErrNotUTF8 refuses a message whose content type, topic or headers
+	// are not valid UTF-8 (components could not be given them).
+	ErrNotUTF8        = errors.New("actor: message field is not valid UTF-8")
 	ErrClosed         = errors.New("actor: system closed")
 	ErrNoReply        = errors.New("actor: no reply")
 	ErrRequestTimeout = errors.New("actor: request timed out")

@@ -524,3 +524,36 @@ func TestWorld2NoneIsAnEmptyReply(t *testing.T) {
 	id, _ := strings.CutPrefix(r, "asked:")
 	agentReplies(t, sys, "test/agent/1", id+":ok:")
 }
+
+// TestFieldsThatAreNotUTF8AreRefused: a Go sender's content type, topic or
+// header that is not UTF-8 is refused at the door (Wasmtime's C API would
+// abort the process on it, and the engine would refuse to hand it to the
+// actor), never delivered to restart the actor.
+func TestFieldsThatAreNotUTF8AreRefused(t *testing.T) {
+	sys, _ := newSystem(t)
+	deploy(t, sys, spec(t, "t/echo/1", "actor_echo"))
+	deploy(t, sys, spec(t, "t/echo/2", "actor2_echo"))
+	bad := "text/\xff"
+	for _, to := range []actor.ID{"t/echo/1", "t/echo/2"} {
+		for name, m := range map[string]actor.Message{
+			"content type": {ContentType: bad},
+			"header name":  {Headers: []actor.Header{{Name: bad, Value: "v"}}},
+			"header value": {Headers: []actor.Header{{Name: "h", Value: bad}}},
+		} {
+			if err := sys.SendMessage(context.Background(), to, m); !errors.Is(err, actor.ErrNotUTF8) {
+				t.Fatalf("%s %s: %v, want ErrNotUTF8", to, name, err)
+			}
+		}
+		if _, err := sys.Request(context.Background(), to, []byte("x"), bad); !errors.Is(err, actor.ErrNotUTF8) {
+			t.Fatalf("request: %v", err)
+		}
+	}
+	if err := sys.Publish(context.Background(), "a.\xff", nil, ""); !errors.Is(err, actor.ErrNotUTF8) {
+		t.Fatalf("publish: %v", err)
+	}
+	for _, to := range []actor.ID{"t/echo/1", "t/echo/2"} {
+		if st, _ := sys.Stats(to); st.Failed != 0 || st.Restarts != 0 || st.Handled != 0 {
+			t.Fatalf("%s: %+v", to, st)
+		}
+	}
+}

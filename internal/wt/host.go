@@ -8,6 +8,7 @@ import "C"
 import (
 	"fmt"
 	"runtime/cgo"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/airsstack/airssys-wasm-go/wit"
@@ -93,6 +94,9 @@ func awGoComponentHostCall(env C.uintptr_t, storeHandle C.uintptr_t, args *C.was
 		return s.hostFailure(fmt.Errorf("%s: %w", f.FullName, err))
 	}
 	if ft.Result == nil {
+		return nil
+	}
+	if fastBytesResult(ft.Result, out, res) {
 		return nil
 	}
 	// Encode into the arena (type-checked), then deep-copy into memory that
@@ -217,4 +221,54 @@ func coreEncode(t CoreType, v any, dst *C.wasmtime_val_t) error {
 		return &wit.TypeError{Want: "a number type", Got: t.String()}
 	}
 	return nil
+}
+
+// fastBytesResult writes the common results of byte-moving host functions
+// (string, list<u8>, and those inside ok(...) or some(...)) straight into
+// Wasmtime's memory: one copy, no arena and no deep clone, which for a
+// list<u8> would convert every byte twice more. It reports false for any
+// other result, which takes the general path.
+func fastBytesResult(t *wit.Type, v any, res *C.wasmtime_component_val_t) bool {
+	wrap, wrapKind := 0, uint8(0)
+	inner := t
+	switch t.Kind {
+	case wit.KindResult:
+		r, ok := v.(wit.Result)
+		if !ok || r.IsErr || t.Ok == nil {
+			return false
+		}
+		wrap, wrapKind, inner, v = 1, vkResult, t.Ok, r.Value
+	case wit.KindOption:
+		o, ok := v.(wit.Option)
+		if !ok || !o.IsSome || t.Elem == nil {
+			return false
+		}
+		wrap, wrapKind, inner, v = 2, vkOption, t.Elem, o.Value
+	}
+	var p *byte
+	var n int
+	asString := 0
+	switch {
+	case inner.Kind == wit.KindString:
+		s, ok := v.(string)
+		if !ok || !utf8.ValidString(s) {
+			return false // the general path refuses it with a clear error
+		}
+		p, n, asString = unsafe.StringData(s), len(s), 1
+	case inner.Kind == wit.KindList && inner.Elem != nil && inner.Elem.Kind == wit.KindU8:
+		b, ok := v.([]byte)
+		if !ok {
+			return false
+		}
+		p, n = unsafe.SliceData(b), len(b)
+	default:
+		return false
+	}
+	vk := uint8(vkList)
+	if asString == 1 {
+		vk = vkString
+	}
+	C.aw_host_result_bytes(res, (*C.uint8_t)(p), C.size_t(n), C.int(asString), C.uint8_t(vk), C.uint8_t(vkU8),
+		C.uint8_t(wrapKind), C.int(wrap))
+	return true
 }

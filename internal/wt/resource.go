@@ -122,14 +122,15 @@ func (s *Store) decodeHost(rp *C.wasmtime_component_resource_any_t) (HostResourc
 		return HostResource{}, false
 	}
 	var rep, ty C.uint32_t
-	if C.aw_resource_host_get(s.cx, rp, &rep, &ty) == 0 {
+	var owned C.int
+	if C.aw_resource_host_get(s.cx, rp, &rep, &ty, &owned) == 0 {
 		return HostResource{}, false
 	}
 	rt := s.hostTypes[uint32(ty)]
 	if rt == nil {
 		return HostResource{}, false
 	}
-	return HostResource{Type: rt, Rep: uint32(rep), Own: bool(C.wasmtime_component_resource_any_owned(rp))}, true
+	return HostResource{Type: rt, Rep: uint32(rep), Own: owned != 0}, true
 }
 
 // freeAnys frees the host handles made since mark.

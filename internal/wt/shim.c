@@ -477,7 +477,7 @@ wasmtime_error_t *aw_component_add_resource(wasmtime_component_linker_instance_t
 }
 
 int aw_resource_host_get(wasmtime_context_t *cx, const wasmtime_component_resource_any_t *r, uint32_t *rep,
-                         uint32_t *ty) {
+                         uint32_t *ty, int *owned) {
   wasmtime_component_resource_host_t *h = NULL;
   wasmtime_error_t *err = wasmtime_component_resource_any_to_host(cx, r, &h);
   if (err) {
@@ -486,6 +486,7 @@ int aw_resource_host_get(wasmtime_context_t *cx, const wasmtime_component_resour
   }
   *rep = wasmtime_component_resource_host_rep(h);
   *ty = wasmtime_component_resource_host_type(h);
+  *owned = wasmtime_component_resource_any_owned(r);
   wasmtime_component_resource_host_delete(h);
   return 1;
 }
@@ -499,4 +500,33 @@ wasmtime_component_resource_any_t *aw_resource_host_own(wasmtime_context_t *cx, 
   *err = wasmtime_component_resource_host_to_any(cx, h, &out);
   wasmtime_component_resource_host_delete(h);
   return *err ? NULL : out;
+}
+
+void aw_host_result_bytes(wasmtime_component_val_t *res, const uint8_t *p, size_t n, int as_string,
+                          uint8_t vk_inner, uint8_t vk_u8, uint8_t vk_wrap, int wrap) {
+  static const uint8_t none;
+  if (!p) p = &none; // never a null pointer into Wasmtime, even for 0 bytes
+  wasmtime_component_val_t v;
+  memset(&v, 0, sizeof v);
+  v.kind = vk_inner;
+  if (as_string) {
+    wasm_byte_vec_new(&v.of.string, n, p);
+  } else {
+    wasmtime_component_vallist_new_uninit(&v.of.list, n);
+    for (size_t i = 0; i < n; i++) {
+      v.of.list.data[i].kind = vk_u8;
+      v.of.list.data[i].of.u8 = p[i];
+    }
+  }
+  if (!wrap) {
+    *res = v;
+    return;
+  }
+  res->kind = vk_wrap;
+  if (wrap == 1) {
+    res->of.result.is_ok = true;
+    res->of.result.val = wasmtime_component_val_new(&v);
+  } else {
+    res->of.option = wasmtime_component_val_new(&v);
+  }
 }

@@ -74,14 +74,20 @@ wasmtime_error_t *aw_component_add_func(wasmtime_component_linker_instance_t *li
                                         aw_func_env *env);
 wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size_t modlen, const char *name,
                                      size_t len, const wasm_functype_t *ty, aw_func_env *env);
+// aw_host_result_bytes writes a host function's result straight into
+// memory Wasmtime owns: n bytes from p as a string (as_string) or a
+// list<u8>, wrapped in ok(...) of a result (wrap 1), some(...) of an option
+// (wrap 2), or not at all (wrap 0). vk_* are the value kinds to use.
+void aw_host_result_bytes(wasmtime_component_val_t *res, const uint8_t *p, size_t n, int as_string,
+                          uint8_t vk_inner, uint8_t vk_u8, uint8_t vk_wrap, int wrap);
 // Host resources. aw_component_add_resource defines resource type ty in li,
 // its destructor calling Go through env (like a host function's).
 wasmtime_error_t *aw_component_add_resource(wasmtime_component_linker_instance_t *li, const char *name, size_t len,
                                             uint32_t ty, aw_func_env *env);
-// aw_resource_host_get reads a handle's rep and type: 1 when it is a host
-// resource, 0 when it is a guest's.
+// aw_resource_host_get reads a handle's rep, type and ownership: 1 when it
+// is a host resource, 0 when it is a guest's.
 int aw_resource_host_get(wasmtime_context_t *cx, const wasmtime_component_resource_any_t *r, uint32_t *rep,
-                         uint32_t *ty);
+                         uint32_t *ty, int *owned);
 // aw_resource_host_own makes an own handle of host resource (rep, ty); NULL
 // with *err set on failure.
 wasmtime_component_resource_any_t *aw_resource_host_own(wasmtime_context_t *cx, uint32_t rep, uint32_t ty,

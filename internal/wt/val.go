@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"errors"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/airsstack/airssys-wasm-go/wit"
@@ -260,6 +261,11 @@ func (s *Store) encode(t *wit.Type, v any, dst *cval) error {
 		str, ok := v.(string)
 		if !ok {
 			return wit.Mismatch("", t, v)
+		}
+		// Wasmtime's C API aborts the process on a string that is not
+		// UTF-8 (v39: an unwrap in its conversion); refuse it here.
+		if !utf8.ValidString(str) {
+			return &wit.TypeError{Want: "string", Got: "a string that is not valid UTF-8"}
 		}
 		s.arena.name((*C.wasm_name_t)(p), str)
 	case wit.KindList:

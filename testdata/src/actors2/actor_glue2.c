@@ -307,6 +307,7 @@ __attribute__((weak)) int actor_on_health(void) { return ACTOR_HEALTHY; }
 __attribute__((weak)) void actor_on_shutdown(void) {}
 
 __attribute__((weak)) bool actor_lazy_payload(void) { return false; }
+__attribute__((weak)) bool actor_bare_message(void) { return false; }
 
 // --- imports ---------------------------------------------------------------------
 
@@ -618,9 +619,12 @@ actor_handle actor_msg_keep(const actor_message *msg) {
 }
 
 // Fills *x from message h: sender, metadata and, unless the behaviour is
-// lazy, the payload (text, or bytes when it is not UTF-8).
+// lazy, the payload (text, or bytes when it is not UTF-8); nothing at all
+// for a bare behaviour.
 static void read_message(message2 *x, actor_handle h) {
     *x = (message2){.handle = h};
+    if (actor_bare_message())
+        return;
     x->m.sender = actor_msg_sender(h);
     import_msg_metadata(h, import_ret.b);
     const wit_metadata *md = &import_ret.meta;

@@ -41,6 +41,10 @@ typedef uint32_t actor_handle;
 // Optional: return true to have the glue skip the payload read (default:
 // false). msg->payload is then empty in actor_on_message and actor_on_reply.
 bool actor_lazy_payload(void);
+// A behaviour that defines actor_bare_message() to return true gets only
+// the handle (actor_msg_handle): the glue reads nothing, not even the
+// sender and metadata (default false). Implies lazy.
+bool actor_bare_message(void);
 
 // --- The message being handled ------------------------------------------------
 // msg must be the pointer the glue passed to actor_on_message or
