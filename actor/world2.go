@@ -484,8 +484,8 @@ func (c *cell) deliver2(env *envelope) {
 	if o, ok := r.Value.(wit.Option); ok && o.IsSome {
 		// A payload handle in the body leaves the table even when no one
 		// asked for a reply.
-		rec, _ := o.Value.(wit.Record)
-		if err := c.readReply(rec, &reply); err != nil {
+		v, _ := o.Value.(wit.Variant)
+		if err := c.readReply(v, &reply); err != nil {
 			c.failed.Add(1)
 			if isRequest {
 				c.sys.complete(m.CorrelationID, nil, fmt.Errorf("%w: %s: %w", ErrActorFailed, c.id, err))
@@ -504,26 +504,18 @@ func (c *cell) deliver2(env *envelope) {
 	c.sys.complete(m.CorrelationID, &reply, nil)
 }
 
-// readReply fills m from a reply record.
-func (c *cell) readReply(rec wit.Record, m *Message) error {
+// readReply fills m from a reply: a body alone, or full(response).
+func (c *cell) readReply(v wit.Variant, m *Message) error {
+	if v.Case != "full" {
+		return c.readBody(v, m)
+	}
+	rec, _ := v.Value.(wit.Record)
 	for _, f := range rec {
 		switch f.Name {
 		case "body":
-			v, _ := f.Value.(wit.Variant)
-			switch v.Case {
-			case "text":
-				s, _ := v.Value.(string)
-				// A fresh string decoded from the guest, held by no one else.
-				m.Payload = unsafe.Slice(unsafe.StringData(s), len(s))
-			case "bytes":
-				m.Payload = bytesArg(v.Value)
-			case "payload":
-				r, _ := v.Value.(engine.HostResource)
-				sl, err := c.takeHandle(r.Rep, slotPayload)
-				if err != nil {
-					return err
-				}
-				m.Payload = sl.data
+			b, _ := f.Value.(wit.Variant)
+			if err := c.readBody(b, m); err != nil {
+				return err
 			}
 		case "content-type":
 			if ct, _ := f.Value.(string); ct != "" {
@@ -534,6 +526,27 @@ func (c *cell) readReply(rec wit.Record, m *Message) error {
 		case "headers":
 			m.Headers = headersOf(f.Value)
 		}
+	}
+	return nil
+}
+
+// readBody sets m's payload from a body (or a reply case of the same
+// name).
+func (c *cell) readBody(v wit.Variant, m *Message) error {
+	switch v.Case {
+	case "text":
+		s, _ := v.Value.(string)
+		// A fresh string decoded from the guest, held by no one else.
+		m.Payload = unsafe.Slice(unsafe.StringData(s), len(s))
+	case "bytes":
+		m.Payload = bytesArg(v.Value)
+	case "payload":
+		r, _ := v.Value.(engine.HostResource)
+		sl, err := c.takeHandle(r.Rep, slotPayload)
+		if err != nil {
+			return err
+		}
+		m.Payload = sl.data
 	}
 	return nil
 }

@@ -652,7 +652,7 @@ static void release_message(const message2 *x) {
 
 // --- exports ---------------------------------------------------------------------
 
-// reply, as handle-message returns it.
+// response, the record of reply's full case.
 typedef struct {
     uint8_t body_tag; // 0 text, 1 bytes, 2 payload
     union {
@@ -663,11 +663,24 @@ typedef struct {
     uint16_t status;
     const actor_kv *headers;
     size_t n_headers;
+} wit_response;
+_Static_assert(sizeof(wit_response) == 32, "response is 32 bytes");
+_Static_assert(__builtin_offsetof(wit_response, content_type) == 12, "content-type at 12");
+_Static_assert(__builtin_offsetof(wit_response, status) == 20, "status at 20");
+_Static_assert(__builtin_offsetof(wit_response, headers) == 24, "headers at 24");
+
+// reply, as handle-message returns it: a body alone (text, bytes,
+// payload) or full(response).
+typedef struct {
+    uint8_t tag; // 0 text, 1 bytes, 2 payload, 3 full
+    union {
+        actor_bytes data;
+        actor_handle payload;
+        wit_response full;
+    } u;
 } wit_reply;
-_Static_assert(sizeof(wit_reply) == 32, "reply is 32 bytes");
-_Static_assert(__builtin_offsetof(wit_reply, content_type) == 12, "content-type at 12");
-_Static_assert(__builtin_offsetof(wit_reply, status) == 20, "status at 20");
-_Static_assert(__builtin_offsetof(wit_reply, headers) == 24, "headers at 24");
+_Static_assert(sizeof(wit_reply) == 36, "reply is 36 bytes");
+_Static_assert(__builtin_offsetof(wit_reply, u) == 4, "reply payload at 4");
 
 // Return area of init and handle-message.
 static union {
@@ -683,7 +696,7 @@ static union {
     } r;
     uint64_t align8;
 } export_ret;
-_Static_assert(sizeof(export_ret) == 40, "result<option<reply>, string> is 40 bytes");
+_Static_assert(sizeof(export_ret) >= 44, "result<option<reply>, string> is 44 bytes");
 _Static_assert(__builtin_offsetof(__typeof__(export_ret.r), u) == 4, "result payload at 4");
 _Static_assert(__builtin_offsetof(__typeof__(export_ret.r), u.opt.val) == 8, "reply at 8");
 
@@ -718,13 +731,11 @@ actor_reply actor_reply_payload(actor_handle payload, actor_bytes content_type, 
         (reply_full){ACTOR_BODY_PAYLOAD, {0, 0}, payload, content_type, status, headers, n});
 }
 
-// Sets the body of *w: text when data is (known to be) valid UTF-8.
-static void set_body(wit_reply *w, actor_body kind, actor_bytes data, actor_handle payload) {
-    if (kind == ACTOR_BODY_PAYLOAD) {
-        w->body_tag = 2;
-        w->body.payload = payload;
-        return;
-    }
+// The body tag (0 text, 1 bytes, 2 payload) of a body of this kind: text
+// when data is (known to be) valid UTF-8.
+static uint8_t body_tag(actor_body kind, actor_bytes data) {
+    if (kind == ACTOR_BODY_PAYLOAD)
+        return 2;
     if (kind == ACTOR_BODY_AUTO) {
         if (same(data, known_text))
             kind = ACTOR_BODY_TEXT;
@@ -733,8 +744,33 @@ static void set_body(wit_reply *w, actor_body kind, actor_bytes data, actor_hand
         else
             kind = actor_utf8_valid(data) ? ACTOR_BODY_TEXT : ACTOR_BODY_BYTES;
     }
-    w->body_tag = kind == ACTOR_BODY_TEXT ? 0 : 1;
-    w->body.data = data;
+    return kind == ACTOR_BODY_TEXT ? 0 : 1;
+}
+
+// Sets *w to a body alone, or to full(response) when the reply has any
+// metadata of its own.
+static void set_reply(wit_reply *w, actor_body kind, actor_bytes data, actor_handle payload,
+                      actor_bytes content_type, uint16_t status, const actor_kv *headers, size_t n) {
+    uint8_t tag = body_tag(kind, data);
+    if (content_type.len == 0 && status == 0 && n == 0) {
+        w->tag = tag;
+        if (tag == 2)
+            w->u.payload = payload;
+        else
+            w->u.data = data;
+        return;
+    }
+    w->tag = 3;
+    wit_response *f = &w->u.full;
+    f->body_tag = tag;
+    if (tag == 2)
+        f->body.payload = payload;
+    else
+        f->body.data = data;
+    f->content_type = content_type;
+    f->status = status;
+    f->headers = n ? headers : 0;
+    f->n_headers = n;
 }
 
 // init: func(config: list<tuple<string, string>>) -> result<_, string>
@@ -771,21 +807,13 @@ EXPORT("handle-message") void *actor_export_handle_message(actor_handle msg) {
     case ACTOR_REPLY_SOME:
         export_ret.r.tag = 0;
         export_ret.r.u.opt.tag = 1;
-        set_body(w, ACTOR_BODY_AUTO, r.data, 0);
-        w->content_type = (actor_bytes){0, 0};
-        w->status = 0;
-        w->headers = 0;
-        w->n_headers = 0;
+        set_reply(w, ACTOR_BODY_AUTO, r.data, 0, (actor_bytes){0, 0}, 0, 0, 0);
         break;
     case ACTOR_REPLY_FULL: {
         const reply_full *f = (const reply_full *)r.data.ptr;
         export_ret.r.tag = 0;
         export_ret.r.u.opt.tag = 1;
-        set_body(w, f->kind, f->data, f->payload);
-        w->content_type = f->content_type;
-        w->status = f->status;
-        w->headers = f->n_headers ? f->headers : 0;
-        w->n_headers = f->n_headers;
+        set_reply(w, f->kind, f->data, f->payload, f->content_type, f->status, f->headers, f->n_headers);
         break;
     }
     default:

@@ -112,13 +112,17 @@ function answer(msg) {
     return { tag: 'err', val: `bad json: ${e instanceof Error ? e.message : String(e)}` };
   }
   const body = JSON.stringify({ got, from: msg.sender(), n: handled });
+  // full: a reply with its own content type, status and headers.
   return {
     tag: 'ok',
     val: {
-      body: { tag: 'text', val: body },
-      contentType: 'application/json',
-      status: 200,
-      headers: [['x-actor', 'json']],
+      tag: 'full',
+      val: {
+        body: { tag: 'text', val: body },
+        contentType: 'application/json',
+        status: 200,
+        headers: [['x-actor', 'json']],
+      },
     },
   };
 }
