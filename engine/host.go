@@ -108,8 +108,10 @@ type HostResource = wt.HostResource
 //
 // What a handle stands for lives on the host, found by the rep the host
 // chose when it made the handle (HostResource.Rep); the guest can neither
-// forge nor read it. drop is called on the guest's call, with its context,
-// when the guest drops an own handle; an error traps that call. It is not
+// forge nor read it. drop is called, on the goroutine of the guest's call
+// and with its context, for every own handle the guest dropped: batched,
+// at the guest's next host call or when its call returns (so a drop costs
+// no callback from Wasmtime into Go); an error traps that call. It is not
 // called for handles the guest passes back to the host as own arguments
 // (the host has them again), nor for handles still held when the instance
 // closes: the host must forget those itself (the instance's end is the end

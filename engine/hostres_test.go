@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -228,5 +229,46 @@ func TestHostResourcesDoNotLeak(t *testing.T) {
 	}
 	if n := b.count(); n != 0 {
 		t.Fatalf("%d blobs still live", n)
+	}
+}
+
+// TestHostResourceDropsAreBatched: drops are queued in C and run in Go at
+// the guest's next host call or when its call returns; a guest dropping
+// more than the queue holds in one stretch has every drop run, in order.
+func TestHostResourceDropsAreBatched(t *testing.T) {
+	h, b := blobHost()
+	i := instance(t, "hostres.wasm", engine.InstanceConfig{Host: h})
+	ctx := context.Background()
+	var kept []uint32
+	for k := 0; k < 300; k++ {
+		r := b.add(uint32(k))
+		kept = append(kept, r.Rep)
+		if _, err := i.Call(ctx, userIface+"keep", r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := i.Call(ctx, userIface+"drop-kept"); err != nil || v != uint32(300) {
+		t.Fatalf("drop-kept = %v, %v", v, err)
+	}
+	if b.count() != 0 || len(b.dropped) != 300 {
+		t.Fatalf("after dropping 300: %d live, %d dropped", b.count(), len(b.dropped))
+	}
+	for k, rep := range kept {
+		if b.dropped[k] != rep {
+			t.Fatalf("drop %d was blob %d, want %d (in order)", k, b.dropped[k], rep)
+		}
+	}
+	// A failing drop found after the call returns still fails the call.
+	b.add(7)
+	if _, err := i.Call(ctx, userIface+"keep", engine.HostResource{Type: b.rt, Rep: b.next}); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.dropErr = errors.New("no")
+	b.mu.Unlock()
+	_, err := i.Call(ctx, userIface+"drop-kept")
+	var trap *engine.Trap
+	if !errors.As(err, &trap) || trap.Kind != engine.TrapHostFunction || !strings.Contains(err.Error(), "no") {
+		t.Fatalf("drop-kept with a failing drop: %v", err)
 	}
 }

@@ -52,6 +52,11 @@ func awGoComponentHostCall(env C.uintptr_t, storeHandle C.uintptr_t, args *C.was
 			ret = s.hostFailure(fmt.Errorf("%s: panic: %v", f.FullName, r))
 		}
 	}()
+	// Host resources the guest dropped since its last host call are
+	// forgotten first, so that what this call makes fits in their room.
+	if err := s.drainDrops(); err != nil {
+		return s.hostFailure(err)
+	}
 	ft := s.env.ImportType(f.FullName)
 	if ft == nil {
 		return s.hostFailure(fmt.Errorf("%s: no type known for this import", f.FullName))

@@ -58,6 +58,7 @@ func (l *ComponentLinker) defineResources(li *C.wasmtime_component_linker_instan
 		if env == nil {
 			panic("wt: out of C memory")
 		}
+		env.tag = C.uint32_t(rt.ID)
 		cs := C.CString(name)
 		err := C.aw_component_add_resource(li, cs, C.size_t(len(name)), C.uint32_t(rt.ID), env)
 		C.free(unsafe.Pointer(cs))
@@ -85,15 +86,58 @@ func awGoResourceDrop(env C.uintptr_t, storeHandle C.uintptr_t, rep C.uint32_t) 
 		defer C.free(unsafe.Pointer(msg))
 		return C.wasmtime_error_new(msg)
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			ret = s.hostFailure(fmt.Errorf("dropping a %s: panic: %v", rt.Name, r))
-		}
-	}()
-	if err := rt.Drop(s, uint32(rep)); err != nil {
-		return s.hostFailure(fmt.Errorf("dropping a %s: %w", rt.Name, err))
+	// The queue is full: forget what it holds, then this one.
+	if err := s.drainDrops(); err != nil {
+		return s.hostFailure(err)
+	}
+	if err := s.runDrop(rt, uint32(rep)); err != nil {
+		return s.hostFailure(err)
 	}
 	return nil
+}
+
+// runDrop calls rt.Drop, a panic made an error.
+func (s *Store) runDrop(rt *HostResourceType, rep uint32) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("dropping a %s: panic: %v", rt.Name, r)
+		}
+	}()
+	if err := rt.Drop(s, rep); err != nil {
+		return fmt.Errorf("dropping a %s: %w", rt.Name, err)
+	}
+	return nil
+}
+
+// drainDrops runs Drop for the host resources the guest dropped since the
+// last drain (queued in C by the destructor), in order; the first error is
+// returned, after every drop has run.
+func (s *Store) drainDrops() error {
+	st := s.state
+	if st == nil || st.ndrops == 0 {
+		return nil
+	}
+	var first error
+	for i := 0; i < int(st.ndrops); i++ {
+		rt := s.hostTypes[uint32(st.drop_ty[i])]
+		if rt == nil {
+			continue
+		}
+		if err := s.runDrop(rt, uint32(st.drop_rep[i])); err != nil && first == nil {
+			first = err
+		}
+	}
+	st.ndrops = 0
+	return first
+}
+
+// dropFailure makes the error of a call whose guest dropped a host
+// resource that the host failed to drop: the call traps after the fact.
+func (s *Store) dropFailure(err error) *CallError {
+	s.hostErr = err
+	s.state.host_failed = 1
+	return &CallError{Message: "host function failed: " + err.Error(), Code: -1, HostFailed: true,
+		Stop: int(s.state.reason)}
 }
 
 // encodeHost makes an own handle for r, kept in s.anys until the call or

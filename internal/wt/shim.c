@@ -464,7 +464,14 @@ wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size
 
 static wasmtime_error_t *aw_resource_dtor_tramp(void *env, wasmtime_context_t *cx, uint32_t rep) {
   aw_store_state *s = wasmtime_context_get_data(cx);
-  return awGoResourceDrop(((aw_func_env *)env)->handle, s ? s->go_handle : 0, rep);
+  aw_func_env *e = env;
+  if (s && s->ndrops < AW_DROP_QUEUE) {
+    s->drop_rep[s->ndrops] = rep;
+    s->drop_ty[s->ndrops] = e->tag;
+    s->ndrops++;
+    return NULL;
+  }
+  return awGoResourceDrop(e->handle, s ? s->go_handle : 0, rep);
 }
 
 wasmtime_error_t *aw_component_add_resource(wasmtime_component_linker_instance_t *li, const char *name, size_t len,

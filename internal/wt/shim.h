@@ -11,6 +11,8 @@ enum { AW_STOP_TIMEOUT = 1, AW_STOP_CANCELLED = 2 };
 
 // Per-store state, allocated in C and owned by one Go Store. Wasmtime keeps
 // a pointer to it as the store's data and as the epoch callback's env.
+#define AW_DROP_QUEUE 64
+
 typedef struct aw_store_state {
   atomic_int interrupt; // set from any goroutine to stop the running guest
   int reason;           // why the epoch callback stopped the guest (AW_STOP_*)
@@ -20,6 +22,13 @@ typedef struct aw_store_state {
   int64_t mem_used;     // bytes of linear memory the store's memories hold now
   int mem_limit_hit;    // a memory.grow was refused by mem_limit during the current call
   uintptr_t go_handle;  // cgo.Handle of the Go-side store
+  // Host resources the guest dropped, queued by the destructor for the Go
+  // side to forget (Store.drainDrops) at the guest's next host call or
+  // when the call returns: a drop costs no callback into Go unless the
+  // queue is full.
+  uint32_t drop_rep[AW_DROP_QUEUE];
+  uint32_t drop_ty[AW_DROP_QUEUE];
+  int ndrops;
 } aw_store_state;
 
 // Engine settings, applied in one call.
@@ -45,6 +54,7 @@ void aw_state_reset_interrupt(aw_store_state *s);
 typedef struct aw_func_env {
   uintptr_t handle;
   atomic_int refs;
+  uint32_t tag; // a host resource type's id, for its destructor
 } aw_func_env;
 aw_func_env *aw_func_env_new(uintptr_t handle);
 wasm_functype_t *aw_functype_new(const uint8_t *params, size_t np, const uint8_t *results, size_t nr);

@@ -249,8 +249,12 @@ func (s *Store) Instantiate(l *ComponentLinker, c *Component, o CallOptions) (*C
 	err := C.aw_component_instantiate(l.p, s.cx, s.state, c.p, &out, C.uint64_t(o.Fuel), C.int64_t(o.Timeout),
 		boolInt(s.epoch))
 	s.forgetMoved() // own results of host functions called by start functions
+	derr := s.drainDrops()
 	if err != nil {
 		return nil, s.fail(err)
+	}
+	if derr != nil {
+		return nil, s.dropFailure(derr)
 	}
 	return &ComponentInstance{inst: out}, nil
 }
@@ -308,8 +312,15 @@ func (s *Store) Call(f *Func, ft *wit.FuncType, args []any, o CallOptions) (any,
 		C.uint64_t(o.Fuel), C.int64_t(o.Timeout), boolInt(s.epoch))
 	s.forgetMoved()
 	s.freeAnys(0)
+	derr := s.drainDrops()
 	if err != nil {
 		return nil, s.fail(err)
+	}
+	if derr != nil {
+		if nres > 0 && (!ft.Result.Kind.IsPrimitive() || ft.Result.Kind == wit.KindString) {
+			C.aw_component_vals_delete(resp, 1)
+		}
+		return nil, s.dropFailure(derr)
 	}
 	if nres == 0 {
 		return nil, nil

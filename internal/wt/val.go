@@ -710,6 +710,9 @@ func (r *Resource) DropNow(o CallOptions) error {
 	r.free()
 	delete(s.resources, r)
 	s.forgetMoved()
+	if derr := s.drainDrops(); derr != nil && err == nil {
+		err = s.dropFailure(derr)
+	}
 	return err
 }
 
