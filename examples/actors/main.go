@@ -1,20 +1,26 @@
 // Command actors shows components talking to each other as supervised
 // actors: request/reply between components, ping-pong, publish/subscribe,
-// a crash with a restart that loses no queued message, and a graceful
-// shutdown.
+// a crash with a restart that loses no queued message, actor world 0.2.0
+// (a JavaScript actor reading JSON as text, payloads at copy speed, a
+// large payload forwarded through a chain of actors without a copy), and a
+// graceful shutdown.
 //
 //	go run ./examples/actors
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/engine"
@@ -31,7 +37,10 @@ func run(ctx context.Context) error {
 	if _, err := os.Stat(testdata); err != nil {
 		testdata = filepath.Join("..", "..", "testdata")
 	}
-	eng, err := engine.New(engine.Config{})
+	// The compile cache makes the JavaScript actor of section 7 (12 MB)
+	// load in milliseconds after the first run.
+	cache, _ := os.UserCacheDir()
+	eng, err := engine.New(engine.Config{CacheDir: filepath.Join(cache, "airssys-wasm", "actors-demo")})
 	if err != nil {
 		return err
 	}
@@ -116,7 +125,11 @@ func run(ctx context.Context) error {
 		fmt.Printf("   dead letter to %s: %q (%v)\n", d.To, d.Message.Payload, errText(d.Reason))
 	}
 
-	section("7. Graceful shutdown: queued messages are handled, shutdown exports run")
+	if err := world2(ctx, sys, load); err != nil {
+		return err
+	}
+
+	section("9. Graceful shutdown: queued messages are handled, shutdown exports run")
 	for i := 0; i < 1000; i++ {
 		sys.Send(ctx, "demo/news-all/1", []byte("late news"), "text/plain")
 	}
@@ -127,6 +140,85 @@ func run(ctx context.Context) error {
 	}
 	_, total := sys.DeadLetters()
 	fmt.Println("   all actors stopped; dead letters in all:", total, "(the trapped job only)")
+	return nil
+}
+
+// world2 shows actor world 0.2.0: messages as host resources.
+func world2(ctx context.Context, sys *actor.System, load func(string) *engine.Component) error {
+	section("7. World 0.2.0: a JavaScript actor (componentize-js) reads a JSON request as text")
+	start := time.Now()
+	js, echo1, echo2, fwd := load("actor2_js"), load("actor_echo"), load("actor2_echotext"), load("actor2_forward")
+	fmt.Printf("   loaded the 0.2.0 actors in %v (cached after the first run)\n", time.Since(start).Round(time.Millisecond))
+	for _, s := range []actor.Spec{
+		{ID: "demo/json/1", Component: js, Config: map[string]string{"role": "json"}},
+		{ID: "demo/router/1", Component: js, Config: map[string]string{"role": "router", "next": "demo/json/1"}},
+		{ID: "demo/echo-v1/1", Component: echo1},
+		{ID: "demo/echo-v2/1", Component: echo2},
+	} {
+		if err := sys.Deploy(ctx, s); err != nil {
+			return err
+		}
+	}
+	m, err := sys.RequestMessage(ctx, "demo/json/1", actor.Message{Payload: []byte(`{"order":42,"items":["tea","milk"]}`),
+		ContentType: "application/json"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   reply: %s\n   status %d, content type %s, headers %v\n", m.Payload, m.Status, m.ContentType, m.Headers)
+	if err := sys.Send(ctx, "demo/router/1", []byte(`{"via":"the router"}`), "application/json"); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if st, _ := sys.Stats("demo/json/1"); st.Handled == 2 {
+			fmt.Println("   the router forwarded a message to it without reading it (handled: 2)")
+			break
+		}
+	}
+
+	section("8. World 0.2.0: a payload read as text costs one copy; 0.1.0 converts every byte")
+	payload := []byte(strings.Repeat("0123456789abcdef", 1024)) // 16 KiB
+	for _, id := range []actor.ID{"demo/echo-v1/1", "demo/echo-v2/1"} {
+		var times []time.Duration
+		for i := 0; i < 200; i++ {
+			t0 := time.Now()
+			if _, err := sys.Request(ctx, id, payload, "text/plain"); err != nil {
+				return err
+			}
+			times = append(times, time.Since(t0))
+		}
+		slices.Sort(times)
+		fmt.Printf("   16 KiB request through %-15s median %v\n", id, times[len(times)/2].Round(time.Microsecond))
+	}
+	// A chain of three actors that forward by handle: 1 MiB goes through
+	// actors whose memory limit (256 KiB) could not even hold it.
+	for i, cfg := range []map[string]string{{"topic": "demo.chain"}, {"next": "demo/fwd/3"}, {"next": "demo/fwd/2"}} {
+		s := actor.Spec{ID: actor.ID(fmt.Sprintf("demo/fwd/%d", 3-i)), Component: fwd, Config: cfg}
+		s.Limits.MemoryLimit = 256 << 10
+		if err := sys.Deploy(ctx, s); err != nil {
+			return err
+		}
+	}
+	sub, err := sys.Subscribe("demo.chain", 1)
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	big := make([]byte, 1<<20-64)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	t0 := time.Now()
+	if err := sys.Send(ctx, "demo/fwd/1", big, "application/octet-stream"); err != nil {
+		return err
+	}
+	select {
+	case out := <-sub.C:
+		fmt.Printf("   1 MiB through 3 forwarding actors in %v: same bytes %v, copied %v\n",
+			time.Since(t0).Round(time.Microsecond), bytes.Equal(out.Payload, big),
+			unsafe.SliceData(out.Payload) != unsafe.SliceData(big))
+	case <-time.After(5 * time.Second):
+		return errors.New("nothing came out of the chain")
+	}
 	return nil
 }
 
