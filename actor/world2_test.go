@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/internal/wt"
 )
 
 // World 0.2.0: messages and payloads as host resources. The fixtures are
@@ -206,26 +208,62 @@ func TestWorld2DefaultHandleCap(t *testing.T) {
 	}
 }
 
-// TestWorld2ChurnLeavesNoHandles: messages whose handler makes, shares and
-// drops payloads leave no live handle and no growth behind. The long run
-// (a million messages) is in bench/soak_test.go's churn too; here 200,000.
+// TestWorld2ChurnLeavesNoHandles: a million messages whose handler makes,
+// shares and drops payloads (and drops its message) leave no live handle,
+// and memory flat: the Go heap and the C heap after the millionth message
+// are where they were after the 100,000th.
 func TestWorld2ChurnLeavesNoHandles(t *testing.T) {
-	n := 200000
+	n, warm := 1_000_000, 100_000
 	if testing.Short() || raceEnabled {
-		n = 5000
+		n, warm = 20_000, 2_000
 	}
 	sys, _ := newSystem(t)
 	deploy(t, sys, spec(t, "t/churn/1", "actor2_churn"))
 	ctx := context.Background()
 	payload := []byte("churn churn churn")
-	for i := 0; i < n; i++ {
-		m, err := sys.Request(ctx, "t/churn/1", payload, "")
+	const window = 64
+	var inflight []*actor.Call
+	wait := func(c *actor.Call) {
+		m, err := c.Wait(ctx)
 		if err != nil || !bytes.Equal(m.Payload, payload) {
-			t.Fatalf("message %d: %q %v", i, m.Payload, err)
+			t.Fatalf("reply %q %v", m.Payload, err)
 		}
 	}
+	heaps := func() (goHeap, cHeap int64) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc), int64(wt.MallocInUse())
+	}
+	var go0, c0 int64
+	for i := 0; i < n; i++ {
+		if i == warm {
+			for _, c := range inflight {
+				wait(c)
+			}
+			inflight = inflight[:0]
+			go0, c0 = heaps()
+		}
+		if len(inflight) == window {
+			wait(inflight[0])
+			inflight = inflight[1:]
+		}
+		c, err := sys.Ask(ctx, "t/churn/1", payload, "")
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		inflight = append(inflight, c)
+	}
+	for _, c := range inflight {
+		wait(c)
+	}
+	go1, c1 := heaps()
 	if st, _ := sys.Stats("t/churn/1"); st.Handles != 0 || st.Handled != uint64(n) || st.Failed != 0 {
 		t.Fatalf("after %d messages: %+v", n, st)
+	}
+	t.Logf("Go heap %d -> %d, C heap %d -> %d bytes from message %d to %d", go0, go1, c0, c1, warm, n)
+	if go1-go0 > 4<<20 || c1-c0 > 4<<20 {
+		t.Fatalf("memory grew from message %d to %d: Go heap by %d bytes, C heap by %d", warm, n, go1-go0, c1-c0)
 	}
 }
 
