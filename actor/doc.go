@@ -1,10 +1,36 @@
 // Package actor runs WebAssembly components as supervised actors that talk
 // only through messages, on top of package engine.
 //
-// The contract is the WIT world airssys:actor/component@0.1.0 in
-// wit/airssys-actor: a component exports init, handle-message,
+// The contract is the WIT world airssys:actor/component, in two versions
+// served side by side: 0.2.0 (wit/airssys-actor-0.2.0) and 0.1.0
+// (wit/airssys-actor). A component exports init, handle-message,
 // handle-reply, health and shutdown, and imports messaging (send, request,
-// publish, self-id) and wasi:logging.
+// publish, self-id; 0.2.0 adds cancel-request) and wasi:logging. Deploy
+// reads which version a component exports (world2.go: worldOf) and refuses
+// any other with ErrUnsupportedWorld.
+//
+// World 0.2.0 (world2.go) hands messages to the guest as host resources:
+//
+//   - Each cell has a handle table (rep -> a received *Message, or the
+//     []byte of an outgoing payload), owned by the cell's goroutine: every
+//     host function and every drop runs inside a guest call that goroutine
+//     makes (drops are batched by the engine and run when the guest next
+//     calls the host or its call returns). The table is reset whenever an
+//     instance ends, so no handle outlives its instance; it is capped
+//     (MaxHandles, MaxHandleBytes) and a guest call past a cap traps.
+//   - handle-message and handle-reply get an own<message>; message.payload,
+//     payload.share, payload.from-text and from-bytes make payload handles;
+//     send, request and publish consume them. Payload bytes are never
+//     copied inside the host: a received payload, the payloads taken from
+//     it and the messages sent with them share one immutable []byte (the
+//     garbage collector frees it after the last holder). Crossing into the
+//     guest costs one copy as text, or list<u8>'s conversion per byte.
+//   - A reply is a body alone (text, bytes, payload) or full(response) with
+//     its own content type, status and headers; none answers a request
+//     with an empty reply (0.1.0 leaves it to time out).
+//   - While a handler runs, cell.cur is the message it handles: every send,
+//     request or publish it makes (either world) carries that message's W3C
+//     traceparent and tracestate unless it sets its own (addTrace).
 //
 // Design, in a few lines:
 //
@@ -62,7 +88,11 @@
 //     stopped (Stop, Shutdown).
 //   - A component may have MaxPendingRequests requests in flight (1024).
 //     World 0.1.0's send-error has no value for going past it, so the
-//     component is told mailbox-full; world 0.2.0 gives it its own value.
+//     component is told mailbox-full; world 0.2.0 says too-many-requests.
+//   - Headers: at most MaxHeaders (64) of MaxHeaderBytes (8 KiB) in all,
+//     counted in the message's size. Content types, topics and headers
+//     from Go senders must be UTF-8 (ErrNotUTF8): a component could not be
+//     handed them.
 //
 // IDs are "namespace/name/instance"; a segment is 1 to 128 bytes of ASCII
 // letters, digits, '-', '_' and '.', and never "." or ".." (see ParseID).

@@ -244,3 +244,21 @@ func BenchmarkWorld2IdleActors(b *testing.B) {
 		})
 	}
 }
+
+// TestBareEchoesDoTheWork: the bare baselines of BenchmarkWorld2Payload
+// return the bytes they were given, through both echoes.
+func TestBareEchoesDoTheWork(t *testing.T) {
+	in := []byte("héllo, bytes and text \x00\x7f")
+	out := make([]byte, len(in))
+	for _, fn := range []string{"echo-string", "echo-bytes"} {
+		f := bareSetup(t, SameFlags, "echoes.wasm", false, fn)
+		call := f.CallEcho
+		if fn == "echo-bytes" {
+			call = f.CallEchoBytes
+		}
+		clear(out)
+		if n, err := call(in, out); err != nil || !bytes.Equal(out[:n], in) {
+			t.Fatalf("%s: %q, %v", fn, out[:n], err)
+		}
+	}
+}

@@ -11,7 +11,10 @@
 //   - Host (host.go) is a set of Go functions for a component's or module's
 //     imports, turned into a Wasmtime linker once per engine and reused
 //     while the Host lives (the engine holds it weakly: a collected Host's
-//     linkers are freed).
+//     linkers are freed). It may also define resource types (Host.Resource):
+//     the guest holds own handles whose meaning lives on the host, found by
+//     a rep the host chose; drops are queued in C and run on the calling
+//     goroutine at the guest's next host call or when its call returns.
 //   - Instance (instance.go) is one instantiation, with its own store: memory
 //     limit, fuel per call, timeout per call, WASI context. Calls run on the
 //     caller's goroutine; an Instance serves one goroutine at a time and
