@@ -105,6 +105,16 @@ func TestWorld2ReplyMetadataAndHeaders(t *testing.T) {
 	if v, ok := r.Header("x-mirror"); !ok || v != "1" {
 		t.Fatalf("mirror headers %v", r.Headers)
 	}
+	// A payload handle returned as the reply to a plain send (no one to
+	// reply to) still leaves the guest's table.
+	send(t, sys, "t/agent/1", cmd)
+	eventually(t, "the send handled", func() bool {
+		st, _ := sys.Stats("t/agent/1")
+		return st.Handled == 2
+	})
+	if st, _ := sys.Stats("t/agent/1"); st.Handles != 0 {
+		t.Fatalf("%d handles left after a reply nobody asked for", st.Handles)
+	}
 }
 
 // TestWorld2ForwardingCopiesNothing: a payload forwarded through three
