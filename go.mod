@@ -8,3 +8,5 @@ require (
 	github.com/pelletier/go-toml/v2 v2.4.3
 	golang.org/x/sys v0.50.0
 )
+
+require go.etcd.io/bbolt v1.5.0

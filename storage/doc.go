@@ -1,0 +1,45 @@
+// Package storage keeps each component's key-value data, durable and
+// isolated, in one embedded database file (bbolt): the backend of
+// wasi:keyvalue for actors, of the `kv` command and of the Go API.
+//
+// # Whose data it is
+//
+// The owner of data is a component's identity, never an actor id a
+// deployer picks: the publisher key that signed the component plus the
+// name in its manifest (Owner). Every instance and every version of a
+// component share its data, so an update keeps it; a component deployed
+// under another actor id, or signed by another key, never reaches it.
+// Unsigned components (dev mode only) get a space of their own, apart from
+// every signed publisher's, marked "dev" wherever it is shown.
+//
+// # Layout: isolation by structure
+//
+// In the file, data sits in nested buckets, one level per part of its
+// address, so that no crafted name can reach across (nothing is found by
+// concatenating strings):
+//
+//	"v1" / "owners" / <publisher key, or "dev"> / <manifest name> /
+//	    "kv" / <wasi:keyvalue bucket identifier> / <key> = <value>
+//	    "meta" / "usage" = bytes (8, big endian) + keys (8, big endian)
+//
+// Keys are UTF-8, non-empty, without NUL, at most MaxKeyBytes; bucket
+// identifiers the same, at most MaxBucketBytes; values any bytes up to the
+// owner's Limits.MaxValueBytes (at most MaxValueBytes).
+//
+// # Writes, quotas, durability
+//
+// Every write goes through one commit loop (commit.go): a goroutine that
+// takes every write waiting when it starts a transaction, applies them in
+// order and commits once (one fsync for all: group commit, without ever
+// waiting for company), then acknowledges each. A write is acknowledged
+// only after its transaction committed; a failed commit fails every write
+// in it. A write that would pass its owner's quota (Limits: bytes of keys
+// and values, key count, value size) fails before it changes anything, and
+// a batch is all or nothing. Usage (bytes and keys) is kept exactly, in the
+// same transaction as the data. Reads run in their own read transactions
+// on the caller's goroutine and see every acknowledged write.
+//
+// A caller waiting for a commit may be a host call holding an OS thread;
+// at most Options.MaxWaiting writes wait at once, past which a write fails
+// at once with ErrBusy.
+package storage
