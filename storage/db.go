@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
@@ -505,4 +506,16 @@ func truncate(v []byte) []byte {
 		return v[:32]
 	}
 	return v
+}
+
+// FileName is the database file's name in a host's data directory.
+const FileName = "keyvalue.db"
+
+// OpenDir opens the database of the data directory dir (dir/FileName),
+// creating the directory (mode 0700) when needed.
+func OpenDir(dir string, o Options) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	return Open(filepath.Join(dir, FileName), o)
 }
