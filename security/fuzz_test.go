@@ -13,6 +13,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte("[capabilities.network]\nx = 1\n"))
 	f.Add([]byte("[[capabilities.filesystem]]\nhost = \"/\"\nguest = \"/\"\n"))
 	f.Add([]byte("[resources]\nmemory = \"9999999999GiB\"\n"))
+	f.Add([]byte("[capabilities.storage]\nbuckets = [\"a\", \"\", \"a\"]\nread = true\n"))
 	f.Add([]byte("\x00\xff[[[["))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest("Component.toml", data)
@@ -30,6 +31,7 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte("[policy]\nrequire-signatures = true\n[[publisher]]\nkey = \"ed25519:AAAA\"\n"))
 	f.Add([]byte("[trust.dev]\nfilesystem = [{ host = \"/**\" }]\n"))
 	f.Add([]byte("[ceilings]\nmemory = -1\n"))
+	f.Add([]byte("[trust.dev]\nstorage-buckets = [\"*\"]\nstorage-read = true\nstorage-max-bytes = \"1KiB\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePolicy("policy.toml", data)
 		if err != nil && !errors.Is(err, ErrManifest) {
@@ -38,7 +40,8 @@ func FuzzParsePolicy(f *testing.F) {
 		if err == nil {
 			// Evaluating any manifest against any accepted policy is safe too.
 			m := &Manifest{Name: "x", Resources: Resources{MemoryBytes: 1},
-				Capabilities: Capabilities{Env: []string{"A"}, Send: []string{"a/b/c"}, Publish: []string{"a.>"}}}
+				Capabilities: Capabilities{Env: []string{"A"}, Send: []string{"a/b/c"}, Publish: []string{"a.>"},
+					Storage: StorageAccess{Buckets: []string{"a"}, Read: true}}}
 			p.Evaluate(m, nil)
 		}
 	})

@@ -97,12 +97,20 @@ func subjectWild(p string) bool { return strings.ContainsAny(p, "*>") }
 // concurrent use and allocation-free.
 type Grants struct {
 	Component string // the manifest's name
+	// Publisher is the key that signed the component, as PublicKey.String
+	// writes it ("ed25519:" and the standard base64 of its 32 bytes), or ""
+	// when it is unsigned. The component's identity is Publisher plus
+	// Component (the manifest name): storage and later issues key data on
+	// it; an actor id never is.
+	Publisher string
 	Trust     Trust
 	Caps      Capabilities
 	Resources Resources
 
 	send, request, publish, subscribe *matcher
 	env, config                       map[string]struct{}
+	storage                           StorageGrant
+	buckets                           map[string]struct{}
 }
 
 func newGrants(name string, trust Trust, caps Capabilities, res Resources) *Grants {

@@ -46,6 +46,7 @@ type Capabilities struct {
 	Publish    []string // topic patterns
 	Subscribe  []string
 	Logging    bool
+	Storage    StorageAccess // key-value buckets and operations (storage.go)
 }
 
 // FileGrant is a host directory shown to the guest.
@@ -107,7 +108,8 @@ type rawManifest struct {
 			Publish   []string `toml:"publish"`
 			Subscribe []string `toml:"subscribe"`
 		} `toml:"messaging"`
-		Network any `toml:"network"`
+		Storage *rawStorage `toml:"storage"`
+		Network any         `toml:"network"`
 	} `toml:"capabilities"`
 }
 
@@ -299,6 +301,7 @@ func ParseManifest(file string, data []byte) (*Manifest, error) {
 			m.Capabilities.Publish = check("publish", ms.Publish, validSubjectPattern)
 			m.Capabilities.Subscribe = check("subscribe", ms.Subscribe, validSubjectPattern)
 		}
+		m.Capabilities.Storage = errs.storage(c.Storage)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err

@@ -50,6 +50,7 @@ type LevelGrants struct {
 	Publish    []string
 	Subscribe  []string
 	Logging    bool
+	Storage    StorageLevel // key-value storage (storage.go)
 }
 
 // PathGrant allows host directories matching Pattern, read-only unless
@@ -79,6 +80,7 @@ type rawGrants struct {
 	Publish   []string `toml:"publish"`
 	Subscribe []string `toml:"subscribe"`
 	Logging   bool     `toml:"logging"`
+	rawStorageGrants
 }
 
 type rawPolicy struct {
@@ -176,7 +178,7 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 
 func convGrants(key string, g rawGrants, errs *errList) *LevelGrants {
 	out := &LevelGrants{Env: g.Env, Config: g.Config, Send: g.Send, Request: g.Request, Publish: g.Publish,
-		Subscribe: g.Subscribe, Logging: g.Logging}
+		Subscribe: g.Subscribe, Logging: g.Logging, Storage: errs.storageLevel(key, g.rawStorageGrants)}
 	for _, f := range g.Filesystem {
 		pat, err := absPath(f.Host)
 		if err != nil {
@@ -249,7 +251,8 @@ func (e *DeniedError) Is(target error) bool { return target == ErrDenied }
 // asks for must be granted by its trust level (and its publisher's extra
 // grants), nothing may touch the always-deny list, and its resources must be
 // within the ceilings. The error lists every missing grant at once.
-// signer is the verified signing key, or nil for an unsigned component.
+// signer is the verified signing key, or nil for an unsigned component;
+// the Grants record it as Publisher.
 func (p *Policy) Evaluate(m *Manifest, signer *PublicKey) (*Grants, error) {
 	trust, pub := p.trustOf(signer)
 	if p.RequireSignatures && pub == nil {
@@ -320,6 +323,7 @@ func (p *Policy) Evaluate(m *Manifest, signer *PublicKey) (*Grants, error) {
 	if c.Logging && !anyLevel(allow, func(l *LevelGrants) bool { return l.Logging }) {
 		deny("logging")
 	}
+	storageMissing(allow, c.Storage, deny)
 	r, ceil := m.Resources, p.Ceilings
 	if ceil.MemoryBytes > 0 && r.MemoryBytes > ceil.MemoryBytes {
 		deny("resources.memory %d bytes: above the ceiling of %d", r.MemoryBytes, ceil.MemoryBytes)
@@ -353,7 +357,12 @@ func (p *Policy) Evaluate(m *Manifest, signer *PublicKey) (*Grants, error) {
 	if res.Mailbox == 0 {
 		res.Mailbox = ceil.Mailbox // else the runtime's default, which may be larger
 	}
-	return newGrants(m.Name, trust, c, res), nil
+	g := newGrants(m.Name, trust, c, res)
+	if signer != nil {
+		g.Publisher = signer.String()
+	}
+	g.setStorage(storageGrant(allow, c.Storage))
+	return g, nil
 }
 
 // trustOf finds the publisher of a verified key and the trust level.
