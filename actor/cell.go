@@ -14,6 +14,7 @@ import (
 
 	"github.com/airsstack/airssys-wasm-go/engine"
 	"github.com/airsstack/airssys-wasm-go/security"
+	"github.com/airsstack/airssys-wasm-go/storage/keyvalue"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
@@ -94,6 +95,9 @@ type cell struct {
 	// what the handler sends.
 	handles handleTable
 	cur     *Message
+	// kv is the actor's storage session (nil: no storage), reset with
+	// every instance.
+	kv *keyvalue.Session
 	// callDeadline is when the guest call in progress times out (zero:
 	// never); host functions' waits end by it.
 	callDeadline time.Time
@@ -121,7 +125,8 @@ func newCell(s *System, spec Spec, sup *supervisor, w world) *cell {
 	c := &cell{sys: s, id: spec.ID, spec: spec, sup: sup, world: w, names: exportsOf[w],
 		mbox: newMailbox(spec.MailboxSize),
 		note: make(chan struct{}, 1), stopping: make(chan struct{}), done: make(chan struct{})}
-	c.ctx = context.WithValue(context.Background(), cellKey{}, c)
+	c.kv = s.storageSession(spec)
+	c.ctx = c.values(context.Background())
 	c.meta = wit.Record{{Name: "correlation-id"}, {Name: "reply-to"}, {Name: "timestamp-ms"},
 		{Name: "content-type"}, {Name: "topic"}}
 	c.rec = wit.Record{{Name: "sender"}, {Name: "payload"}, {Name: "metadata", Value: c.meta}}
@@ -251,7 +256,7 @@ func (c *cell) startFirst(ctx context.Context) error {
 	c.setState(Starting)
 	err := c.pinDirs()
 	if err == nil {
-		err = c.start(context.WithValue(ctx, cellKey{}, c))
+		err = c.start(c.values(ctx))
 	}
 	if err != nil {
 		c.setState(Failed)
@@ -311,6 +316,9 @@ func (c *cell) start(ctx context.Context) error {
 		return err
 	}
 	c.resetHandles()
+	if c.kv != nil {
+		c.kv.Reset()
+	}
 	handle, err1 := inst.Func(c.names.handle)
 	onRep, err2 := inst.Func(c.names.reply)
 	if err := errors.Join(err1, err2); err != nil {
@@ -371,6 +379,9 @@ func (c *cell) closeInstance(callShutdown bool) {
 	c.instMu.Unlock()
 	inst.Close()
 	c.resetHandles()
+	if c.kv != nil {
+		c.kv.Reset()
+	}
 }
 
 func (c *cell) interrupt() {

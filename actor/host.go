@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/storage/keyvalue"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
@@ -131,6 +132,7 @@ func (s *System) newHost() *engine.Host {
 		return nil, nil
 	})
 	s.world2Host(h)
+	keyvalue.Define(h)
 	return h
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/airsstack/airssys-wasm-go/engine"
 	"github.com/airsstack/airssys-wasm-go/security"
+	"github.com/airsstack/airssys-wasm-go/storage"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
@@ -98,6 +99,11 @@ type Options struct {
 	// never drops its handles cannot grow host memory.
 	MaxHandles     int
 	MaxHandleBytes int
+
+	// Storage, when set, is the key-value database behind wasi:keyvalue
+	// (package storage): each actor reaches its owner's data (Spec.Owner)
+	// within its grants. Without it, opening a bucket is refused.
+	Storage *storage.DB
 
 	// HostName names Go-side senders: messages from Send, Request and
 	// Publish carry Sender "host/<HostName>" (default "go").

@@ -8,6 +8,7 @@ import (
 
 	"github.com/airsstack/airssys-wasm-go/engine"
 	"github.com/airsstack/airssys-wasm-go/security"
+	"github.com/airsstack/airssys-wasm-go/storage"
 )
 
 // ID names an actor: "namespace/name/instance", three segments. A segment
@@ -149,6 +150,15 @@ type Spec struct {
 	// from them, and its resources from the manifest. Nil means no policy:
 	// everything is allowed.
 	Grants *security.Grants
+	// Owner is whose key-value data the actor reaches through wasi:keyvalue
+	// (Options.Storage): its component's identity. With Grants it comes
+	// from them (the publisher key that signed the component and its
+	// manifest name) and this field is ignored; the grants say which
+	// buckets and operations, and the quota. Without Grants (no policy)
+	// set it to give the actor every bucket of that owner; left empty, the
+	// actor has no storage. Never derive it from the actor id: an id is
+	// the deployer's choice, an identity is not.
+	Owner storage.Owner
 }
 
 // SupervisorSpec describes a supervision tree node.

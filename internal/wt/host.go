@@ -229,7 +229,8 @@ func coreEncode(t CoreType, v any, dst *C.wasmtime_val_t) error {
 }
 
 // fastBytesResult writes the common results of byte-moving host functions
-// (string, list<u8>, and those inside ok(...) or some(...)) straight into
+// (string, list<u8>, and those inside ok(...), some(...) or ok(some(...)))
+// straight into
 // Wasmtime's memory: one copy, no arena and no deep clone, which for a
 // list<u8> would convert every byte twice more. It reports false for any
 // other result, which takes the general path.
@@ -243,6 +244,13 @@ func fastBytesResult(t *wit.Type, v any, res *C.wasmtime_component_val_t) bool {
 			return false
 		}
 		wrap, wrapKind, inner, v = 1, vkResult, t.Ok, r.Value
+		if inner.Kind == wit.KindOption { // ok(some(...)): a key-value get
+			o, ok := v.(wit.Option)
+			if !ok || !o.IsSome || inner.Elem == nil {
+				return false
+			}
+			wrap, inner, v = 3, inner.Elem, o.Value
+		}
 	case wit.KindOption:
 		o, ok := v.(wit.Option)
 		if !ok || !o.IsSome || t.Elem == nil {
@@ -274,6 +282,6 @@ func fastBytesResult(t *wit.Type, v any, res *C.wasmtime_component_val_t) bool {
 		vk = vkString
 	}
 	C.aw_host_result_bytes(res, (*C.uint8_t)(p), C.size_t(n), C.int(asString), C.uint8_t(vk), C.uint8_t(vkU8),
-		C.uint8_t(wrapKind), C.int(wrap))
+		C.uint8_t(wrapKind), C.int(wrap), C.uint8_t(vkOption))
 	return true
 }

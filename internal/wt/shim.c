@@ -510,7 +510,7 @@ wasmtime_component_resource_any_t *aw_resource_host_own(wasmtime_context_t *cx, 
 }
 
 void aw_host_result_bytes(wasmtime_component_val_t *res, const uint8_t *p, size_t n, int as_string,
-                          uint8_t vk_inner, uint8_t vk_u8, uint8_t vk_wrap, int wrap) {
+                          uint8_t vk_inner, uint8_t vk_u8, uint8_t vk_wrap, int wrap, uint8_t vk_option) {
   static const uint8_t none;
   if (!p) p = &none; // never a null pointer into Wasmtime, even for 0 bytes
   wasmtime_component_val_t v;
@@ -530,7 +530,14 @@ void aw_host_result_bytes(wasmtime_component_val_t *res, const uint8_t *p, size_
     return;
   }
   res->kind = vk_wrap;
-  if (wrap == 1) {
+  if (wrap == 3) { // ok(some(v))
+    wasmtime_component_val_t opt;
+    memset(&opt, 0, sizeof opt);
+    opt.kind = vk_option;
+    opt.of.option = wasmtime_component_val_new(&v);
+    res->of.result.is_ok = true;
+    res->of.result.val = wasmtime_component_val_new(&opt);
+  } else if (wrap == 1) {
     res->of.result.is_ok = true;
     res->of.result.val = wasmtime_component_val_new(&v);
   } else {

@@ -87,9 +87,9 @@ wasmtime_error_t *aw_module_add_func(wasmtime_linker_t *l, const char *mod, size
 // aw_host_result_bytes writes a host function's result straight into
 // memory Wasmtime owns: n bytes from p as a string (as_string) or a
 // list<u8>, wrapped in ok(...) of a result (wrap 1), some(...) of an option
-// (wrap 2), or not at all (wrap 0). vk_* are the value kinds to use.
+// (wrap 2), ok(some(...)) (wrap 3), or not at all (wrap 0). vk_* are the value kinds to use.
 void aw_host_result_bytes(wasmtime_component_val_t *res, const uint8_t *p, size_t n, int as_string,
-                          uint8_t vk_inner, uint8_t vk_u8, uint8_t vk_wrap, int wrap);
+                          uint8_t vk_inner, uint8_t vk_u8, uint8_t vk_wrap, int wrap, uint8_t vk_option);
 // Host resources. aw_component_add_resource defines resource type ty in li,
 // its destructor calling Go through env (like a host function's).
 wasmtime_error_t *aw_component_add_resource(wasmtime_component_linker_instance_t *li, const char *name, size_t len,

@@ -1,0 +1,50 @@
+package actor
+
+import (
+	"context"
+
+	"github.com/airsstack/airssys-wasm-go/storage"
+	"github.com/airsstack/airssys-wasm-go/storage/keyvalue"
+)
+
+// values adds what host functions need to ctx: the cell, and its storage
+// session.
+func (c *cell) values(ctx context.Context) context.Context {
+	ctx = context.WithValue(ctx, cellKey{}, c)
+	if c.kv != nil {
+		ctx = keyvalue.WithSession(ctx, c.kv)
+	}
+	return ctx
+}
+
+// storageSession is the actor's storage: whose data and what it may do.
+// The owner is the component's identity from its grants (publisher key and
+// manifest name), or Spec.Owner without a policy; nil means no storage.
+func (s *System) storageSession(spec Spec) *keyvalue.Session {
+	db := s.opts.Storage
+	if db == nil {
+		return nil
+	}
+	var owner storage.Owner
+	var grant keyvalue.Grant
+	if g := spec.Grants; g != nil {
+		sg := g.Storage()
+		if len(sg.Buckets) == 0 {
+			return nil
+		}
+		owner = storage.Owner{Publisher: g.Publisher, Name: g.Component}
+		grant = keyvalue.Grant{Buckets: sg.Buckets, Read: sg.Read, Write: sg.Write, Delete: sg.Delete,
+			Limits: storage.Limits{MaxBytes: sg.MaxBytes, MaxKeys: sg.MaxKeys, MaxValueBytes: sg.MaxValueBytes}}
+	} else {
+		if spec.Owner.Name == "" {
+			return nil
+		}
+		owner, grant = spec.Owner, keyvalue.All(storage.Limits{})
+	}
+	sess := keyvalue.NewSession(db, owner, grant)
+	if a := s.opts.Audit; a != nil {
+		id := string(spec.ID)
+		sess.Denied = func(op, bucket, why string) { a.Denied(id, "storage."+op, bucket, why) }
+	}
+	return sess
+}

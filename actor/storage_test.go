@@ -1,0 +1,185 @@
+package actor_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/storage"
+)
+
+var billing = storage.Owner{Publisher: "ed25519:AAAA", Name: "billing"}
+
+func kvSystem(t *testing.T, db *storage.DB) (*actor.System, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	sys := actor.NewSystem(eng0(t), actor.Options{Storage: db, Observer: rec.observe,
+		Logger: slog.New(slog.NewTextHandler(rec, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		sys.Shutdown(ctx)
+	})
+	return sys, rec
+}
+
+func kvDB(t *testing.T) (*storage.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kv.db")
+	db, err := storage.Open(path, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func kvSpec(t *testing.T, id string, owner storage.Owner) actor.Spec {
+	s := spec(t, id, "actor2_kv")
+	s.Owner = owner
+	return s
+}
+
+// TestKeyValueThroughWASI: every wasi:keyvalue call from a real component,
+// checked through the Go API on the same data.
+func TestKeyValueThroughWASI(t *testing.T) {
+	db, _ := kvDB(t)
+	sys, _ := kvSystem(t, db)
+	deploy(t, sys, kvSpec(t, "app/kv/1", billing))
+	ctx := context.Background()
+	for _, c := range []struct{ cmd, want string }{
+		{"get|orders|a", "none"},
+		{"set|orders|a|one|with|bars", "ok"},
+		{"get|orders|a", "some:one|with|bars"},
+		{"exists|orders|a", "true"},
+		{"exists|orders|b", "false"},
+		{"setmany|orders|b=2,c=3", "ok"},
+		{"getmany|orders|a,x,c", "a=one|with|bars,x=none,c=3"},
+		{"list|orders|", "a,b,c;"},
+		{"delmany|orders|b,c", "ok"},
+		{"del|orders|a", "ok"},
+		{"get|orders|a", "none"},
+		{"inc|counters|n|5", "5"},
+		{"inc|counters|n|-7", "-2"},
+		{"count|counters|n", "-1"},
+		{"cas|cas|k|v1", "swapped:none"},
+		{"cas|cas|k|v2", "swapped:v1"},
+	} {
+		if got := ask(t, sys, "app/kv/1", c.cmd); got != c.want {
+			t.Fatalf("%s: %q, want %q", c.cmd, got, c.want)
+		}
+	}
+	// The same data through the Go API, with the reads seeing the writes.
+	if v, ok, _ := db.Get(ctx, billing, "cas", "k"); !ok || string(v) != "v2" {
+		t.Fatalf("Go API sees %q %v", v, ok)
+	}
+	if err := db.Set(ctx, billing, "orders", "from-go", []byte("hi"), storage.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, sys, "app/kv/1", "get|orders|from-go"); got != "some:hi" {
+		t.Fatal(got)
+	}
+	u, _ := db.Usage(ctx, billing)
+	want := strings.Join([]string{itoa(u.Bytes), itoa(u.Keys), itoa(storage.DefaultMaxBytes),
+		itoa(storage.DefaultMaxKeys), itoa(storage.DefaultMaxValueBytes)}, " ")
+	if got := ask(t, sys, "app/kv/1", "usage"); got != want {
+		t.Fatalf("usage %q, want %q", got, want)
+	}
+	if st, _ := sys.Stats("app/kv/1"); st.Failed != 0 || st.Handles != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestKeyValueBelongsToTheIdentity: the data is the component identity's,
+// not the actor id's: another actor id of the same identity sees it, the
+// same actor id under another identity does not, and an unsigned (dev)
+// component of the same name has a space of its own.
+func TestKeyValueBelongsToTheIdentity(t *testing.T) {
+	db, _ := kvDB(t)
+	sys, _ := kvSystem(t, db)
+	deploy(t, sys, kvSpec(t, "app/billing/1", billing))
+	ask(t, sys, "app/billing/1", "set|default|secret|42")
+	deploy(t, sys, kvSpec(t, "other/thing/7", billing))
+	if got := ask(t, sys, "other/thing/7", "get|default|secret"); got != "some:42" {
+		t.Fatalf("same identity, other id: %q", got)
+	}
+	sys.Stop(context.Background(), "app/billing/1")
+	impostor := storage.Owner{Publisher: "ed25519:BBBB", Name: "billing"}
+	deploy(t, sys, kvSpec(t, "app/billing/1", impostor))
+	if got := ask(t, sys, "app/billing/1", "get|default|secret"); got != "none" {
+		t.Fatalf("another publisher under billing's actor id sees %q", got)
+	}
+	deploy(t, sys, kvSpec(t, "app/billing/2", storage.Owner{Name: "billing"}))
+	if got := ask(t, sys, "app/billing/2", "get|default|secret"); got != "none" {
+		t.Fatalf("the dev space sees %q", got)
+	}
+	// An actor with no owner has no storage: a refusal, not a trap.
+	deploy(t, sys, spec(t, "app/none/1", "actor2_kv"))
+	if got := ask(t, sys, "app/none/1", "get|default|secret"); got != "error:access-denied" {
+		t.Fatalf("no storage: %q", got)
+	}
+}
+
+// TestKeyValueSurvivesRestarts: a counter kept by a component survives the
+// actor's restart and a new system on the reopened database.
+func TestKeyValueSurvivesRestarts(t *testing.T) {
+	db, path := kvDB(t)
+	sys, rec := kvSystem(t, db)
+	s := kvSpec(t, "app/kv/1", billing)
+	deploy(t, sys, s)
+	for i := 1; i <= 3; i++ {
+		ask(t, sys, "app/kv/1", "count|c|n")
+	}
+	// The actor stops and comes back on a fresh instance.
+	if err := sys.Stop(context.Background(), "app/kv/1"); err != nil {
+		t.Fatal(err)
+	}
+	_ = rec
+	deploy(t, sys, s)
+	if got := ask(t, sys, "app/kv/1", "count|c|n"); got != "4" {
+		t.Fatalf("after more messages: %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sys.Shutdown(ctx)
+	db.Close()
+	db2, err := storage.Open(path, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	sys2, _ := kvSystem(t, db2)
+	deploy(t, sys2, kvSpec(t, "app/kv/1", billing))
+	if got := ask(t, sys2, "app/kv/1", "count|c|n"); got != "5" {
+		t.Fatalf("after reopening: %q", got)
+	}
+}
+
+// TestKeyValueBadInputIsAValue: bad keys, oversized values and quotas are
+// error values; nothing traps and nothing is written.
+func TestKeyValueBadInputIsAValue(t *testing.T) {
+	db, _ := kvDB(t)
+	sys, _ := kvSystem(t, db)
+	deploy(t, sys, kvSpec(t, "app/kv/1", billing))
+	long := strings.Repeat("k", storage.MaxKeyBytes+1)
+	for _, cmd := range []string{"get|b|" + long, "set|b|" + long + "|v", "set|b|a\x00b|v", "open|" +
+		strings.Repeat("b", storage.MaxBucketBytes+1)} {
+		got := ask(t, sys, "app/kv/1", cmd)
+		if !strings.HasPrefix(got, "error:") {
+			t.Fatalf("%.40q: %q", cmd, got)
+		}
+	}
+	if u, _ := db.Usage(context.Background(), billing); u != (storage.Usage{}) {
+		t.Fatalf("refused writes left %+v", u)
+	}
+	if st, _ := sys.Stats("app/kv/1"); st.Failed != 0 {
+		t.Fatalf("a refusal trapped: %+v", st)
+	}
+}
