@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/security"
 	"github.com/airsstack/airssys-wasm-go/storage"
 )
 
@@ -182,4 +183,64 @@ func TestKeyValueBadInputIsAValue(t *testing.T) {
 	if st, _ := sys.Stats("app/kv/1"); st.Failed != 0 {
 		t.Fatalf("a refusal trapped: %+v", st)
 	}
+}
+
+const kvManifest = `[component]
+name = "orders"
+version = "1.0.0"
+[resources]
+memory = "4MiB"
+[capabilities.storage]
+buckets = ["orders"]
+read = true
+write = true
+`
+
+const kvPolicy = `[trust.unknown]
+storage-buckets = ["*"]
+storage-read = true
+storage-write = true
+storage-delete = true
+storage-max-bytes = "100B"
+`
+
+// TestKeyValueFollowsTheGrants: under a policy, the actor's storage is its
+// identity's (unsigned: the dev space of its manifest name), only the
+// granted buckets and operations are allowed, the policy's quota holds,
+// and refusals are audited.
+func TestKeyValueFollowsTheGrants(t *testing.T) {
+	db, _ := kvDB(t)
+	log := &syncBuffer{}
+	audit := security.NewAudit(log)
+	sys := actor.NewSystem(eng0(t), actor.Options{Storage: db, Audit: audit})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		sys.Shutdown(ctx)
+	})
+	s := spec(t, "app/orders/1", "actor2_kv")
+	s.Grants = grantsFor(t, kvManifest, kvPolicy)
+	s.Owner = billing // ignored: the grants say who it is
+	deploy(t, sys, s)
+	for _, c := range []struct{ cmd, want string }{
+		{"set|orders|a|1", "ok"},
+		{"get|orders|a", "some:1"},
+		{"del|orders|a", "error:access-denied"},                        // delete not asked for
+		{"get|other|a", "error:access-denied"},                         // bucket not asked for
+		{"set|orders|big|" + strings.Repeat("x", 100), "error:other:"}, // quota
+	} {
+		if got := ask(t, sys, "app/orders/1", c.cmd); !strings.HasPrefix(got, c.want) {
+			t.Fatalf("%.30s: %q, want %q", c.cmd, got, c.want)
+		}
+	}
+	owner := storage.Owner{Name: "orders"} // unsigned: the dev space
+	if v, ok, _ := db.Get(context.Background(), owner, "orders", "a"); !ok || string(v) != "1" {
+		t.Fatalf("the data is not the identity's: %q %v", v, ok)
+	}
+	if _, ok, _ := db.Get(context.Background(), billing, "orders", "a"); ok {
+		t.Fatal("Spec.Owner was used under grants")
+	}
+	eventually(t, "the audit lines", func() bool {
+		return strings.Contains(log.String(), "storage.delete") && strings.Contains(log.String(), "storage.open")
+	})
 }
