@@ -9,8 +9,10 @@
 // name in its manifest (Owner). Every instance and every version of a
 // component share its data, so an update keeps it; a component deployed
 // under another actor id, or signed by another key, never reaches it.
-// Unsigned components (dev mode only) get a space of their own, apart from
-// every signed publisher's, marked "dev" wherever it is shown.
+// Unsigned components (dev mode, or a policy that admits unsigned ones)
+// share a space of their own by manifest name, apart from every signed
+// publisher's, marked "dev" wherever it is shown: an unsigned component
+// can claim any name, so nothing signed ever lives there.
 //
 // # Layout: isolation by structure
 //
