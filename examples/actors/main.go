@@ -24,6 +24,7 @@ import (
 
 	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/storage"
 )
 
 func main() {
@@ -128,8 +129,11 @@ func run(ctx context.Context) error {
 	if err := world2(ctx, sys, load); err != nil {
 		return err
 	}
+	if err := storageDemo(ctx, eng, load); err != nil {
+		return err
+	}
 
-	section("9. Graceful shutdown: queued messages are handled, shutdown exports run")
+	section("10. Graceful shutdown: queued messages are handled, shutdown exports run")
 	for i := 0; i < 1000; i++ {
 		sys.Send(ctx, "demo/news-all/1", []byte("late news"), "text/plain")
 	}
@@ -219,6 +223,46 @@ func world2(ctx context.Context, sys *actor.System, load func(string) *engine.Co
 	case <-time.After(5 * time.Second):
 		return errors.New("nothing came out of the chain")
 	}
+	return nil
+}
+
+// storageDemo shows per-component storage: a counter kept through
+// wasi:keyvalue survives its actor's restart and this process's end (run
+// the demo again: it goes on counting).
+func storageDemo(ctx context.Context, eng *engine.Engine, load func(string) *engine.Component) error {
+	section("9. Storage: a counter kept through wasi:keyvalue survives restarts")
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "airssys-wasm", "demo-data")
+	db, err := storage.OpenDir(dir, storage.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sys := actor.NewSystem(eng, actor.Options{Storage: db})
+	defer sys.Shutdown(ctx)
+	// The data belongs to the component's identity, not to the actor id:
+	// here an unsigned component named "demo-counter" (the dev space).
+	spec := actor.Spec{ID: "demo/counter/1", Component: load("actor2_kv"), Owner: storage.Owner{Name: "demo-counter"}}
+	if err := sys.Deploy(ctx, spec); err != nil {
+		return err
+	}
+	first := ask(ctx, sys, "demo/counter/1", "count|counters|visits")
+	ask(ctx, sys, "demo/counter/1", "count|counters|visits")
+	if err := sys.Stop(ctx, "demo/counter/1"); err != nil {
+		return err
+	}
+	spec.ID = "demo/another-id/1" // a new actor of the same component
+	if err := sys.Deploy(ctx, spec); err != nil {
+		return err
+	}
+	last := ask(ctx, sys, "demo/another-id/1", "count|counters|visits")
+	u, _ := db.Usage(ctx, spec.Owner)
+	fmt.Printf("   this run counted %s to %s, across a restart under another actor id\n", first, last)
+	fmt.Printf("   stored in %s (%d keys, %d bytes); run the demo again and it goes on from %s\n",
+		db.Path(), u.Keys, u.Bytes, last)
 	return nil
 }
 
