@@ -13,7 +13,8 @@
 # npm registries. types.wasm is rebuilt only when its inputs changed (see
 # tools/build.mjs); FORCE=1 rebuilds it anyway. The actor components
 # (actor_*.wasm and actor2_*.wasm, freestanding C) are built by
-# tools/actors.mjs.
+# tools/actors.mjs (actor2_kv.wasm too: actor_glue2.c and
+# src/actorskv/kv_glue.c with the world src/actorskv/kv-actor.wit).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -128,6 +129,17 @@ for src in "${actor2_srcs[@]}"; do
   clang-19 "${actor_cflags[@]}" -o "$out" src/actors2/actor_glue2.c "$src"
   wasm-validate --enable-all "$out"
 done
+
+# The key-value actor actor2_kv.wasm (world src/actorskv/kv-actor.wit: world
+# 0.2.0 plus wasi:keyvalue draft2 and airssys:storage): src/actorskv/kvagent.c
+# with actor_glue2.c and src/actorskv/kv_glue.c. Its core module goes in a
+# subdirectory so that tools/actors.mjs does not take it for one of the
+# actor2_ components of the plain 0.2.0 world.
+mkdir -p "$scratch/kv"
+log "actor2_kv.core.wasm (input of actor2_kv.wasm)"
+clang-19 "${actor_cflags[@]}" -o "$scratch/kv/actor2_kv.core.wasm" src/actors2/actor_glue2.c \
+  src/actorskv/kv_glue.c src/actorskv/kvagent.c
+wasm-validate --enable-all "$scratch/kv/actor2_kv.core.wasm"
 
 # --- components (jco's wasm-tools, componentize-js) -------------------------------
 log "components"
