@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -34,9 +35,16 @@ const maxGroup = 1000
 
 // commitLoop applies the writes in groups: every write waiting when a
 // transaction starts goes into it, and one commit (one fsync) serves them
-// all. It never waits for more writes to arrive.
+// all. It waits for company only while writers known to be in flight may
+// still come back (those of the last group and those that queued while it
+// committed; at most a quarter of a commit): a lone writer never waits,
+// and several writers that each wait for their acknowledgement commit
+// together instead of settling into cohorts that take turns.
 func (db *DB) commitLoop() {
 	defer close(db.done)
+	// The last group's size and commit time, and how many writes queued
+	// while it committed.
+	last, lastDur, queued := 0, time.Duration(0), 0
 	for {
 		var first *write
 		select {
@@ -61,7 +69,27 @@ func (db *DB) commitLoop() {
 				break fill
 			}
 		}
+		// The writers of the last group are still in flight (each was just
+		// acknowledged and is on its way back with its next write), and so
+		// are those that queued while it committed: wait for them, but never
+		// longer than a quarter of a commit. A lone writer never waits.
+		target := min(last+queued, maxGroup)
+		if len(group) < target {
+			wait := time.NewTimer(min(lastDur/4, time.Millisecond))
+		gather:
+			for len(group) < target {
+				select {
+				case w := <-db.writes:
+					group = append(group, w)
+				case <-wait.C:
+					break gather
+				}
+			}
+			wait.Stop()
+		}
+		t0 := time.Now()
 		db.commit(group)
+		last, lastDur, queued = len(group), time.Since(t0), len(db.writes)
 	}
 }
 
@@ -102,6 +130,10 @@ func (db *DB) commit(group []*write) {
 		}
 		return nil
 	})
+	if err == nil {
+		db.nCommits.Add(1)
+		db.nWrites.Add(uint64(n))
+	}
 	if err != nil {
 		err = fmt.Errorf("storage: write not committed: %w", err)
 		for i := range errs {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -130,7 +131,18 @@ type DB struct {
 	waiting chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+
+	nCommits, nWrites atomic.Uint64
 }
+
+// Stats counts the commit loop's work.
+type Stats struct {
+	Commits uint64 // transactions committed (one fsync each)
+	Writes  uint64 // writes acknowledged in them
+}
+
+// Stats returns the counts since Open.
+func (db *DB) Stats() Stats { return Stats{Commits: db.nCommits.Load(), Writes: db.nWrites.Load()} }
 
 // Names of the structural buckets.
 var (
