@@ -144,16 +144,49 @@ type Stats struct {
 // Stats returns the counts since Open.
 func (db *DB) Stats() Stats { return Stats{Commits: db.nCommits.Load(), Writes: db.nWrites.Load()} }
 
-// Names of the structural buckets.
+// The layout (see the package doc): a top-level bucket per owner, named by
+// ownerName, and in it a bucket per identifier and the usage record under
+// usageKey, which no identifier can be (identifiers never hold NUL).
 var (
-	rootName   = []byte("v1")
-	ownersName = []byte("owners")
-	kvName     = []byte("kv")
-	metaName   = []byte("meta")
-	usageKey   = []byte("usage")
+	formatName = []byte("\x00airssys")
+	formatKey  = []byte("format")
+	usageKey   = []byte("\x00usage")
 )
 
-const devSpace = "dev"
+const (
+	format   = "1"
+	devSpace = "dev"
+)
+
+// ownerName is the name of o's bucket: 'o', then the publisher and the
+// name, each preceded by its length (uvarint). A prefix code: no two
+// owners share a name, whatever bytes they hold.
+func ownerName(o Owner) []byte {
+	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(o.Publisher)+len(o.Name))
+	b = append(b, 'o')
+	b = binary.AppendUvarint(b, uint64(len(o.Publisher)))
+	b = append(b, o.Publisher...)
+	b = binary.AppendUvarint(b, uint64(len(o.Name)))
+	return append(b, o.Name...)
+}
+
+// parseOwnerName reverses ownerName.
+func parseOwnerName(b []byte) (Owner, bool) {
+	if len(b) == 0 || b[0] != 'o' {
+		return Owner{}, false
+	}
+	b = b[1:]
+	var parts [2]string
+	for i := range parts {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return Owner{}, false
+		}
+		parts[i] = string(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+	return Owner{Publisher: parts[0], Name: parts[1]}, len(b) == 0
+}
 
 // Open opens (or creates, mode 0600) the database file at path and starts
 // its commit loop. A file another process holds fails with ErrLocked after
@@ -186,11 +219,14 @@ func Open(path string, o Options) (*DB, error) {
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if !o.ReadOnly {
 		if err := b.Update(func(tx *bolt.Tx) error {
-			r, err := tx.CreateBucketIfNotExists(rootName)
-			if err == nil {
-				_, err = r.CreateBucketIfNotExists(ownersName)
+			f, err := tx.CreateBucketIfNotExists(formatName)
+			if err != nil {
+				return err
 			}
-			return err
+			if v := f.Get(formatKey); v != nil && string(v) != format {
+				return fmt.Errorf("%w: data format %q, this version reads %q", ErrCorrupt, v, format)
+			}
+			return f.Put(formatKey, []byte(format))
 		}); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("storage: preparing %s: %w", path, err)
@@ -240,23 +276,10 @@ func CheckBucket(id string) error { return checkName(id, MaxBucketBytes, ErrInva
 
 // ownerBucket finds (create: makes) the owner's bucket.
 func ownerBucket(tx *bolt.Tx, o Owner, create bool) (*bolt.Bucket, error) {
-	owners := tx.Bucket(rootName).Bucket(ownersName)
-	pub := o.Publisher
-	if o.Dev() {
-		pub = devSpace
-	}
 	if !create {
-		p := owners.Bucket([]byte(pub))
-		if p == nil {
-			return nil, nil
-		}
-		return p.Bucket([]byte(o.Name)), nil
+		return tx.Bucket(ownerName(o)), nil
 	}
-	p, err := owners.CreateBucketIfNotExists([]byte(pub))
-	if err != nil {
-		return nil, err
-	}
-	return p.CreateBucketIfNotExists([]byte(o.Name))
+	return tx.CreateBucketIfNotExists(ownerName(o))
 }
 
 // kvBucket finds (create: makes) the owner's bucket id.
@@ -266,17 +289,9 @@ func kvBucket(tx *bolt.Tx, o Owner, id string, create bool) (*bolt.Bucket, error
 		return nil, err
 	}
 	if !create {
-		kv := ob.Bucket(kvName)
-		if kv == nil {
-			return nil, nil
-		}
-		return kv.Bucket([]byte(id)), nil
+		return ob.Bucket([]byte(id)), nil
 	}
-	kv, err := ob.CreateBucketIfNotExists(kvName)
-	if err != nil {
-		return nil, err
-	}
-	return kv.CreateBucketIfNotExists([]byte(id))
+	return ob.CreateBucketIfNotExists([]byte(id))
 }
 
 func readUsage(tx *bolt.Tx, o Owner) Usage {
@@ -284,11 +299,7 @@ func readUsage(tx *bolt.Tx, o Owner) Usage {
 	if ob == nil {
 		return Usage{}
 	}
-	m := ob.Bucket(metaName)
-	if m == nil {
-		return Usage{}
-	}
-	v := m.Get(usageKey)
+	v := ob.Get(usageKey)
 	if len(v) != 16 {
 		return Usage{}
 	}
@@ -300,14 +311,10 @@ func writeUsage(tx *bolt.Tx, o Owner, u Usage) error {
 	if err != nil {
 		return err
 	}
-	m, err := ob.CreateBucketIfNotExists(metaName)
-	if err != nil {
-		return err
-	}
 	var v [16]byte
 	binary.BigEndian.PutUint64(v[:], uint64(u.Bytes))
 	binary.BigEndian.PutUint64(v[8:], uint64(u.Keys))
-	return m.Put(usageKey, v[:])
+	return ob.Put(usageKey, v[:])
 }
 
 // ---- reads -----------------------------------------------------------------
@@ -470,10 +477,10 @@ func (db *DB) Buckets(ctx context.Context, o Owner) ([]string, error) {
 	var ids []string
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		ob, _ := ownerBucket(tx, o, false)
-		if ob == nil || ob.Bucket(kvName) == nil {
+		if ob == nil {
 			return nil
 		}
-		return ob.Bucket(kvName).ForEachBucket(func(k []byte) error {
+		return ob.ForEachBucket(func(k []byte) error {
 			ids = append(ids, string(k))
 			return nil
 		})
@@ -485,16 +492,11 @@ func (db *DB) Buckets(ctx context.Context, o Owner) ([]string, error) {
 func (db *DB) Owners(ctx context.Context) ([]Owner, error) {
 	var out []Owner
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		owners := tx.Bucket(rootName).Bucket(ownersName)
-		return owners.ForEachBucket(func(pub []byte) error {
-			return owners.Bucket(pub).ForEachBucket(func(name []byte) error {
-				o := Owner{Publisher: string(pub), Name: string(name)}
-				if o.Publisher == devSpace {
-					o.Publisher = ""
-				}
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if o, ok := parseOwnerName(name); ok {
 				out = append(out, o)
-				return nil
-			})
+			}
+			return nil
 		})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })

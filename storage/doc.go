@@ -16,13 +16,19 @@
 //
 // # Layout: isolation by structure
 //
-// In the file, data sits in nested buckets, one level per part of its
-// address, so that no crafted name can reach across (nothing is found by
-// concatenating strings):
+// In the file, data sits in nested buckets, so that no crafted name can
+// reach across (nothing is found by concatenating strings):
 //
-//	"v1" / "owners" / <publisher key, or "dev"> / <manifest name> /
-//	    "kv" / <wasi:keyvalue bucket identifier> / <key> = <value>
-//	    "meta" / "usage" = bytes (8, big endian) + keys (8, big endian)
+//	<owner> / <wasi:keyvalue bucket identifier> / <key> = <value>
+//	<owner> / "\x00usage" = bytes (8, big endian) + keys (8, big endian)
+//	"\x00airssys" / "format" = "1"
+//
+// An owner's bucket is named 'o', then its publisher key and its name, each
+// preceded by its length (a prefix code: two owners never share a name,
+// whatever bytes they hold). The usage record's name holds a NUL, which no
+// identifier can. The layout is shallow on purpose: a commit rewrites the
+// pages from the changed key up to the file's root, so every level costs
+// disk writes on every commit.
 //
 // Keys are UTF-8, non-empty, without NUL, at most MaxKeyBytes; bucket
 // identifiers the same, at most MaxBucketBytes; values any bytes up to the

@@ -35,10 +35,10 @@ func (db *DB) Export(ctx context.Context, o Owner, w io.Writer) error {
 	enc.SetEscapeHTML(false)
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		ob, _ := ownerBucket(tx, o, false)
-		if ob == nil || ob.Bucket(kvName) == nil {
+		if ob == nil {
 			return nil
 		}
-		kv := ob.Bucket(kvName)
+		kv := ob
 		return kv.ForEachBucket(func(id []byte) error {
 			return kv.Bucket(id).ForEach(func(k, v []byte) error {
 				l := Line{Bucket: string(id), Key: string(k)}
