@@ -146,6 +146,11 @@ log "components"
 node tools/build.mjs "$here" "$scratch"
 node tools/actors.mjs "$here" "$scratch"
 node tools/cmd.mjs "$here" "$scratch"
+# kvdraft.wasm: wasi:keyvalue 0.2.0-draft from freestanding C (src/kvdraft).
+clang-19 --target=wasm32 -O2 -ffreestanding -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--strip-debug \
+  -o "$scratch/kvdraft.core.wasm" src/kvdraft/kvdraft.c
+wasm-validate "$scratch/kvdraft.core.wasm"
+node tools/kvdraft.mjs "$here" "$scratch"
 node tools/jsactor.mjs "$here" "$scratch"
 
 log "done in $((SECONDS - start)) s"
