@@ -1,7 +1,7 @@
 // Package keyvalue gives components their storage through the standard
 // wasi:keyvalue interfaces (store, atomics and batch, versions
 // 0.2.0-draft2 and 0.2.0-draft) and airssys:storage/usage@0.1.0, on top of
-// a storage.DB.
+// a storage.Backend (a storage.DB).
 //
 // Design, in a few lines:
 //
@@ -70,7 +70,7 @@ func (g *Grant) bucket(id string) bool {
 
 // Session is one instance's storage: see the package doc.
 type Session struct {
-	DB    *storage.DB
+	DB    storage.Backend
 	Owner storage.Owner
 	Grant Grant
 	// Denied, when set, is told of every refused call (for the audit).
@@ -98,7 +98,7 @@ type slot struct {
 }
 
 // NewSession returns a session of owner's data under grant.
-func NewSession(db *storage.DB, owner storage.Owner, grant Grant) *Session {
+func NewSession(db storage.Backend, owner storage.Owner, grant Grant) *Session {
 	return &Session{DB: db, Owner: owner, Grant: grant}
 }
 
