@@ -3,6 +3,7 @@
 //	airssys-wasm call [flags] FILE 'EXPORT(ARGS)'
 //	airssys-wasm run [flags] FILE [ARGS...]
 //	airssys-wasm inspect FILE
+//	airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] COMPONENT ...
 //
 // Values are written in WAVE (see package wave). Exit status: 0 success, 1
 // the guest trapped, 2 bad usage or bad input.
@@ -36,6 +37,8 @@ func main() {
 	var code int
 	if len(os.Args) > 1 && os.Args[1] == "run" {
 		code = cmdRun(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	} else if len(os.Args) > 1 && os.Args[1] == "kv" {
+		code = cmdKV(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	} else {
 		code = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	}
@@ -46,11 +49,14 @@ func main() {
 const usage = `usage:
   airssys-wasm call [--fuel N] [--timeout DURATION] [--memory BYTES]
                     [--dir HOST::GUEST[:ro]]... [--env K=V]...
-                    [--manifest Component.toml --policy policy.toml] FILE 'EXPORT(ARGS)'
+                    [--manifest Component.toml --policy policy.toml]
+                    [--data DIR [--name NAME]] FILE 'EXPORT(ARGS)'
   airssys-wasm run [the same flags] FILE [ARGS...]
                     runs a WASI command (wasi:cli/run, or a core module's _start) with
                     ARGS, stdin, stdout and stderr; exits with the command's status
   airssys-wasm inspect FILE
+  airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] [COMPONENT ...]
+                    a data directory's key-value storage ("airssys-wasm kv help")
   airssys-wasm keygen NAME                 writes NAME.key (private) and NAME.pub
   airssys-wasm sign --key NAME.key --manifest Component.toml FILE     writes FILE.sig
   airssys-wasm verify --manifest Component.toml [--policy policy.toml] FILE
@@ -59,6 +65,10 @@ Arguments and results are WAVE values: 42, "text", 'c', [1, 2], (1, "a"),
 {name: "x", age: 3}, case(payload), red, some(1), none, ok(1), err("e"),
 {read, write}. Name a function inside an interface as inspect prints it,
 for example 'my:pkg/api@1.0.0#greet("you")'.
+
+--data DIR gives the component wasi:keyvalue storage in DIR/keyvalue.db:
+the data of the manifest's name and signer (what the policy grants), or
+without --manifest of --name NAME in the dev space (all its buckets).
 `
 
 // run is the whole command, testable without a process.
@@ -74,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], nil, stdout, stderr)
 	case "inspect":
 		return cmdInspect(ctx, args[1:], stdout, stderr)
+	case "kv":
+		return cmdKV(ctx, args[1:], nil, stdout, stderr)
 	case "keygen":
 		return cmdKeygen(args[1:], stdout, stderr)
 	case "sign":
@@ -137,6 +149,7 @@ func cmdCall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, exitUsage, "%s: %v", file, err)
 	}
 	defer comp.Close()
+	ctx = p.context(ctx)
 
 	var callArgs []any
 	var result *wit.Type

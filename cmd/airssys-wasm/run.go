@@ -12,6 +12,8 @@ import (
 
 	"github.com/airsstack/airssys-wasm-go/engine"
 	"github.com/airsstack/airssys-wasm-go/security"
+	"github.com/airsstack/airssys-wasm-go/storage"
+	"github.com/airsstack/airssys-wasm-go/storage/keyvalue"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
@@ -24,6 +26,7 @@ type instanceFlags struct {
 	manifestPath *string
 	policyPath   *string
 	auditLog     *bool
+	data, name   *string
 	dirs, envs   listFlag
 }
 
@@ -36,6 +39,8 @@ func addInstanceFlags(fs *flag.FlagSet) *instanceFlags {
 		manifestPath: fs.String("manifest", "", "Component.toml: run with exactly the capabilities it is granted"),
 		policyPath:   fs.String("policy", "", "host policy (with --manifest; default: grant nothing beyond WASI basics)"),
 		auditLog:     fs.Bool("audit", false, "write security audit events (JSON lines) to stderr"),
+		data:         fs.String("data", "", "data directory: key-value storage (wasi:keyvalue) in DIR/keyvalue.db"),
+		name:         fs.String("name", "", "the component's name, whose data it is, without --manifest (dev space)"),
 	}
 	fs.Var(&f.dirs, "dir", "preopen HOST::GUEST[:ro] (repeatable)")
 	fs.Var(&f.envs, "env", "environment variable K=V for the guest (repeatable)")
@@ -50,6 +55,8 @@ type prepared struct {
 	cfg     engine.InstanceConfig
 	eng     *engine.Engine
 	handles []*os.File
+	db      *storage.DB       // --data
+	kv      *keyvalue.Session // --data: the component's storage
 }
 
 func (p *prepared) close() {
@@ -57,6 +64,17 @@ func (p *prepared) close() {
 	for _, h := range p.handles {
 		h.Close()
 	}
+	if p.db != nil {
+		p.db.Close()
+	}
+}
+
+// context is ctx with the component's storage session, if any.
+func (p *prepared) context(ctx context.Context) context.Context {
+	if p.kv != nil {
+		return keyvalue.WithSession(ctx, p.kv)
+	}
+	return ctx
 }
 
 // prepare reads the component, admits it (with --manifest), builds the
@@ -67,7 +85,7 @@ func (f *instanceFlags) prepare(file string, wasio engine.WASI, stderr io.Writer
 	if err != nil {
 		return nil, fail(stderr, exitUsage, "--memory: %v", err)
 	}
-	cfg := engine.InstanceConfig{Fuel: *f.fuel, Timeout: *f.timeout, MemoryLimit: memLimit, WASI: wasio}
+	cfg := engine.InstanceConfig{Fuel: *f.fuel, Timeout: *f.timeout, MemoryLimit: memLimit, WASI: wasio, Host: kvHost()}
 	cfg.WASI.Env = map[string]string{}
 	for _, kv := range f.envs {
 		k, v, ok := strings.Cut(kv, "=")
@@ -90,13 +108,22 @@ func (f *instanceFlags) prepare(file string, wasio engine.WASI, stderr io.Writer
 	if *f.policyPath != "" && *f.manifestPath == "" {
 		return nil, fail(stderr, exitUsage, "--policy needs --manifest")
 	}
+	switch {
+	case *f.name != "" && *f.data == "":
+		return nil, fail(stderr, exitUsage, "--name needs --data")
+	case *f.name != "" && *f.manifestPath != "":
+		return nil, fail(stderr, exitUsage, "--name conflicts with --manifest: the component's name is the manifest's")
+	case *f.data != "" && *f.name == "" && *f.manifestPath == "":
+		return nil, fail(stderr, exitUsage, "--data needs --manifest or --name NAME (whose data it is)")
+	}
 	p := &prepared{wasm: wasm}
 	fuel := *f.fuel
+	var grants *security.Grants
+	var audit *security.Audit
 	if *f.manifestPath != "" {
 		if len(f.dirs) > 0 {
 			return nil, fail(stderr, exitUsage, "--dir conflicts with --manifest: directories come from the manifest's grants")
 		}
-		var audit *security.Audit
 		if *f.auditLog {
 			audit = security.NewAudit(stderr)
 		}
@@ -105,6 +132,7 @@ func (f *instanceFlags) prepare(file string, wasio engine.WASI, stderr io.Writer
 			return nil, code
 		}
 		g := adm.Grants
+		grants = g
 		audit.Event("grant", g.Component, "admitted", "trust", string(g.Trust))
 		applyGrants(&cfg, g, audit, stderr)
 		if fuel == 0 && cfg.Fuel > 0 {
@@ -124,10 +152,23 @@ func (f *instanceFlags) prepare(file string, wasio engine.WASI, stderr io.Writer
 			cfg.WASI.Dirs[i].Handle = h
 		}
 	}
+	if *f.data != "" {
+		db, kv, code := openSession(*f.data, *f.name, grants, audit, stderr)
+		if db == nil {
+			for _, h := range p.handles {
+				h.Close()
+			}
+			return nil, code
+		}
+		p.db, p.kv = db, kv
+	}
 	eng, err := newEngine(*f.cache, fuel > 0 || cfg.Fuel > 0)
 	if err != nil {
 		for _, h := range p.handles {
 			h.Close()
+		}
+		if p.db != nil {
+			p.db.Close()
 		}
 		return nil, fail(stderr, exitUsage, "%v", err)
 	}
@@ -163,6 +204,7 @@ func cmdRun(ctx context.Context, args []string, stdin *os.File, stdout, stderr i
 		return fail(stderr, exitUsage, "%s: %v", file, err)
 	}
 	defer comp.Close()
+	ctx = p.context(ctx)
 	entry := "_start"
 	if comp.Kind() == engine.KindComponent {
 		entry = "wasi:cli/run@0.2.0#run" // any 0.2.x (see engine.Component.FuncType)
