@@ -46,7 +46,7 @@ func usageOf(t *testing.T, dir string, o storage.Owner) storage.Usage {
 	return u
 }
 
-const kvcall = "testdata/kvcall.wasm"
+var kvcall = fixture("kvcall.wasm")
 
 func TestKVPutGetRmLs(t *testing.T) {
 	dir := t.TempDir()

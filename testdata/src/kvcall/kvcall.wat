@@ -1,12 +1,7 @@
 ;; kvcall.wasm: a component that imports wasi:keyvalue/store@0.2.0-draft2,
 ;; so that `airssys-wasm call --data DIR` can be tested against a real
-;; key-value guest (kv_test.go). Rebuild it with the pinned toolchain of
-;; testdata/tools (after `bash testdata/build.sh` or `npm ci` there):
-;;
-;;   cd testdata/tools && node --input-type=module -e "import fs from 'node:fs';
-;;     import {parse} from '@bytecodealliance/jco-transpile/wasm-tools';
-;;     const d = '../../cmd/airssys-wasm/testdata/';
-;;     fs.writeFileSync(d + 'kvcall.wasm', await parse(fs.readFileSync(d + 'kvcall.wat', 'utf8')))"
+;; key-value guest (cmd/airssys-wasm/kv_test.go). Built by build.sh (jco
+;; parse, like every src/<name>/<name>.wat).
 ;;
 ;;   export set: func(bucket: string, key: string, value: list<u8>) -> result<_, string>
 ;;   export get: func(bucket: string, key: string) -> result<option<list<u8>>, string>
