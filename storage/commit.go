@@ -180,6 +180,39 @@ func (db *DB) submit(ctx context.Context, w *write) error {
 	}
 }
 
+// putIn sets key to value in the owner's bucket id, keeping u exact and
+// within lim. The buckets are made only once the write is allowed: a
+// refused write leaves the file as it was.
+func (db *DB) putIn(tx *bolt.Tx, o Owner, id string, u *Usage, lim Limits, key string, value []byte) error {
+	b, err := kvBucket(tx, o, id, false)
+	if err != nil {
+		return err
+	}
+	var old []byte
+	if b != nil {
+		old = b.Get([]byte(key))
+	}
+	if d, dk := sizeDelta(key, old, value); fits(u, lim, d, dk) != nil {
+		return fits(u, lim, d, dk)
+	}
+	if b == nil {
+		if b, err = kvBucket(tx, o, id, true); err != nil {
+			return err
+		}
+	}
+	return db.put(b, u, lim, key, value)
+}
+
+// sizeDelta is what setting key from old (nil: absent) to value changes.
+func sizeDelta(key string, old, value []byte) (d, dk int64) {
+	d, dk = int64(len(key)+len(value)), 1
+	if old != nil {
+		d -= int64(len(key) + len(old))
+		dk = 0
+	}
+	return d, dk
+}
+
 // put sets key to value in b, keeping u exact and within lim.
 func (db *DB) put(b *bolt.Bucket, u *Usage, lim Limits, key string, value []byte) error {
 	old := b.Get([]byte(key))
@@ -255,11 +288,7 @@ func (db *DB) Set(ctx context.Context, o Owner, id, key string, value []byte, li
 		return err
 	}
 	return db.submit(ctx, &write{o: o, lim: lim, apply: func(tx *bolt.Tx, u *Usage) error {
-		b, err := kvBucket(tx, o, id, true)
-		if err != nil {
-			return err
-		}
-		return db.put(b, u, lim.norm(), key, value)
+		return db.putIn(tx, o, id, u, lim.norm(), key, value)
 	}})
 }
 
@@ -312,7 +341,7 @@ func (db *DB) SetMany(ctx context.Context, o Owner, id string, kvs []KV, lim Lim
 		}
 	}
 	return db.submit(ctx, &write{o: o, lim: lim, apply: func(tx *bolt.Tx, u *Usage) error {
-		b, err := kvBucket(tx, o, id, true)
+		b, err := kvBucket(tx, o, id, false)
 		if err != nil {
 			return err
 		}
@@ -322,10 +351,11 @@ func (db *DB) SetMany(ctx context.Context, o Owner, id string, kvs []KV, lim Lim
 		for _, kv := range kvs {
 			prev, seen := final[kv.Key]
 			if !seen {
-				if old := b.Get([]byte(kv.Key)); old != nil {
-					prev = len(kv.Key) + len(old)
-				} else {
-					prev = -1
+				prev = -1
+				if b != nil {
+					if old := b.Get([]byte(kv.Key)); old != nil {
+						prev = len(kv.Key) + len(old)
+					}
 				}
 			}
 			if prev < 0 {
@@ -338,6 +368,11 @@ func (db *DB) SetMany(ctx context.Context, o Owner, id string, kvs []KV, lim Lim
 		}
 		if err := fits(u, lim.norm(), d, dk); err != nil {
 			return err
+		}
+		if b == nil && len(kvs) > 0 {
+			if b, err = kvBucket(tx, o, id, true); err != nil {
+				return err
+			}
 		}
 		big := Limits{MaxBytes: math.MaxInt64, MaxKeys: math.MaxInt64}
 		for _, kv := range kvs {
@@ -358,11 +393,15 @@ func (db *DB) Increment(ctx context.Context, o Owner, id, key string, delta int6
 	}
 	var result int64
 	err := db.submit(ctx, &write{o: o, lim: lim, apply: func(tx *bolt.Tx, u *Usage) error {
-		b, err := kvBucket(tx, o, id, true)
+		b, err := kvBucket(tx, o, id, false)
 		if err != nil {
 			return err
 		}
-		n, err := parseInt(b.Get([]byte(key)))
+		var cur []byte
+		if b != nil {
+			cur = b.Get([]byte(key))
+		}
+		n, err := parseInt(cur)
 		if err != nil {
 			return refuse(err)
 		}
@@ -370,7 +409,7 @@ func (db *DB) Increment(ctx context.Context, o Owner, id, key string, delta int6
 			return refuse(fmt.Errorf("%w: %d + %d", ErrOverflow, n, delta))
 		}
 		n += delta
-		if err := db.put(b, u, lim.norm(), key, []byte(strconv.FormatInt(n, 10))); err != nil {
+		if err := db.putIn(tx, o, id, u, lim.norm(), key, []byte(strconv.FormatInt(n, 10))); err != nil {
 			return err
 		}
 		result = n
@@ -401,14 +440,17 @@ func (db *DB) CompareAndSwap(ctx context.Context, o Owner, id, key string, old [
 		return err
 	}
 	return db.submit(ctx, &write{o: o, lim: lim, apply: func(tx *bolt.Tx, u *Usage) error {
-		b, err := kvBucket(tx, o, id, true)
+		b, err := kvBucket(tx, o, id, false)
 		if err != nil {
 			return err
 		}
-		cur := b.Get([]byte(key))
+		var cur []byte
+		if b != nil {
+			cur = b.Get([]byte(key))
+		}
 		if (cur != nil) != oldFound || (oldFound && !bytes.Equal(cur, old)) {
 			return refuse(ErrCASFailed)
 		}
-		return db.put(b, u, lim.norm(), key, value)
+		return db.putIn(tx, o, id, u, lim.norm(), key, value)
 	}})
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -118,8 +119,9 @@ type Options struct {
 	// ReadOnly opens the file for reading only (writes fail).
 	ReadOnly bool
 
-	// failApply, when set (tests), is called before each write is applied:
-	// an error is a backend failure in the middle of a transaction.
+	// failApply, when set (tests), is called before each key is written
+	// or deleted inside a transaction (its argument is 0): an error is a
+	// backend failure in the middle of the transaction.
 	failApply func(n int) error
 }
 
@@ -133,6 +135,8 @@ type DB struct {
 	done    chan struct{}
 
 	nCommits, nWrites atomic.Uint64
+	closeOnce         sync.Once
+	closeErr          error
 }
 
 // Stats counts the commit loop's work.
@@ -217,16 +221,24 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	db := &DB{bolt: b, opts: o, writes: make(chan *write, 256), waiting: make(chan struct{}, o.MaxWaiting),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	if !o.ReadOnly {
+	var marked bool
+	b.View(func(tx *bolt.Tx) error {
+		marked = tx.Bucket(formatName) != nil && string(tx.Bucket(formatName).Get(formatKey)) == format
+		return nil
+	})
+	if !o.ReadOnly && !marked {
 		if err := b.Update(func(tx *bolt.Tx) error {
 			f, err := tx.CreateBucketIfNotExists(formatName)
 			if err != nil {
 				return err
 			}
-			if v := f.Get(formatKey); v != nil && string(v) != format {
+			switch v := f.Get(formatKey); {
+			case v == nil:
+				return f.Put(formatKey, []byte(format))
+			case string(v) != format:
 				return fmt.Errorf("%w: data format %q, this version reads %q", ErrCorrupt, v, format)
 			}
-			return f.Put(formatKey, []byte(format))
+			return nil
 		}); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("storage: preparing %s: %w", path, err)
@@ -239,14 +251,12 @@ func Open(path string, o Options) (*DB, error) {
 // Close stops the commit loop (writes waiting fail with ErrClosed) and
 // closes the file.
 func (db *DB) Close() error {
-	select {
-	case <-db.stop:
-		return nil
-	default:
-	}
-	close(db.stop)
-	<-db.done
-	return db.bolt.Close()
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		<-db.done
+		db.closeErr = db.bolt.Close()
+	})
+	return db.closeErr
 }
 
 // Path is the database file's path.
@@ -322,6 +332,11 @@ func writeUsage(tx *bolt.Tx, o Owner, u Usage) error {
 func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	select {
+	case <-db.stop:
+		return ErrClosed
+	default:
 	}
 	return db.bolt.View(fn)
 }

@@ -1005,25 +1005,14 @@ func TestCloseWithWritesWaiting(t *testing.T) {
 	}
 }
 
-// ---- found while writing these tests: known bugs ------------------------------
-//
-// These fail on the code of the commit that added them; they are skipped
-// unless AIRSSYS_KNOWN_BUGS=1, so that the package's tests stay green
-// until they are fixed (then drop the skip).
+// ---- found while writing these tests, and fixed -------------------------------
 
-func skipKnownBug(t *testing.T) {
-	if os.Getenv("AIRSSYS_KNOWN_BUGS") != "1" {
-		t.Skip("a known bug (AIRSSYS_KNOWN_BUGS=1 runs it)")
-	}
-}
-
-// DB is "safe for concurrent use", but two Close calls at once both pass
-// the check of stop and both close it: "panic: close of closed channel".
+// DB is "safe for concurrent use": two Close calls at once once both passed
+// the check of stop and both closed it ("panic: close of closed channel").
 // (A host shutting down on a signal while another path closes the
 // database would hit it.) With 16 goroutines closing at once it panicked
 // in every run here.
-func TestKnownBugConcurrentClose(t *testing.T) {
-	skipKnownBug(t)
+func TestConcurrentCloseIsSafe(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		db, err := Open(filepath.Join(t.TempDir(), "kv.db"), Options{})
 		if err != nil {
@@ -1052,8 +1041,7 @@ func TestKnownBugConcurrentClose(t *testing.T) {
 // with new 250-byte identifiers grew a 32 KiB file to 4 MiB). Package
 // security bounds the identifiers a component can use to the exact names
 // of its manifest, which bounds the damage through wasi:keyvalue.
-func TestKnownBugRefusedWritesLeaveBuckets(t *testing.T) {
-	skipKnownBug(t)
+func TestRefusedWritesLeaveNoBuckets(t *testing.T) {
 	db, _ := tmpDB(t)
 	o := Owner{Publisher: "ed25519:carol", Name: "full"}
 	if err := db.Set(ctx, o, "new", "k", []byte("too long for the quota"), Limits{MaxBytes: 5}); !errors.Is(err, ErrQuota) {
