@@ -20,7 +20,7 @@ type write struct {
 	// makes it. A refusal (refuse(err)) must come before any change; any
 	// other error is a backend failure and aborts the whole transaction.
 	apply func(tx *bolt.Tx, u *Usage) error
-	done  chan error
+	done  chan error // its outcome, once committed (or not)
 }
 
 // refusal marks an error that changed nothing: only this write fails.
@@ -33,54 +33,36 @@ func refuse(err error) error { return refusal{err} }
 // maxGroup bounds the writes one transaction takes.
 const maxGroup = 1000
 
-// commitLoop applies the writes in groups: every write waiting when a
-// transaction starts goes into it, and one commit (one fsync) serves them
-// all. It waits for company only while writers known to be in flight may
+// Group commit, led by a writer: the first write to arrive when no one is
+// committing becomes the leader and commits, on its own goroutine, every
+// write waiting when it starts a transaction (one fsync for all); writes
+// that arrive meanwhile queue and wait. When its own write has committed
+// and others wait, the leader hands the lead to a new goroutine (own ==
+// nil), which commits until no write waits. A lone writer thus commits on
+// its own thread with no hand-off at all: a host call waiting for its
+// commit is a callback from C on a locked OS thread, which wakes slowly
+// (measured: 15% fewer commits a second).
+//
+// A leader waits for company only while writers known to be in flight may
 // still come back (those of the last group and those that queued while it
-// committed; at most a quarter of a commit): a lone writer never waits,
-// and several writers that each wait for their acknowledgement commit
-// together instead of settling into cohorts that take turns.
-func (db *DB) commitLoop() {
-	defer close(db.done)
-	// The last group's size and commit time, and how many writes queued
-	// while it committed.
-	last, lastDur, queued := 0, time.Duration(0), 0
+// committed), and at most a quarter of a commit: a lone writer never
+// waits, and several writers that each wait for their acknowledgement
+// commit together instead of settling into cohorts that take turns.
+func (db *DB) lead(own *write) {
 	for {
-		var first *write
-		select {
-		case first = <-db.writes:
-		case <-db.stop:
-			for {
-				select {
-				case w := <-db.writes:
-					w.done <- ErrClosed
-				default:
-					return
-				}
-			}
-		}
-		group := []*write{first}
-	fill:
-		for len(group) < maxGroup {
-			select {
-			case w := <-db.writes:
-				group = append(group, w)
-			default:
-				break fill
-			}
-		}
-		// The writers of the last group are still in flight (each was just
-		// acknowledged and is on its way back with its next write), and so
-		// are those that queued while it committed: wait for them, but never
-		// longer than a quarter of a commit. A lone writer never waits.
-		target := min(last+queued, maxGroup)
-		if len(group) < target {
-			wait := time.NewTimer(min(lastDur/4, time.Millisecond))
+		db.mu.Lock()
+		group := db.take(nil)
+		target := min(db.last+db.queuedAtEnd, maxGroup)
+		db.mu.Unlock()
+		if len(group) < target && db.lastDur > 0 {
+			wait := time.NewTimer(min(db.lastDur/4, time.Millisecond))
 		gather:
 			for len(group) < target {
 				select {
-				case w := <-db.writes:
-					group = append(group, w)
+				case <-db.arrive:
+					db.mu.Lock()
+					group = db.take(group)
+					db.mu.Unlock()
 				case <-wait.C:
 					break gather
 				}
@@ -89,8 +71,35 @@ func (db *DB) commitLoop() {
 		}
 		t0 := time.Now()
 		db.commit(group)
-		last, lastDur, queued = len(group), time.Since(t0), len(db.writes)
+		db.mu.Lock()
+		db.last, db.lastDur, db.queuedAtEnd = len(group), time.Since(t0), len(db.queue)
+		switch {
+		case len(db.queue) == 0 && (own == nil || len(own.done) > 0):
+			db.leading = false
+			db.idle.Broadcast()
+			db.mu.Unlock()
+			return
+		case own != nil && len(own.done) > 0:
+			// Writes queued behind us: a goroutine of its own leads them, so
+			// that the next commit does not wait for a locked thread to wake.
+			db.mu.Unlock()
+			go db.lead(nil)
+			return
+		}
+		db.mu.Unlock()
 	}
+}
+
+// take moves queued writes into group (up to maxGroup). db.mu is held.
+func (db *DB) take(group []*write) []*write {
+	n := min(len(db.queue), maxGroup-len(group))
+	group = append(group, db.queue[:n]...)
+	clear(db.queue[:n])
+	db.queue = db.queue[n:]
+	if len(db.queue) == 0 {
+		db.queue = nil
+	}
+	return group
 }
 
 // commit runs one group in one transaction and acknowledges each write
@@ -145,8 +154,8 @@ func (db *DB) commit(group []*write) {
 	}
 }
 
-// submit queues w and waits for its outcome. Once queued, a write is
-// waited for whatever ctx does: it may be committed.
+// submit queues w and waits for its outcome (see lead). Once queued, a
+// write is waited for whatever ctx does: it may be committed.
 func (db *DB) submit(ctx context.Context, w *write) error {
 	if db.opts.ReadOnly {
 		return errors.New("storage: database opened read-only")
@@ -162,22 +171,31 @@ func (db *DB) submit(ctx context.Context, w *write) error {
 	defer func() { <-db.waiting }()
 	w.lim = w.lim.norm()
 	w.done = make(chan error, 1)
-	select {
-	case db.writes <- w:
-	case <-db.stop:
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
 		return ErrClosed
 	}
-	select {
-	case err := <-w.done:
-		return err
-	case <-db.done:
+	db.queue = append(db.queue, w)
+	if db.leading {
+		db.mu.Unlock()
 		select {
-		case err := <-w.done:
-			return err
+		case db.arrive <- struct{}{}:
 		default:
-			return ErrClosed
 		}
+		return <-w.done
 	}
+	db.leading = true
+	if db.last > 1 {
+		// Several writers lately: a goroutine of its own leads, so that
+		// commits follow each other without waiting for a locked thread.
+		db.mu.Unlock()
+		go db.lead(nil)
+		return <-w.done
+	}
+	db.mu.Unlock()
+	db.lead(w)
+	return <-w.done
 }
 
 // putIn sets key to value in the owner's bucket id, keeping u exact and

@@ -129,10 +129,19 @@ type Options struct {
 type DB struct {
 	bolt    *bolt.DB
 	opts    Options
-	writes  chan *write
 	waiting chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
+	stop    chan struct{} // closed by Close
+
+	// Group commit (commit.go: lead), guarded by mu.
+	mu          sync.Mutex
+	idle        *sync.Cond // signalled when no one leads any more
+	queue       []*write
+	leading     bool
+	closed      bool
+	arrive      chan struct{} // poked when a write queues behind a leader
+	last        int           // the last group's size,
+	lastDur     time.Duration // its commit time,
+	queuedAtEnd int           // and the writes queued when it ended
 
 	nCommits, nWrites atomic.Uint64
 	closeOnce         sync.Once
@@ -192,8 +201,7 @@ func parseOwnerName(b []byte) (Owner, bool) {
 	return Owner{Publisher: parts[0], Name: parts[1]}, len(b) == 0
 }
 
-// Open opens (or creates, mode 0600) the database file at path and starts
-// its commit loop. A file another process holds fails with ErrLocked after
+// Open opens (or creates, mode 0600) the database file at path. A file another process holds fails with ErrLocked after
 // LockTimeout; a file that is not a database fails with ErrCorrupt, and is
 // left as it was.
 func Open(path string, o Options) (*DB, error) {
@@ -219,8 +227,9 @@ func Open(path string, o Options) (*DB, error) {
 	case err != nil:
 		return nil, fmt.Errorf("storage: opening %s: %w", path, err)
 	}
-	db := &DB{bolt: b, opts: o, writes: make(chan *write, 256), waiting: make(chan struct{}, o.MaxWaiting),
-		stop: make(chan struct{}), done: make(chan struct{})}
+	db := &DB{bolt: b, opts: o, waiting: make(chan struct{}, o.MaxWaiting), stop: make(chan struct{}),
+		arrive: make(chan struct{}, 1)}
+	db.idle = sync.NewCond(&db.mu)
 	var marked bool
 	b.View(func(tx *bolt.Tx) error {
 		marked = tx.Bucket(formatName) != nil && string(tx.Bucket(formatName).Get(formatKey)) == format
@@ -244,16 +253,22 @@ func Open(path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("storage: preparing %s: %w", path, err)
 		}
 	}
-	go db.commitLoop()
 	return db, nil
 }
 
-// Close stops the commit loop (writes waiting fail with ErrClosed) and
-// closes the file.
+// Close waits for the writes already queued to commit (later ones fail
+// with ErrClosed) and closes the file.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		// Writes already queued are committed (their callers get their real
+		// outcome); later ones fail with ErrClosed.
+		db.mu.Lock()
+		db.closed = true
+		for db.leading {
+			db.idle.Wait()
+		}
+		db.mu.Unlock()
 		close(db.stop)
-		<-db.done
 		db.closeErr = db.bolt.Close()
 	})
 	return db.closeErr

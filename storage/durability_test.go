@@ -676,13 +676,18 @@ func hookDB(t *testing.T, f func(call int, committed int) error, gates ...*gate)
 	return db, path
 }
 
-// waitQueued waits until n writes wait in the commit loop's queue.
+// waitQueued waits until n writes wait behind the leader.
 func waitQueued(t *testing.T, db *DB, n int) {
 	t.Helper()
+	queued := func() int {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return len(db.queue)
+	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(db.writes) < n {
+	for queued() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d writes queued, waited for %d", len(db.writes), n)
+			t.Fatalf("%d writes queued, waited for %d", queued(), n)
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
