@@ -36,12 +36,13 @@
 //
 // # Writes, quotas, durability
 //
-// Every write goes through one commit loop (commit.go): a goroutine that
-// takes every write waiting when it starts a transaction, applies them in
-// order and commits once (one fsync for all: group commit, without ever
-// waiting for company), then acknowledges each. A write is acknowledged
-// only after its transaction committed; a failed commit fails every write
-// in it. A write that would pass its owner's quota (Limits: bytes of keys
+// Writes are committed in groups (commit.go): the first writer to arrive
+// when no one is committing leads, committing on its own goroutine every
+// write waiting when it starts a transaction (one fsync for all), and a
+// goroutine of its own takes over the lead while writes keep queueing; a
+// leader waits for company only for writers known to be in flight. A
+// write is acknowledged only after its transaction committed; a failed
+// commit fails every write in it. A write that would pass its owner's quota (Limits: bytes of keys
 // and values, key count, value size) fails before it changes anything, and
 // a batch is all or nothing. Usage (bytes and keys) is kept exactly, in the
 // same transaction as the data. Reads run in their own read transactions
