@@ -7,14 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
 	"github.com/airsstack/airssys-wasm-go/security"
-	"github.com/airsstack/airssys-wasm-go/storage/keyvalue"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
@@ -57,13 +55,12 @@ type envelope struct {
 // messages, bounded) and the control queue (restarts, stops and replies,
 // which overtake user messages).
 type cell struct {
-	sys   *System
-	id    ID
-	spec  Spec
-	sup   *supervisor
-	world world
-	names worldExports    // the export names of its world
-	ctx   context.Context // carries the cell to host functions; never cancelled
+	sys  *System
+	id   ID
+	spec Spec // what a restart makes an incarnation of
+	// prev is the spec before the last update: Rollback's target.
+	prev *Spec
+	sup  *supervisor
 
 	mbox *mailbox
 
@@ -84,57 +81,38 @@ type cell struct {
 	stopErr  error         // how it ended, set before done closes
 	once     sync.Once
 
-	// owned by run
-	inst   *engine.Instance
-	handle *engine.Func
-	onRep  *engine.Func
-	rec    wit.Record // reused message record (world 0.1.0)
-	meta   wit.Record
-	// handles are the world 0.2.0 handles the instance holds (world2.go);
-	// cur is the message being handled, whose trace context goes on to
-	// what the handler sends.
-	handles handleTable
-	cur     *Message
-	// kv is the actor's storage session (nil: no storage), reset with
-	// every instance.
-	kv *keyvalue.Session
-	// callDeadline is when the guest call in progress times out (zero:
-	// never); host functions' waits end by it.
-	callDeadline time.Time
-	logb         logBudget
+	// owned by run: the live incarnation (nil while restarting), also
+	// read under instMu by other goroutines (Interrupt, Stats)
+	inc  *incarnation
+	rec  wit.Record // reused message record (world 0.1.0)
+	meta wit.Record
+	// logb is the logging budget of the actor, across incarnations (an
+	// update's init may log while the live one does).
+	logMu sync.Mutex
+	logb  logBudget
 
-	state       atomic.Uint32
-	busy        atomic.Bool
-	handled     atomic.Uint64
-	replied     atomic.Uint64
-	errs        atomic.Uint64
-	failed      atomic.Uint64
-	dead        atomic.Uint64
-	restarts    atomic.Uint64
-	pendingOut  atomic.Int32
-	logLines    atomic.Uint64 // wasi:logging lines dropped
-	logBytes    atomic.Uint64 // and bytes
-	liveHandles atomic.Int32  // len of handles, for Stats
-	abort       atomic.Bool
-	instMu      sync.Mutex // guards inst for Interrupt from other goroutines
+	state      atomic.Uint32
+	busy       atomic.Bool
+	handled    atomic.Uint64
+	replied    atomic.Uint64
+	errs       atomic.Uint64
+	failed     atomic.Uint64
+	dead       atomic.Uint64
+	restarts   atomic.Uint64
+	pendingOut atomic.Int32
+	logLines   atomic.Uint64 // wasi:logging lines dropped
+	logBytes   atomic.Uint64 // and bytes
+	abort      atomic.Bool
+	instMu     sync.Mutex // guards inst for Interrupt from other goroutines
 }
 
-type cellKey struct{}
-
-func newCell(s *System, spec Spec, sup *supervisor, w world) *cell {
-	c := &cell{sys: s, id: spec.ID, spec: spec, sup: sup, world: w, names: exportsOf[w],
+func newCell(s *System, spec Spec, sup *supervisor) *cell {
+	c := &cell{sys: s, id: spec.ID, spec: spec, sup: sup,
 		mbox: newMailbox(spec.MailboxSize),
 		note: make(chan struct{}, 1), stopping: make(chan struct{}), done: make(chan struct{})}
-	c.kv = s.storageSession(spec)
-	c.ctx = c.values(context.Background())
 	c.meta = wit.Record{{Name: "correlation-id"}, {Name: "reply-to"}, {Name: "timestamp-ms"},
 		{Name: "content-type"}, {Name: "topic"}}
 	c.rec = wit.Record{{Name: "sender"}, {Name: "payload"}, {Name: "metadata", Value: c.meta}}
-	return c
-}
-
-func cellFrom(ctx context.Context) *cell {
-	c, _ := ctx.Value(cellKey{}).(*cell)
 	return c
 }
 
@@ -145,7 +123,7 @@ func (c *cell) stats() Stats {
 	return Stats{State: State(c.state.Load()), Busy: c.busy.Load(), MailboxDepth: depth, Handled: c.handled.Load(),
 		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(),
 		Restarts: c.restarts.Load(), BlockedSenders: blocked, LogLinesDropped: c.logLines.Load(),
-		LogBytesDropped: c.logBytes.Load(), Handles: int(c.liveHandles.Load())}
+		LogBytesDropped: c.logBytes.Load(), Handles: c.handleCount()}
 }
 
 // push puts a message in the mailbox according to the overflow policy. A
@@ -256,7 +234,7 @@ func (c *cell) startFirst(ctx context.Context) error {
 	c.setState(Starting)
 	err := c.pinDirs()
 	if err == nil {
-		err = c.start(c.values(ctx))
+		err = c.start(ctx)
 	}
 	if err != nil {
 		c.setState(Failed)
@@ -306,88 +284,54 @@ func (c *cell) closeDirs() {
 	c.dirs = nil
 }
 
-// start makes a fresh instance and runs init, on ctx (which must carry the
-// cell).
-func (c *cell) start(ctx context.Context) error {
-	cfg := c.spec.Limits
-	cfg.Host = c.sys.host
-	inst, err := c.spec.Component.Instantiate(ctx, cfg)
+// start makes a fresh incarnation of c.spec and runs its init, on base's
+// deadline and cancellation (the deployer's context for a first start).
+func (c *cell) start(base context.Context) error {
+	inc, err := c.newIncarnation(base, c.spec)
 	if err != nil {
 		return err
 	}
-	c.resetHandles()
-	if c.kv != nil {
-		c.kv.Reset()
-	}
-	handle, err1 := inst.Func(c.names.handle)
-	onRep, err2 := inst.Func(c.names.reply)
-	if err := errors.Join(err1, err2); err != nil {
-		inst.Close()
-		return fmt.Errorf("%w: %w", ErrNotAnActor, err)
-	}
-	keys := make([]string, 0, len(c.spec.Config))
-	for k := range c.spec.Config {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	config := make([]any, len(keys))
-	for i, k := range keys {
-		config[i] = wit.Tuple{k, c.spec.Config[k]}
-	}
-	c.beginCall()
-	res, err := inst.Call(ctx, c.names.init, config)
-	if err == nil {
-		if r, ok := res.(wit.Result); ok && r.IsErr {
-			text, _ := r.Value.(string)
-			text, _ = cut(text, c.sys.opts.MaxErrorBytes)
-			err = fmt.Errorf("init: %s", text)
-		}
-	}
-	if err != nil {
-		inst.Close()
+	if err := inc.instantiate(inc.values(base)); err != nil {
 		return err
 	}
-	c.instMu.Lock()
-	c.inst, c.handle, c.onRep = inst, handle, onRep
-	c.instMu.Unlock()
+	c.activate(inc)
 	c.setState(Running)
 	c.sys.emit(EventStarted, c.id, nil)
 	return nil
 }
 
-// beginCall notes when the guest call about to start times out.
-func (c *cell) beginCall() {
-	if t := c.spec.Limits.Timeout; t > 0 {
-		c.callDeadline = time.Now().Add(t)
-	}
+// activate makes inc the live incarnation.
+func (c *cell) activate(inc *incarnation) {
+	c.instMu.Lock()
+	c.inc = inc
+	c.instMu.Unlock()
 }
 
-// closeInstance drops the instance, calling shutdown first when asked.
+// handleCount is the live incarnation's handles, for Stats.
+func (c *cell) handleCount() int {
+	c.instMu.Lock()
+	defer c.instMu.Unlock()
+	if c.inc == nil {
+		return 0
+	}
+	return int(c.inc.live.Load())
+}
+
+// closeInstance drops the live incarnation, calling shutdown first when
+// asked.
 func (c *cell) closeInstance(callShutdown bool) {
-	if c.inst == nil {
+	inc := c.inc
+	if inc == nil {
 		return
 	}
-	if callShutdown && c.inst.Trapped() == nil {
-		c.beginCall()
-		if _, err := c.inst.Call(c.ctx, c.names.shutdown); err != nil {
-			c.sys.log.Warn("actor shutdown export failed", "actor", string(c.id), "err", err)
-		}
-	}
-	c.instMu.Lock()
-	inst := c.inst
-	c.inst, c.handle, c.onRep = nil, nil, nil
-	c.instMu.Unlock()
-	inst.Close()
-	c.resetHandles()
-	if c.kv != nil {
-		c.kv.Reset()
-	}
+	c.activate(nil)
+	inc.close(callShutdown)
 }
 
 func (c *cell) interrupt() {
 	c.instMu.Lock()
-	if c.inst != nil {
-		c.inst.Interrupt()
+	if c.inc != nil {
+		c.inc.inst.Interrupt()
 	}
 	c.instMu.Unlock()
 }
@@ -401,7 +345,7 @@ func (c *cell) run() {
 			}
 			continue
 		}
-		if c.inst == nil { // waiting for a restart or stop
+		if c.inc == nil { // waiting for a restart or stop
 			<-c.note
 			continue
 		}
@@ -432,7 +376,7 @@ func (c *cell) control(env *envelope) bool {
 				return false // a stop is queued; handle it next
 			}
 		}
-		if err := c.start(c.ctx); err != nil {
+		if err := c.start(context.Background()); err != nil {
 			c.sys.emit(EventTrapped, c.id, err)
 			c.sup.childFailed(c, err)
 			return false
@@ -441,9 +385,9 @@ func (c *cell) control(env *envelope) bool {
 		c.sys.emit(EventRestarted, c.id, nil)
 	case envHealth:
 		h := Unknown
-		if c.inst != nil {
-			c.beginCall()
-			if v, err := c.inst.Call(c.ctx, c.names.health); err == nil {
+		if inc := c.inc; inc != nil {
+			inc.beginCall()
+			if v, err := inc.inst.Call(inc.ctx, inc.names.health); err == nil {
 				if e, ok := v.(wit.Enum); ok {
 					h = Health(e)
 				}
@@ -475,7 +419,7 @@ func (c *cell) control(env *envelope) bool {
 // messages) unless the stop was forced.
 func (c *cell) drain() {
 	for !c.abort.Load() {
-		if r := c.popReply(); r != nil && c.inst != nil {
+		if r := c.popReply(); r != nil && c.inc != nil {
 			c.deliverReply(r)
 			continue
 		}
@@ -483,7 +427,7 @@ func (c *cell) drain() {
 		if env == nil {
 			return
 		}
-		if c.inst == nil {
+		if c.inc == nil {
 			c.reject(env, ErrActorStopped)
 			continue
 		}
@@ -539,7 +483,8 @@ func (c *cell) reject(env *envelope, why error) {
 
 // deliver calls handle-message for one message.
 func (c *cell) deliver(env *envelope) {
-	if c.world == world2 {
+	inc := c.inc
+	if inc.world == world2 {
 		c.deliver2(env)
 		return
 	}
@@ -552,10 +497,10 @@ func (c *cell) deliver(env *envelope) {
 	c.rec[0].Value = string(m.Sender)
 	c.rec[1].Value = m.Payload
 	c.busy.Store(true)
-	c.cur = m
-	c.beginCall()
-	res, err := c.handle.Call(c.ctx, c.rec)
-	c.cur = nil
+	inc.cur = m
+	inc.beginCall()
+	res, err := inc.handle.Call(inc.ctx, c.rec)
+	inc.cur = nil
 	c.busy.Store(false)
 	c.rec[1].Value = nil
 	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
@@ -620,7 +565,7 @@ func (c *cell) deliverReply(env *envelope) {
 			reason = he.Message
 		}
 		outcome = wit.Err(reason)
-	} else if c.world == world2 {
+	} else if c.inc.world == world2 {
 		c.deliverReply2(env, outcome)
 		return
 	} else {
@@ -630,8 +575,8 @@ func (c *cell) deliverReply(env *envelope) {
 				{Name: "reply-to", Value: wit.None()}, {Name: "timestamp-ms", Value: uint64(m.Timestamp.UnixMilli())},
 				{Name: "content-type", Value: m.ContentType}, {Name: "topic", Value: wit.None()}}}})
 	}
-	c.beginCall()
-	if _, err := c.onRep.Call(c.ctx, env.corr, outcome); err != nil {
+	c.inc.beginCall()
+	if _, err := c.inc.onRep.Call(c.inc.ctx, env.corr, outcome); err != nil {
 		c.failed.Add(1)
 		c.fail(err)
 		return

@@ -26,53 +26,56 @@ func (s *System) newHost() *engine.Host {
 	h := engine.NewHost()
 	h.Interface(messagingIface, map[string]engine.HostFunc{
 		"send": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
+			c := inc.c
 			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
 			if err := s.checkSizes(target, "", payload, ct); err != nil {
 				return sendError(err), nil
 			}
-			if g := c.spec.Grants; g != nil && !g.AllowSend(target) {
+			if g := inc.spec.Grants; g != nil && !g.AllowSend(target) {
 				s.opts.Audit.Denied(string(c.id), "send", target, "not granted")
 				return sendError(ErrDenied), nil
 			}
 			m := Message{Payload: payload, ContentType: ct}
-			c.addTrace(&m)
-			err := s.send(ctx, c.id, ID(target), m, &hostWait{sender: c})
+			inc.addTrace(&m)
+			err := s.send(ctx, c.id, ID(target), m, &hostWait{sender: c, inc: inc})
 			if err != nil {
 				return sendError(err), nil
 			}
 			return wit.Ok(nil), nil
 		},
 		"request": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
+			c := inc.c
 			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
 			timeout := time.Duration(args[3].(uint32)) * time.Millisecond
 			if err := s.checkSizes(target, "", payload, ct); err != nil {
 				return sendError(err), nil
 			}
-			if g := c.spec.Grants; g != nil && !g.AllowRequest(target) {
+			if g := inc.spec.Grants; g != nil && !g.AllowRequest(target) {
 				s.opts.Audit.Denied(string(c.id), "request", target, "not granted")
 				return sendError(ErrDenied), nil
 			}
 			m := Message{Payload: payload, ContentType: ct}
-			c.addTrace(&m)
-			corr, err := s.requestFrom(c, ID(target), m, timeout)
+			inc.addTrace(&m)
+			corr, err := s.requestFrom(ctx, c, ID(target), m, timeout)
 			if err != nil {
 				return sendError(err), nil
 			}
 			return wit.Ok(corr), nil
 		},
 		"publish": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
+			c := inc.c
 			topic, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
 			if err := s.checkSizes("", topic, payload, ct); err != nil {
 				return sendError(err), nil
@@ -80,31 +83,33 @@ func (s *System) newHost() *engine.Host {
 			if err := ValidTopic(topic); err != nil {
 				return wit.Err(wit.Enum("unknown-target")), nil
 			}
-			if g := c.spec.Grants; g != nil && !g.AllowPublish(topic) {
+			if g := inc.spec.Grants; g != nil && !g.AllowPublish(topic) {
 				s.opts.Audit.Denied(string(c.id), "publish", topic, "not granted")
 				return sendError(ErrDenied), nil
 			}
 			m := Message{Payload: payload, ContentType: ct, Topic: topic}
-			c.addTrace(&m)
-			if err := s.publish(ctx, c.id, m, &hostWait{sender: c}); err != nil {
+			inc.addTrace(&m)
+			if err := s.publish(ctx, c.id, m, &hostWait{sender: c, inc: inc}); err != nil {
 				return sendError(err), nil
 			}
 			return wit.Ok(nil), nil
 		},
 		"self-id": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
+			c := inc.c
 			return string(c.id), nil
 		},
 	})
 	h.Func(loggingIface, "log", func(ctx context.Context, args []any) (any, error) {
-		c := cellFrom(ctx)
-		if c == nil {
+		inc := incFrom(ctx)
+		if inc == nil {
 			return nil, errNotInActor
 		}
-		if g := c.spec.Grants; g != nil && !g.AllowLogging() {
+		c := inc.c
+		if g := inc.spec.Grants; g != nil && !g.AllowLogging() {
 			s.opts.Audit.Denied(string(c.id), "logging", "", "not granted")
 			return nil, nil
 		}
@@ -125,7 +130,7 @@ func (s *System) newHost() *engine.Host {
 		if cutCtx+cutMsg > 0 {
 			c.logBytes.Add(uint64(cutCtx + cutMsg))
 		}
-		if c.logb.lines > 0 && now.Sub(c.logb.lastReport) >= time.Second {
+		if c.logReportDue(now) {
 			c.reportLogDrops(now)
 		}
 		s.log.Log(ctx, lvl, msg, "actor", string(c.id), "context", context)

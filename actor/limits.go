@@ -124,14 +124,18 @@ func cut(s string, max int) (string, int) {
 // to stop (which Stop and Shutdown do first).
 type hostWait struct {
 	sender   *cell
-	deadline time.Time // set when the call first has to wait
+	inc      *incarnation // the sender's incarnation making the call
+	deadline time.Time    // set when the call first has to wait
 }
 
 // until returns the deadline of the call, fixing it on first use.
 func (w *hostWait) until() time.Time {
 	if w.deadline.IsZero() {
 		w.deadline = time.Now().Add(w.sender.sys.opts.SendTimeout)
-		if d := w.sender.callDeadline; !d.IsZero() && d.Before(w.deadline) {
+		if w.inc == nil {
+			return w.deadline
+		}
+		if d := w.inc.callDeadline; !d.IsZero() && d.Before(w.deadline) {
 			w.deadline = d
 		}
 	}
@@ -154,6 +158,8 @@ func (c *cell) logAllow(now time.Time, cost int) bool {
 	if o.LogBytesPerSecond < 0 {
 		return true
 	}
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
 	b := &c.logb
 	if b.last.IsZero() {
 		b.tokens = float64(o.LogBurstBytes)
@@ -176,21 +182,36 @@ func (c *cell) logAllow(now time.Time, cost int) bool {
 func (c *cell) logDropped(now time.Time, n int) {
 	c.logLines.Add(1)
 	c.logBytes.Add(uint64(n))
+	c.logMu.Lock()
 	c.logb.lines++
 	c.logb.bytes += uint64(n)
-	if now.Sub(c.logb.lastReport) >= time.Second {
+	due := now.Sub(c.logb.lastReport) >= time.Second
+	c.logMu.Unlock()
+	if due {
 		c.reportLogDrops(now)
 	}
+}
+
+// logReportDue reports whether dropped lines wait for a report a second
+// old.
+func (c *cell) logReportDue(now time.Time) bool {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	return c.logb.lines > 0 && now.Sub(c.logb.lastReport) >= time.Second
 }
 
 // reportLogDrops writes one warning with the lines dropped since the last
 // one, if any.
 func (c *cell) reportLogDrops(now time.Time) {
+	c.logMu.Lock()
 	b := &c.logb
-	if b.lines == 0 {
+	lines, bytes := b.lines, b.bytes
+	if lines == 0 {
+		c.logMu.Unlock()
 		return
 	}
-	c.sys.log.Warn("wasi:logging lines dropped", "actor", string(c.id), "lines", b.lines, "bytes", b.bytes,
-		"limit_bytes_per_second", c.sys.opts.LogBytesPerSecond)
 	b.lines, b.bytes, b.lastReport = 0, 0, now
+	c.logMu.Unlock()
+	c.sys.log.Warn("wasi:logging lines dropped", "actor", string(c.id), "lines", lines, "bytes", bytes,
+		"limit_bytes_per_second", c.sys.opts.LogBytesPerSecond)
 }

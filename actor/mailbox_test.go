@@ -12,7 +12,7 @@ import (
 // per-sender order, and nobody is left waiting.
 func TestMailboxBlockedSendersAllGetThrough(t *testing.T) {
 	s := NewSystem(nil, Options{})
-	c := newCell(s, Spec{ID: "t/m/1", MailboxSize: 2}, nil, world1)
+	c := newCell(s, Spec{ID: "t/m/1", MailboxSize: 2}, nil)
 	const senders, each = 8, 500
 	var wg sync.WaitGroup
 	for g := 0; g < senders; g++ {

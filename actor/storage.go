@@ -1,21 +1,9 @@
 package actor
 
 import (
-	"context"
-
 	"github.com/airsstack/airssys-wasm-go/storage"
 	"github.com/airsstack/airssys-wasm-go/storage/keyvalue"
 )
-
-// values adds what host functions need to ctx: the cell, and its storage
-// session.
-func (c *cell) values(ctx context.Context) context.Context {
-	ctx = context.WithValue(ctx, cellKey{}, c)
-	if c.kv != nil {
-		ctx = keyvalue.WithSession(ctx, c.kv)
-	}
-	return ctx
-}
 
 // storageSession is the actor's storage: whose data and what it may do.
 // The owner is the component's identity from its grants (publisher key and

@@ -358,11 +358,10 @@ func (s *System) addCell(sup *supervisor, spec Spec, seen map[ID]bool) error {
 	if spec.Limits.Timeout == 0 && s.eng != nil && !s.eng.Config().DisableEpochInterruption {
 		spec.Limits.Timeout = s.opts.MessageTimeout
 	}
-	w, err := worldOf(spec.Component)
-	if err != nil {
+	if _, err := worldOf(spec.Component); err != nil {
 		return fmt.Errorf("actor: %s: %w", spec.ID, err)
 	}
-	sup.children = append(sup.children, newCell(s, spec, sup, w))
+	sup.children = append(sup.children, newCell(s, spec, sup))
 	return nil
 }
 
@@ -840,7 +839,7 @@ func withoutPayload(m Message) Message {
 
 // requestFrom starts a request made by a component; the caller has checked
 // the sizes.
-func (s *System) requestFrom(c *cell, to ID, m Message, timeout time.Duration) (uint64, error) {
+func (s *System) requestFrom(ctx context.Context, c *cell, to ID, m Message, timeout time.Duration) (uint64, error) {
 	if int(c.pendingOut.Load()) >= s.opts.MaxPendingRequests {
 		return 0, ErrTooManyWaits
 	}
@@ -855,7 +854,7 @@ func (s *System) requestFrom(c *cell, to ID, m Message, timeout time.Duration) (
 		s.complete(corr, nil, errTimeout)
 	})
 	m.CorrelationID, m.ReplyTo = corr, c.id
-	err := s.send(c.ctx, c.id, to, m, &hostWait{sender: c})
+	err := s.send(ctx, c.id, to, m, &hostWait{sender: c, inc: incFrom(ctx)})
 	if err != nil {
 		if _, ok := s.pending.LoadAndDelete(corr); ok {
 			p.timer.Stop()

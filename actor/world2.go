@@ -111,9 +111,9 @@ type handleTable struct {
 // errHandleCap is the trap of a component past its handle caps.
 var errHandleCap = errors.New("actor: too many live handles")
 
-func (c *cell) addHandle(s slot) (uint32, error) {
-	t := &c.handles
-	o := &c.sys.opts
+func (inc *incarnation) addHandle(s slot) (uint32, error) {
+	t := &inc.handles
+	o := &inc.c.sys.opts
 	if t.live >= o.MaxHandles || t.bytes+s.bytes() > o.MaxHandleBytes {
 		return 0, fmt.Errorf("%w: %d handles holding %d bytes (limits %d and %d): a component must drop the "+
 			"messages and payloads it no longer needs", errHandleCap, t.live, t.bytes, o.MaxHandles, o.MaxHandleBytes)
@@ -129,13 +129,13 @@ func (c *cell) addHandle(s slot) (uint32, error) {
 	}
 	t.live++
 	t.bytes += s.bytes()
-	c.liveHandles.Store(int32(t.live))
+	inc.live.Store(int32(t.live))
 	return i + 1, nil
 }
 
 // handle returns the slot of rep if it holds kind.
-func (c *cell) slotOf(rep uint32, kind slotKind) (*slot, error) {
-	t := &c.handles
+func (inc *incarnation) slotOf(rep uint32, kind slotKind) (*slot, error) {
+	t := &inc.handles
 	if rep == 0 || int(rep) > len(t.slots) || t.slots[rep-1].kind != kind {
 		return nil, fmt.Errorf("actor: no live handle %d of that kind", rep)
 	}
@@ -143,25 +143,19 @@ func (c *cell) slotOf(rep uint32, kind slotKind) (*slot, error) {
 }
 
 // takeHandle removes rep from the table and returns what it held.
-func (c *cell) takeHandle(rep uint32, kind slotKind) (slot, error) {
-	sl, err := c.slotOf(rep, kind)
+func (inc *incarnation) takeHandle(rep uint32, kind slotKind) (slot, error) {
+	sl, err := inc.slotOf(rep, kind)
 	if err != nil {
 		return slot{}, err
 	}
 	s := *sl
 	*sl = slot{}
-	t := &c.handles
+	t := &inc.handles
 	t.free = append(t.free, rep-1)
 	t.live--
 	t.bytes -= s.bytes()
-	c.liveHandles.Store(int32(t.live))
+	inc.live.Store(int32(t.live))
 	return s, nil
-}
-
-// resetHandles forgets every handle: the instance that held them is gone.
-func (c *cell) resetHandles() {
-	c.handles = handleTable{}
-	c.liveHandles.Store(0)
 }
 
 // ---- host functions ---------------------------------------------------------
@@ -170,11 +164,11 @@ func (c *cell) resetHandles() {
 func (s *System) world2Host(h *engine.Host) {
 	drop := func(kind slotKind) func(ctx context.Context, rep uint32) error {
 		return func(ctx context.Context, rep uint32) error {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return errNotInActor
 			}
-			_, err := c.takeHandle(rep, kind)
+			_, err := inc.takeHandle(rep, kind)
 			return err
 		}
 	}
@@ -182,75 +176,75 @@ func (s *System) world2Host(h *engine.Host) {
 	s.payType = h.Resource(types2Iface, "payload", drop(slotPayload))
 
 	// msgOf finds the message behind a method's self.
-	msgOf := func(ctx context.Context, args []any) (*cell, *Message, error) {
-		c := cellFrom(ctx)
-		if c == nil {
+	msgOf := func(ctx context.Context, args []any) (*incarnation, *Message, error) {
+		inc := incFrom(ctx)
+		if inc == nil {
 			return nil, nil, errNotInActor
 		}
 		r, _ := args[0].(engine.HostResource)
-		sl, err := c.slotOf(r.Rep, slotMessage)
+		sl, err := inc.slotOf(r.Rep, slotMessage)
 		if err != nil {
 			return nil, nil, err
 		}
-		return c, sl.msg, nil
+		return inc, sl.msg, nil
 	}
-	method := func(f func(c *cell, m *Message, args []any) (any, error)) engine.HostFunc {
+	method := func(f func(inc *incarnation, m *Message, args []any) (any, error)) engine.HostFunc {
 		return func(ctx context.Context, args []any) (any, error) {
-			c, m, err := msgOf(ctx, args)
+			inc, m, err := msgOf(ctx, args)
 			if err != nil {
 				return nil, err
 			}
-			return f(c, m, args)
+			return f(inc, m, args)
 		}
 	}
-	newPayload := func(c *cell, data []byte) (any, error) {
-		rep, err := c.addHandle(slot{kind: slotPayload, data: data})
+	newPayload := func(inc *incarnation, data []byte) (any, error) {
+		rep, err := inc.addHandle(slot{kind: slotPayload, data: data})
 		if err != nil {
 			return nil, err
 		}
 		return engine.HostResource{Type: s.payType, Rep: rep}, nil
 	}
 	h.Interface(types2Iface, map[string]engine.HostFunc{
-		"[method]message.sender": method(func(_ *cell, m *Message, _ []any) (any, error) {
+		"[method]message.sender": method(func(_ *incarnation, m *Message, _ []any) (any, error) {
 			return string(m.Sender), nil
 		}),
-		"[method]message.metadata": method(func(_ *cell, m *Message, _ []any) (any, error) {
+		"[method]message.metadata": method(func(_ *incarnation, m *Message, _ []any) (any, error) {
 			return wit.Record{{Name: "correlation-id", Value: m.CorrelationID},
 				{Name: "reply-to", Value: optString(string(m.ReplyTo))},
 				{Name: "timestamp-ms", Value: uint64(m.Timestamp.UnixMilli())},
 				{Name: "content-type", Value: m.ContentType}, {Name: "topic", Value: optString(m.Topic)},
 				{Name: "status", Value: m.Status}}, nil
 		}),
-		"[method]message.header": method(func(_ *cell, m *Message, args []any) (any, error) {
+		"[method]message.header": method(func(_ *incarnation, m *Message, args []any) (any, error) {
 			if v, ok := m.Header(args[1].(string)); ok {
 				return wit.Some(v), nil
 			}
 			return wit.None(), nil
 		}),
-		"[method]message.headers": method(func(_ *cell, m *Message, _ []any) (any, error) {
+		"[method]message.headers": method(func(_ *incarnation, m *Message, _ []any) (any, error) {
 			out := make([]any, len(m.Headers))
 			for i, h := range m.Headers {
 				out[i] = wit.Tuple{h.Name, h.Value}
 			}
 			return out, nil
 		}),
-		"[method]message.len": method(func(_ *cell, m *Message, _ []any) (any, error) {
+		"[method]message.len": method(func(_ *incarnation, m *Message, _ []any) (any, error) {
 			return uint64(len(m.Payload)), nil
 		}),
-		"[method]message.text": method(func(_ *cell, m *Message, _ []any) (any, error) {
+		"[method]message.text": method(func(_ *incarnation, m *Message, _ []any) (any, error) {
 			if !utf8.Valid(m.Payload) {
 				return wit.Err(wit.Enum("not-utf8")), nil
 			}
 			// The payload is immutable: a string view of it, not a copy.
 			return wit.Ok(unsafe.String(unsafe.SliceData(m.Payload), len(m.Payload))), nil
 		}),
-		"[method]message.bytes": method(func(_ *cell, m *Message, _ []any) (any, error) {
+		"[method]message.bytes": method(func(_ *incarnation, m *Message, _ []any) (any, error) {
 			if m.Payload == nil {
 				return []byte{}, nil
 			}
 			return m.Payload, nil
 		}),
-		"[method]message.range": method(func(_ *cell, m *Message, args []any) (any, error) {
+		"[method]message.range": method(func(_ *incarnation, m *Message, args []any) (any, error) {
 			off, n := args[1].(uint64), uint64(args[2].(uint32))
 			size := uint64(len(m.Payload))
 			if off > size || n > size-off || n > uint64(s.opts.MaxMessageBytes) {
@@ -258,55 +252,55 @@ func (s *System) world2Host(h *engine.Host) {
 			}
 			return wit.Ok(m.Payload[off : off+n : off+n]), nil
 		}),
-		"[method]message.payload": method(func(c *cell, m *Message, _ []any) (any, error) {
-			return newPayload(c, m.Payload)
+		"[method]message.payload": method(func(inc *incarnation, m *Message, _ []any) (any, error) {
+			return newPayload(inc, m.Payload)
 		}),
 		"[static]payload.from-text": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
 			text := args[0].(string)
 			// A fresh string decoded from the guest's memory, which no one
 			// else holds: its bytes become the payload without a copy.
-			return newPayload(c, unsafe.Slice(unsafe.StringData(text), len(text)))
+			return newPayload(inc, unsafe.Slice(unsafe.StringData(text), len(text)))
 		},
 		"[static]payload.from-bytes": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
-			return newPayload(c, bytesArg(args[0]))
+			return newPayload(inc, bytesArg(args[0]))
 		},
 		"[method]payload.len": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
-			sl, err := c.slotOf(args[0].(engine.HostResource).Rep, slotPayload)
+			sl, err := inc.slotOf(args[0].(engine.HostResource).Rep, slotPayload)
 			if err != nil {
 				return nil, err
 			}
 			return uint64(len(sl.data)), nil
 		},
 		"[method]payload.share": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
-			sl, err := c.slotOf(args[0].(engine.HostResource).Rep, slotPayload)
+			sl, err := inc.slotOf(args[0].(engine.HostResource).Rep, slotPayload)
 			if err != nil {
 				return nil, err
 			}
-			return newPayload(c, sl.data)
+			return newPayload(inc, sl.data)
 		},
 	})
 
 	// outgoing reads the payload handle and options of a send, request or
 	// publish: the payload leaves the table whatever happens next.
-	outgoing := func(c *cell, pay any, opts any) (Message, error) {
+	outgoing := func(inc *incarnation, pay any, opts any) (Message, error) {
 		r, _ := pay.(engine.HostResource)
-		sl, err := c.takeHandle(r.Rep, slotPayload)
+		sl, err := inc.takeHandle(r.Rep, slotPayload)
 		if err != nil {
 			return Message{}, err
 		}
@@ -323,11 +317,12 @@ func (s *System) world2Host(h *engine.Host) {
 	refusal := func(err error) (any, error) { return sendError2(err), nil }
 	h.Interface(messaging2Iface, map[string]engine.HostFunc{
 		"send": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
-			m, err := outgoing(c, args[1], args[2])
+			c := inc.c
+			m, err := outgoing(inc, args[1], args[2])
 			if err != nil {
 				return nil, err
 			}
@@ -335,22 +330,23 @@ func (s *System) world2Host(h *engine.Host) {
 			if err := s.checkMessage(target, "", &m); err != nil {
 				return refusal(err)
 			}
-			if g := c.spec.Grants; g != nil && !g.AllowSend(target) {
+			if g := inc.spec.Grants; g != nil && !g.AllowSend(target) {
 				s.opts.Audit.Denied(string(c.id), "send", target, "not granted")
 				return refusal(ErrDenied)
 			}
-			c.addTrace(&m)
-			if err := s.send(ctx, c.id, ID(target), m, &hostWait{sender: c}); err != nil {
+			inc.addTrace(&m)
+			if err := s.send(ctx, c.id, ID(target), m, &hostWait{sender: c, inc: inc}); err != nil {
 				return refusal(err)
 			}
 			return wit.Ok(nil), nil
 		},
 		"request": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
-			m, err := outgoing(c, args[1], args[2])
+			c := inc.c
+			m, err := outgoing(inc, args[1], args[2])
 			if err != nil {
 				return nil, err
 			}
@@ -359,23 +355,24 @@ func (s *System) world2Host(h *engine.Host) {
 			if err := s.checkMessage(target, "", &m); err != nil {
 				return refusal(err)
 			}
-			if g := c.spec.Grants; g != nil && !g.AllowRequest(target) {
+			if g := inc.spec.Grants; g != nil && !g.AllowRequest(target) {
 				s.opts.Audit.Denied(string(c.id), "request", target, "not granted")
 				return refusal(ErrDenied)
 			}
-			c.addTrace(&m)
-			corr, err := s.requestFrom(c, ID(target), m, timeout)
+			inc.addTrace(&m)
+			corr, err := s.requestFrom(ctx, c, ID(target), m, timeout)
 			if err != nil {
 				return refusal(err)
 			}
 			return wit.Ok(corr), nil
 		},
 		"publish": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
-			m, err := outgoing(c, args[1], args[2])
+			c := inc.c
+			m, err := outgoing(inc, args[1], args[2])
 			if err != nil {
 				return nil, err
 			}
@@ -386,29 +383,31 @@ func (s *System) world2Host(h *engine.Host) {
 			if err := ValidTopic(topic); err != nil {
 				return wit.Err(wit.Enum("unknown-target")), nil
 			}
-			if g := c.spec.Grants; g != nil && !g.AllowPublish(topic) {
+			if g := inc.spec.Grants; g != nil && !g.AllowPublish(topic) {
 				s.opts.Audit.Denied(string(c.id), "publish", topic, "not granted")
 				return refusal(ErrDenied)
 			}
-			c.addTrace(&m)
+			inc.addTrace(&m)
 			m.Topic = topic
-			if err := s.publish(ctx, c.id, m, &hostWait{sender: c}); err != nil {
+			if err := s.publish(ctx, c.id, m, &hostWait{sender: c, inc: inc}); err != nil {
 				return refusal(err)
 			}
 			return wit.Ok(nil), nil
 		},
 		"cancel-request": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
+			c := inc.c
 			return s.cancelRequest(c, args[0].(uint64)), nil
 		},
 		"self-id": func(ctx context.Context, args []any) (any, error) {
-			c := cellFrom(ctx)
-			if c == nil {
+			inc := incFrom(ctx)
+			if inc == nil {
 				return nil, errNotInActor
 			}
+			c := inc.c
 			return string(c.id), nil
 		},
 	})
@@ -447,15 +446,16 @@ func sendError2(err error) wit.Result {
 // deliver2 calls a 0.2.0 handle-message: the message goes in as a handle.
 func (c *cell) deliver2(env *envelope) {
 	m := &env.msg
+	inc := c.inc
 	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
-	rep, err := c.addHandle(slot{kind: slotMessage, msg: m})
+	rep, err := inc.addHandle(slot{kind: slotMessage, msg: m})
 	var res any
 	if err == nil {
 		c.busy.Store(true)
-		c.cur = m
-		c.beginCall()
-		res, err = c.handle.Call(c.ctx, engine.HostResource{Type: c.sys.msgType, Rep: rep})
-		c.cur = nil
+		inc.cur = m
+		inc.beginCall()
+		res, err = inc.handle.Call(inc.ctx, engine.HostResource{Type: c.sys.msgType, Rep: rep})
+		inc.cur = nil
 		c.busy.Store(false)
 	}
 	if err != nil {
@@ -485,7 +485,7 @@ func (c *cell) deliver2(env *envelope) {
 		// A payload handle in the body leaves the table even when no one
 		// asked for a reply.
 		v, _ := o.Value.(wit.Variant)
-		if err := c.readReply(v, &reply); err != nil {
+		if err := inc.readReply(v, &reply); err != nil {
 			c.failed.Add(1)
 			if isRequest {
 				c.sys.complete(m.CorrelationID, nil, fmt.Errorf("%w: %s: %w", ErrActorFailed, c.id, err))
@@ -505,16 +505,16 @@ func (c *cell) deliver2(env *envelope) {
 }
 
 // readReply fills m from a reply: a body alone, or full(response).
-func (c *cell) readReply(v wit.Variant, m *Message) error {
+func (inc *incarnation) readReply(v wit.Variant, m *Message) error {
 	if v.Case != "full" {
-		return c.readBody(v, m)
+		return inc.readBody(v, m)
 	}
 	rec, _ := v.Value.(wit.Record)
 	for _, f := range rec {
 		switch f.Name {
 		case "body":
 			b, _ := f.Value.(wit.Variant)
-			if err := c.readBody(b, m); err != nil {
+			if err := inc.readBody(b, m); err != nil {
 				return err
 			}
 		case "content-type":
@@ -532,7 +532,7 @@ func (c *cell) readReply(v wit.Variant, m *Message) error {
 
 // readBody sets m's payload from a body (or a reply case of the same
 // name).
-func (c *cell) readBody(v wit.Variant, m *Message) error {
+func (inc *incarnation) readBody(v wit.Variant, m *Message) error {
 	switch v.Case {
 	case "text":
 		s, _ := v.Value.(string)
@@ -542,7 +542,7 @@ func (c *cell) readBody(v wit.Variant, m *Message) error {
 		m.Payload = bytesArg(v.Value)
 	case "payload":
 		r, _ := v.Value.(engine.HostResource)
-		sl, err := c.takeHandle(r.Rep, slotPayload)
+		sl, err := inc.takeHandle(r.Rep, slotPayload)
 		if err != nil {
 			return err
 		}
@@ -553,9 +553,10 @@ func (c *cell) readBody(v wit.Variant, m *Message) error {
 
 // deliverReply2 calls a 0.2.0 handle-reply: a reply goes in as a handle.
 func (c *cell) deliverReply2(env *envelope, outcome wit.Result) {
+	inc := c.inc
 	if !outcome.IsErr {
 		m := env.reply.msg
-		rep, err := c.addHandle(slot{kind: slotMessage, msg: &m})
+		rep, err := inc.addHandle(slot{kind: slotMessage, msg: &m})
 		if err != nil {
 			c.failed.Add(1)
 			c.fail(err)
@@ -563,8 +564,8 @@ func (c *cell) deliverReply2(env *envelope, outcome wit.Result) {
 		}
 		outcome = wit.Ok(engine.HostResource{Type: c.sys.msgType, Rep: rep})
 	}
-	c.beginCall()
-	if _, err := c.onRep.Call(c.ctx, env.corr, outcome); err != nil {
+	inc.beginCall()
+	if _, err := inc.onRep.Call(inc.ctx, env.corr, outcome); err != nil {
 		c.failed.Add(1)
 		c.fail(err)
 		return
@@ -575,8 +576,8 @@ func (c *cell) deliverReply2(env *envelope, outcome wit.Result) {
 // addTrace gives an outgoing message the trace context of the message
 // being handled, unless its sender set its own: a trace survives actors
 // that do not copy headers (0.1.0 actors included).
-func (c *cell) addTrace(m *Message) {
-	cur := c.cur
+func (inc *incarnation) addTrace(m *Message) {
+	cur := inc.cur
 	if cur == nil || len(cur.Headers) == 0 {
 		return
 	}
