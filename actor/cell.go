@@ -34,6 +34,7 @@ const (
 	envRestart
 	envStop
 	envHealth
+	envUpdate
 )
 
 type envelope struct {
@@ -47,6 +48,11 @@ type envelope struct {
 	graceful bool
 	reason   error
 	health   chan Health // envHealth
+	// envUpdate: the prepared incarnation, its spec, and where to say it
+	// took over
+	inc     *incarnation
+	spec    Spec
+	updated chan error
 }
 
 // cell is one actor: a mailbox that lives as long as the actor and the
@@ -57,10 +63,11 @@ type envelope struct {
 type cell struct {
 	sys  *System
 	id   ID
-	spec Spec // what a restart makes an incarnation of
-	// prev is the spec before the last update: Rollback's target.
-	prev *Spec
-	sup  *supervisor
+	spec Spec // as deployed; never changes
+	// ver is the version an update installed (nil: spec's), prev the one
+	// before it (Rollback's target). Written by run, under instMu.
+	ver, prev *version
+	sup       *supervisor
 
 	mbox *mailbox
 
@@ -287,7 +294,7 @@ func (c *cell) closeDirs() {
 // start makes a fresh incarnation of c.spec and runs its init, on base's
 // deadline and cancellation (the deployer's context for a first start).
 func (c *cell) start(base context.Context) error {
-	inc, err := c.newIncarnation(base, c.spec)
+	inc, err := c.newIncarnation(base, c.liveSpec())
 	if err != nil {
 		return err
 	}
@@ -399,6 +406,8 @@ func (c *cell) control(env *envelope) bool {
 			}
 		}
 		env.health <- h
+	case envUpdate:
+		c.switchTo(env)
 	case envStop:
 		c.closeMailbox()
 		if env.graceful {

@@ -210,10 +210,13 @@ const (
 	EventRestarted
 	EventStopped
 	EventFailed
+	// EventUpdated: a new version of the component took over (Update,
+	// Rollback).
+	EventUpdated
 )
 
 func (k EventKind) String() string {
-	return [...]string{"deployed", "started", "trapped", "restarted", "stopped", "failed"}[k]
+	return [...]string{"deployed", "started", "trapped", "restarted", "stopped", "failed", "updated"}[k]
 }
 
 // Event is a lifecycle event of an actor (or, for failed, of a supervisor:
