@@ -10,3 +10,12 @@ require (
 )
 
 require go.etcd.io/bbolt v1.5.0
+
+require (
+	github.com/fsnotify/fsnotify v1.10.1 // indirect
+	github.com/google/go-containerregistry v0.22.1 // indirect
+	github.com/opencontainers/go-digest v1.0.0 // indirect
+	github.com/opencontainers/image-spec v1.1.1 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	oras.land/oras-go/v2 v2.7.0 // indirect
+)

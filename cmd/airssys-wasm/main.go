@@ -3,6 +3,7 @@
 //	airssys-wasm call [flags] FILE 'EXPORT(ARGS)'
 //	airssys-wasm run [flags] FILE [ARGS...]
 //	airssys-wasm inspect FILE
+//	airssys-wasm dev FILE.wasm
 //	airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] COMPONENT ...
 //
 // Values are written in WAVE (see package wave). Exit status: 0 success, 1
@@ -39,6 +40,8 @@ func main() {
 		code = cmdRun(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	} else if len(os.Args) > 1 && os.Args[1] == "kv" {
 		code = cmdKV(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	} else if len(os.Args) > 1 && os.Args[1] == "dev" {
+		code = cmdDev(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	} else {
 		code = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	}
@@ -55,6 +58,9 @@ const usage = `usage:
                     runs a WASI command (wasi:cli/run, or a core module's _start) with
                     ARGS, stdin, stdout and stderr; exits with the command's status
   airssys-wasm inspect FILE
+  airssys-wasm dev [--config K=V]... FILE.wasm
+                    runs an actor component, sends stdin's lines to it as requests and
+                    prints the replies; each new build of FILE takes over by live update
   airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] [COMPONENT ...]
                     a data directory's key-value storage ("airssys-wasm kv help")
   airssys-wasm keygen NAME                 writes NAME.key (private) and NAME.pub
@@ -86,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdInspect(ctx, args[1:], stdout, stderr)
 	case "kv":
 		return cmdKV(ctx, args[1:], nil, stdout, stderr)
+	case "dev":
+		return cmdDev(ctx, args[1:], strings.NewReader(""), stdout, stderr)
 	case "keygen":
 		return cmdKeygen(args[1:], stdout, stderr)
 	case "sign":
