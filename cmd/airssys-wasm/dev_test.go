@@ -86,7 +86,7 @@ func TestDevReloadsNewBuilds(t *testing.T) {
 		t.Fatalf("the change of exports is not shown:\n%s", out.String())
 	}
 	io.WriteString(feed, "mirror|7|x\n") // a command only agent2 knows
-	waitFor("\nmirror|7|x\n") // agent2 mirrors it; agent would say got:...
+	waitFor("\nmirror|7|x\n")            // agent2 mirrors it; agent would say got:...
 
 	// A build that does not load: the running version stays.
 	os.WriteFile(path+".tmp", []byte("not wasm"), 0o600)
