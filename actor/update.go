@@ -103,17 +103,32 @@ func (c *cell) liveSpec() Spec {
 }
 
 func (c *cell) update(ctx context.Context, spec Spec) error {
+	inc, err := c.prepare(ctx, spec)
+	if err != nil {
+		return err
+	}
+	return c.commitUpdate(inc, spec)
+}
+
+// prepare makes and starts an incarnation of spec beside the live one.
+func (c *cell) prepare(ctx context.Context, spec Spec) (*incarnation, error) {
 	inc, err := c.newIncarnation(ctx, spec)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrUpdateFailed, c.id, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUpdateFailed, c.id, err)
 	}
 	if err := inc.instantiate(inc.values(ctx)); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrUpdateFailed, c.id, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUpdateFailed, c.id, err)
 	}
 	if h := inc.health(); h != Healthy {
 		inc.close(false)
-		return fmt.Errorf("%w: %s: the new version reports %s", ErrUpdateFailed, c.id, h)
+		return nil, fmt.Errorf("%w: %s: the new version reports %s", ErrUpdateFailed, c.id, h)
 	}
+	return inc, nil
+}
+
+// commitUpdate hands a prepared incarnation to the actor's goroutine and
+// waits for the switch.
+func (c *cell) commitUpdate(inc *incarnation, spec Spec) error {
 	done := make(chan error, 1)
 	c.pushCtrl(&envelope{kind: envUpdate, inc: inc, spec: spec, updated: done})
 	select {
@@ -128,6 +143,61 @@ func (c *cell) update(ctx context.Context, spec Spec) error {
 		inc.close(false)
 		return fmt.Errorf("%w: %s", ErrActorStopped, c.id)
 	}
+}
+
+// Change is one actor's new version, for UpdateAll.
+type Change struct {
+	ID        ID
+	Component *engine.Component
+	Grants    *security.Grants // nil: keep the actor's
+}
+
+// UpdateAll updates several actors (a supervision tree, say) as one step:
+// every new version is prepared first, while the old ones run; if any
+// fails to start, none is switched and every actor keeps its version
+// (ErrUpdateFailed naming the first failure). Then each switches between
+// two of its messages.
+func (s *System) UpdateAll(ctx context.Context, changes []Change) error {
+	type prepared struct {
+		c    *cell
+		inc  *incarnation
+		spec Spec
+	}
+	var ready []prepared
+	discard := func() {
+		for _, p := range ready {
+			p.inc.close(false)
+		}
+	}
+	for _, ch := range changes {
+		c := s.lookup(ch.ID)
+		if c == nil {
+			discard()
+			return fmt.Errorf("%w: %w: %s", ErrUpdateFailed, ErrUnknownActor, ch.ID)
+		}
+		if ch.Component == nil {
+			discard()
+			return fmt.Errorf("%w: %s: no component", ErrUpdateFailed, ch.ID)
+		}
+		spec := c.liveSpec()
+		spec.Component = ch.Component
+		if ch.Grants != nil {
+			spec.Grants = ch.Grants
+		}
+		inc, err := c.prepare(ctx, spec)
+		if err != nil {
+			discard()
+			return err
+		}
+		ready = append(ready, prepared{c, inc, spec})
+	}
+	var first error
+	for _, p := range ready {
+		if err := p.c.commitUpdate(p.inc, p.spec); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // switchTo makes a prepared incarnation the live one: on the actor's

@@ -161,3 +161,39 @@ func TestUpdateKeepsDataAndRestartsStartTheNewVersion(t *testing.T) {
 		t.Fatalf("after rollback: %q", got)
 	}
 }
+
+// TestUpdateAllIsAllOrNothing: when one new version of a group fails to
+// start, no actor of the group switches; when all start, all switch.
+func TestUpdateAllIsAllOrNothing(t *testing.T) {
+	sys, rec := newSystem(t)
+	for _, id := range []string{"app/a/1", "app/b/1"} {
+		deploy(t, sys, spec(t, id, "actor_agent"))
+	}
+	ctx := context.Background()
+	err := sys.UpdateAll(ctx, []actor.Change{
+		{ID: "app/a/1", Component: component(t, "actor2_agent2")},
+		{ID: "app/b/1", Component: component(t, "actor2_forward")}, // init fails
+	})
+	if !errors.Is(err, actor.ErrUpdateFailed) {
+		t.Fatalf("UpdateAll with a failing version: %v", err)
+	}
+	for _, id := range []string{"app/a/1", "app/b/1"} {
+		if got := ask(t, sys, id, "mirror|1|x"); got != "got:mirror|1|x" {
+			t.Fatalf("%s switched although the group failed: %q", id, got)
+		}
+	}
+	if err := sys.UpdateAll(ctx, []actor.Change{
+		{ID: "app/a/1", Component: component(t, "actor2_agent2")},
+		{ID: "app/b/1", Component: component(t, "actor2_agent2")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"app/a/1", "app/b/1"} {
+		if got := ask(t, sys, id, "mirror|1|x"); got != "mirror|1|x" {
+			t.Fatalf("%s did not switch: %q", id, got)
+		}
+		if rec.count(actor.EventUpdated, actor.ID(id)) != 1 {
+			t.Fatalf("%s: update events", id)
+		}
+	}
+}
