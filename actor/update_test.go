@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/engine"
 )
 
 // TestUpdateUnderLoadLosesNothing: while a Go sender floods an actor with
@@ -47,11 +48,23 @@ func TestUpdateUnderLoadLosesNothing(t *testing.T) {
 		}
 		sendTime = time.Since(start)
 	}()
-	updates := 0
+	updates, refused := 0, 0
+	sick, broken := component(t, "actor2_sick"), component(t, "actor2_forward")
 	wg.Add(1)
 	go func() { // the updates, while the load flows
 		defer wg.Done()
 		for updates < switches {
+			// Now and then a version that is unhealthy, or whose init fails:
+			// rolled back before it takes over, the traffic unharmed.
+			if updates%10 == 0 {
+				for _, bad := range []*engine.Component{sick, broken} {
+					if err := sys.Update(ctx, "app/agent/1", bad, nil); !errors.Is(err, actor.ErrUpdateFailed) {
+						t.Errorf("a bad version: %v, want ErrUpdateFailed", err)
+						return
+					}
+					refused++
+				}
+			}
 			if err := sys.Update(ctx, "app/agent/1", v2, nil); err != nil {
 				t.Errorf("update %d: %v", updates, err)
 				return
@@ -89,7 +102,8 @@ func TestUpdateUnderLoadLosesNothing(t *testing.T) {
 	if got := rec.count(actor.EventUpdated, "app/agent/1"); got != switches {
 		t.Fatalf("%d update events, want %d", got, switches)
 	}
-	t.Logf("%d messages at %.0f/s with %d switches", n, float64(n)/sendTime.Seconds(), switches)
+	t.Logf("%d messages at %.0f/s with %d switches and %d refused versions", n, float64(n)/sendTime.Seconds(),
+		switches, refused)
 	select {
 	case m := <-sub.C:
 		t.Fatalf("a message too many: %q", m.Payload)
@@ -111,6 +125,10 @@ func TestFailedUpdateKeepsTheOldVersion(t *testing.T) {
 	err := sys.Update(ctx, "app/agent/1", component(t, "actor2_forward"), nil)
 	if !errors.Is(err, actor.ErrUpdateFailed) || !strings.Contains(err.Error(), "forward: config") {
 		t.Fatalf("update to a version that fails init: %v", err)
+	}
+	err = sys.Update(ctx, "app/agent/1", component(t, "actor2_sick"), nil)
+	if !errors.Is(err, actor.ErrUpdateFailed) || !strings.Contains(err.Error(), "unhealthy") {
+		t.Fatalf("update to a version that reports unhealthy: %v", err)
 	}
 	if err := sys.Update(ctx, "app/agent/1", component(t, "minimal"), nil); !errors.Is(err, actor.ErrUpdateFailed) {
 		t.Fatalf("update to a non-actor: %v", err)
