@@ -9,13 +9,13 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require go.etcd.io/bbolt v1.5.0
-
 require (
-	github.com/fsnotify/fsnotify v1.10.1 // indirect
-	github.com/google/go-containerregistry v0.22.1 // indirect
-	github.com/opencontainers/go-digest v1.0.0 // indirect
-	github.com/opencontainers/image-spec v1.1.1 // indirect
-	golang.org/x/sync v0.24.0 // indirect
-	oras.land/oras-go/v2 v2.7.0 // indirect
+	github.com/fsnotify/fsnotify v1.10.1
+	github.com/google/go-containerregistry v0.22.1
+	github.com/opencontainers/go-digest v1.0.0
+	github.com/opencontainers/image-spec v1.1.1
+	go.etcd.io/bbolt v1.5.0
+	oras.land/oras-go/v2 v2.7.0
 )
+
+require golang.org/x/sync v0.24.0 // indirect
