@@ -5,6 +5,7 @@
 //	airssys-wasm inspect FILE
 //	airssys-wasm dev FILE.wasm
 //	airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] COMPONENT ...
+//	airssys-wasm install|push|list|info|uninstall|gc [--data DIR] ...
 //
 // Values are written in WAVE (see package wave). Exit status: 0 success, 1
 // the guest trapped, 2 bad usage or bad input.
@@ -63,6 +64,10 @@ const usage = `usage:
                     prints the replies; each new build of FILE takes over by live update
   airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] [COMPONENT ...]
                     a data directory's key-value storage ("airssys-wasm kv help")
+  airssys-wasm install --policy policy.toml [--data DIR] FILE|REFERENCE
+  airssys-wasm push [--data DIR] NAME@VERSION REFERENCE
+  airssys-wasm list|info|uninstall|gc [--data DIR] ...
+                    the local component store, DIR/catalog ("airssys-wasm install --help")
   airssys-wasm keygen NAME                 writes NAME.key (private) and NAME.pub
   airssys-wasm sign --key NAME.key --manifest Component.toml FILE     writes FILE.sig
   airssys-wasm verify --manifest Component.toml [--policy policy.toml] FILE
@@ -94,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdKV(ctx, args[1:], nil, stdout, stderr)
 	case "dev":
 		return cmdDev(ctx, args[1:], strings.NewReader(""), stdout, stderr)
+	case "install", "push", "list", "info", "uninstall", "gc":
+		return cmdCatalog(ctx, args[0], args[1:], stdout, stderr)
 	case "keygen":
 		return cmdKeygen(args[1:], stdout, stderr)
 	case "sign":
