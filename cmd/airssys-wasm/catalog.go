@@ -123,6 +123,7 @@ func cmdCatalog(ctx context.Context, verb string, args []string, stdout, stderr 
 	data := fs.String("data", "", "the data directory (the catalog is DIR/catalog)")
 	var (
 		policy, manifest, sig, layout, cache *string
+		asName, asVersion, asMemory          *string
 		plain, inspect                       *bool
 		keep                                 *int
 		within                               *time.Duration
@@ -132,6 +133,9 @@ func cmdCatalog(ctx context.Context, verb string, args []string, stdout, stderr 
 		policy = fs.String("policy", "", "the policy to admit the component under (required)")
 		manifest = fs.String("manifest", "", "the component's Component.toml (default: beside FILE)")
 		sig = fs.String("sig", "", "the component's signature file (default: FILE.sig, if present)")
+		asName = fs.String("name", "", "for an artifact pushed without a Component.toml: its name (default: from the reference)")
+		asVersion = fs.String("version", "", "for such an artifact: its version (default: the reference's tag)")
+		asMemory = fs.String("memory", "64MiB", "for such an artifact: the memory it is given")
 	case "info":
 		inspect = fs.Bool("inspect", false, "compile the component and print its functions and types")
 		cache = fs.String("cache", "", `compile cache directory ("off" to disable)`)
@@ -165,7 +169,7 @@ func cmdCatalog(ctx context.Context, verb string, args []string, stdout, stderr 
 	}
 	switch verb {
 	case "install":
-		return c.install(pos[0], *policy, *manifest, *sig, *layout, *plain)
+		return c.install(pos[0], *policy, *manifest, *sig, *layout, *plain, foreign{*asName, *asVersion, *asMemory})
 	case "push":
 		return c.push(pos[0], pos[1], *layout, *plain)
 	case "list":
@@ -246,7 +250,48 @@ func looksLikeRef(s string) bool {
 
 // install installs FILE, a registry reference or (with layout) a reference
 // inside an OCI layout directory.
-func (c *catCmd) install(arg, policyPath, manifestPath, sigPath, layout string, plain bool) int {
+// foreign is what stands in for the manifest of an artifact another tool
+// pushed in the standard layout (no Component.toml, no signature).
+type foreign struct{ name, version, memory string }
+
+// manifest writes the Component.toml of such an artifact, pulled as ref:
+// no capabilities, unsigned, so the policy's rules for unsigned
+// components decide.
+func (f foreign) manifest(ref string) ([]byte, error) {
+	name, version := f.name, f.version
+	repo, tag := ref, ""
+	if i := strings.LastIndex(repo, "@"); i >= 0 {
+		repo = repo[:i]
+	}
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo, tag = repo[:i], repo[i+1:]
+	}
+	if name == "" {
+		last := strings.ToLower(repo[strings.LastIndex(repo, "/")+1:])
+		var b strings.Builder
+		for _, r := range last {
+			switch {
+			case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+				b.WriteRune(r)
+			case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+				b.WriteByte('-')
+			}
+		}
+		name = strings.Trim(b.String(), "-")
+	}
+	if version == "" {
+		version = tag
+	}
+	text := fmt.Sprintf("# Written by airssys-wasm install for %s, which was pushed without one.\n"+
+		"[component]\nname = %q\nversion = %q\n\n[resources]\nmemory = %q\n", ref, name, version, f.memory)
+	if _, err := security.ParseManifest("Component.toml", []byte(text)); err != nil {
+		return nil, fmt.Errorf("%s has no Component.toml, and one made from the reference is not valid "+
+			"(give --name and --version): %w", ref, err)
+	}
+	return []byte(text), nil
+}
+
+func (c *catCmd) install(arg, policyPath, manifestPath, sigPath, layout string, plain bool, fgn foreign) int {
 	if policyPath == "" {
 		return c.fail(exitUsage, "--policy policy.toml is required: a component is installed under a policy")
 	}
@@ -287,8 +332,18 @@ func (c *catCmd) install(arg, policyPath, manifestPath, sigPath, layout string, 
 		}
 		fmt.Fprintf(c.stdout, "pulled %s\n", from)
 		if a.Manifest == nil {
-			return c.fail(exitRefused, "%s has no Component.toml (pushed by another tool?): a component is "+
-				"installed with its manifest; pull its wasm (oras pull) and install the file with --manifest", arg)
+			if a.Signature != nil {
+				return c.fail(exitRefused, "%s has a signature but no Component.toml", arg)
+			}
+			// Pushed by another tool in the standard layout: installed as
+			// an unsigned component with no capabilities, under the
+			// policy's rules for those.
+			m, err := fgn.manifest(arg)
+			if err != nil {
+				return c.fail(exitUsage, "%v", err)
+			}
+			a.Manifest = m
+			fmt.Fprintf(c.stdout, "no Component.toml in the artifact: installing it unsigned, with none of the capabilities\n")
 		}
 		wasm, man = a.Wasm, a.Manifest
 		if a.Signature != nil {

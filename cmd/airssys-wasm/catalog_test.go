@@ -414,12 +414,26 @@ func TestCatalogPushAndInstallFromARegistry(t *testing.T) {
 	h.refused(t, 1, "does not trust", "install", "--policy", untrusting, "--plain-http", ref)
 	h.refused(t, 1, "oci: not found", "install", "--policy", f.pol, "--plain-http", reg+"/comp/minimal:nope")
 
-	// An artifact another tool pushed, without Component.toml: refused.
-	if _, err := oci.Push(context.Background(), reg+"/comp/bare:1", oci.Artifact{Wasm: wasm},
-		oci.Options{PlainHTTP: true}); err != nil {
-		t.Fatal(err)
+	// An artifact another tool pushed in the standard layout, without
+	// Component.toml or signature: installed as an unsigned component with
+	// no capabilities, under the policy's rules for those; its name and
+	// version come from the reference (or --name, --version).
+	for _, tag := range []string{"1", "1.2.0"} {
+		if _, err := oci.Push(context.Background(), reg+"/comp/bare_thing:"+tag, oci.Artifact{Wasm: wasm},
+			oci.Options{PlainHTTP: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	h.refused(t, 1, "has no Component.toml", "install", "--policy", f.pol, "--plain-http", reg+"/comp/bare:1")
+	h.refused(t, 1, "not signed", "install", "--policy", f.pol, "--plain-http", reg+"/comp/bare_thing:1.2.0")
+	open := filepath.Join(f.dir, "open.toml")
+	os.WriteFile(open, []byte("[policy]\nrequire-signatures = false\n"), 0o644)
+	h.refused(t, 2, "give --name and --version", "install", "--policy", open, "--plain-http", reg+"/comp/bare_thing:1")
+	out = h.ok(t, "install", "--policy", open, "--plain-http", reg+"/comp/bare_thing:1.2.0")
+	mustContain(t, "a foreign artifact", out, "no Component.toml in the artifact", "installed bare-thing@1.2.0\n")
+	out = h.ok(t, "install", "--policy", open, "--plain-http", "--name", "other", "--version", "2.0.0",
+		reg+"/comp/bare_thing:1")
+	mustContain(t, "a foreign artifact with --name", out, "installed other@2.0.0\n")
+	mustContain(t, "its manifest", h.ok(t, "info", "bare-thing"), "pushed without one")
 }
 
 func TestCatalogPushAndInstallFromALayout(t *testing.T) {
