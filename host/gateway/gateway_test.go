@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/engine"
+)
+
+var (
+	engOnce sync.Once
+	eng     *engine.Engine
+	compMu  sync.Mutex
+	comps   = map[string]*engine.Component{}
+)
+
+func component(t testing.TB, name string) *engine.Component {
+	t.Helper()
+	engOnce.Do(func() {
+		var err error
+		if eng, err = engine.New(engine.Config{}); err != nil {
+			panic(err)
+		}
+	})
+	compMu.Lock()
+	defer compMu.Unlock()
+	if c, ok := comps[name]; ok {
+		return c
+	}
+	c, err := eng.CompileFile(context.Background(), filepath.Join("..", "..", "testdata", name+".wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comps[name] = c
+	return c
+}
+
+func system(t *testing.T, specs ...actor.Spec) *actor.System {
+	t.Helper()
+	component(t, "actor2_agent2")
+	sys := actor.NewSystem(eng, actor.Options{})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		sys.Shutdown(ctx)
+	})
+	for _, s := range specs {
+		if err := sys.Deploy(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sys
+}
+
+func do(t *testing.T, h http.Handler, method, target, body string, hdr ...string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func bodyOf(t *testing.T, r *http.Response) string {
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+// TestRequestsBecomeMessagesAndRepliesResponses: the reply's status,
+// content type and headers make the response; the request's method, path,
+// query, path parameters and chosen headers reach the actor.
+func TestRequestsBecomeMessagesAndRepliesResponses(t *testing.T) {
+	sys := system(t,
+		actor.Spec{ID: "app/agent/1", Component: component(t, "actor2_agent2")},
+		actor.Spec{ID: "app/fwd/1", Component: component(t, "actor2_forward"), Config: map[string]string{"topic": "seen"}})
+	g, err := New(sys, []Route{
+		{Method: "POST", Pattern: "/mirror", Actor: "app/agent/1"},
+		{Method: "GET", Pattern: "/orders/{id}/{rest...}", Actor: "app/fwd/1", Headers: []string{"x-test"}},
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, g, "POST", "/mirror", "mirror|201|application/json")
+	if r.StatusCode != 201 || r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-Mirror") != "1" ||
+		bodyOf(t, r) != "mirror|201|application/json" {
+		t.Fatalf("mirror: %d %v", r.StatusCode, r.Header)
+	}
+	sub, _ := sys.Subscribe("seen", 4)
+	defer sub.Close()
+	r = do(t, g, "GET", "/orders/42/a/b?x=1&y=2", "", "X-Test", "hello", "X-Other", "not passed")
+	if r.StatusCode != 200 {
+		t.Fatalf("forwarded GET: %d %s", r.StatusCode, bodyOf(t, r))
+	}
+	select {
+	case m := <-sub.C:
+		want := map[string]string{"http-method": "GET", "http-path": "/orders/42/a/b", "http-query": "x=1&y=2",
+			"http-param-id": "42", "http-param-rest": "a/b", "x-test": "hello"}
+		for k, v := range want {
+			if got, _ := m.Header(k); got != v {
+				t.Errorf("header %s = %q, want %q (all: %v)", k, got, v, m.Headers)
+			}
+		}
+		if _, ok := m.Header("x-other"); ok {
+			t.Error("a header the route does not pass reached the actor")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request never reached the actor")
+	}
+}
+
+// TestErrorsMapToStatuses: unknown route 404, body over the cap 413,
+// timeout 504, the actor's error 500 (its text only when allowed), a full
+// mailbox 503 with Retry-After, an invalid status from the guest 502.
+func TestErrorsMapToStatuses(t *testing.T) {
+	sys := system(t,
+		actor.Spec{ID: "app/agent/1", Component: component(t, "actor2_agent2")},
+		actor.Spec{ID: "app/silent/1", Component: component(t, "actor2_silent")},
+		actor.Spec{ID: "app/spin/1", Component: component(t, "actor2_trapper"), MailboxSize: 1, Overflow: actor.Reject,
+			Limits: engine.InstanceConfig{Timeout: 2 * time.Second}})
+	g, err := New(sys, []Route{
+		{Pattern: "/mirror", Actor: "app/agent/1"},
+		{Pattern: "/silent", Actor: "app/silent/1"},
+		{Pattern: "/silent-open", Actor: "app/silent/1", ExposeErrors: true},
+		{Pattern: "/spin", Actor: "app/spin/1", Timeout: 100 * time.Millisecond},
+		{Pattern: "/gone", Actor: "app/nobody/1"},
+	}, Options{MaxBodyBytes: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, r *http.Response, status int, body string) {
+		t.Helper()
+		b := bodyOf(t, r)
+		if r.StatusCode != status || !strings.Contains(b, body) {
+			t.Fatalf("%s: %d %q, want %d with %q", name, r.StatusCode, b, status, body)
+		}
+	}
+	check("unknown route", do(t, g, "GET", "/nowhere", ""), 404, "")
+	check("body over the cap", do(t, g, "POST", "/mirror", strings.Repeat("x", 65)), 413, "over 64 bytes")
+	check("actor error", do(t, g, "POST", "/silent", "fail"), 500, "the request failed")
+	if b := bodyOf(t, do(t, g, "POST", "/silent", "fail")); strings.Contains(b, "on purpose") {
+		t.Fatal("the guest's error text leaked")
+	}
+	check("actor error, exposed", do(t, g, "POST", "/silent-open", "fail"), 500, "failed on purpose")
+	check("invalid status", do(t, g, "POST", "/mirror", "mirror|1000|x"), 502, "invalid status")
+	check("no such actor", do(t, g, "GET", "/gone", ""), 503, "not available")
+	// The spinning actor: its first request times out (504), and while it
+	// spins its one-message mailbox fills: then 503 with Retry-After.
+	if err := sys.Send(context.Background(), "app/spin/1", []byte("spin"), ""); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if st, _ := sys.Stats("app/spin/1"); st.Busy && st.MailboxDepth == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the actor never started spinning")
+		}
+	}
+	check("timeout", do(t, g, "POST", "/spin", "x"), 504, "no reply")
+	r := do(t, g, "POST", "/spin", "x")
+	if r.StatusCode != 503 || r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("full mailbox: %d %v", r.StatusCode, r.Header)
+	}
+}
+
+func TestBadRoutesAndHeaders(t *testing.T) {
+	sys := system(t)
+	for _, rs := range [][]Route{
+		{{Pattern: "orders", Actor: "a/b/1"}},
+		{{Pattern: "/a", Actor: "not an id"}},
+		{{Pattern: "/a", Actor: "a/b/1"}, {Pattern: "/a", Actor: "a/b/2"}},
+	} {
+		if _, err := New(sys, rs, Options{}); err == nil {
+			t.Errorf("routes %v accepted", rs)
+		}
+	}
+	for _, h := range [][2]string{{"x-ok", "fine"}, {"bad name", "v"}, {"x", "a\r\nb"}, {"", "v"}, {"x", "nul\x00"}} {
+		want := h[0] == "x-ok"
+		if got := validHeader(h[0], h[1]); got != want {
+			t.Errorf("validHeader(%q, %q) = %v", h[0], h[1], got)
+		}
+	}
+	for _, n := range []string{"Connection", "transfer-encoding", "Content-Length"} {
+		if !ownedHeader(n) {
+			t.Errorf("%s is passed through", n)
+		}
+	}
+}
+
+// TestServeHasLimits: a real server on loopback with the connection cap and
+// timeouts, shut down with its context.
+func TestServeHasLimits(t *testing.T) {
+	sys := system(t, actor.Spec{ID: "app/agent/1", Component: component(t, "actor2_agent2")})
+	g, err := New(sys, []Route{{Pattern: "/mirror", Actor: "app/agent/1"}}, Options{MaxConns: 2,
+		ReadHeaderTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx, ln, time.Second) }()
+	url := "http://" + ln.Addr().String() + "/mirror"
+	resp, err := http.Post(url, "text/plain", strings.NewReader("mirror|200|text/plain"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("through the server: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	// A client that never finishes its headers is cut off.
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("POST /mirror HTTP/1.1\r\nHost: x\r\n"))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("a slow client was not cut off: %v", err)
+	}
+	c.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
