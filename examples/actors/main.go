@@ -230,7 +230,7 @@ func world2(ctx context.Context, sys *actor.System, load func(string) *engine.Co
 // wasi:keyvalue survives its actor's restart and this process's end (run
 // the demo again: it goes on counting).
 func storageDemo(ctx context.Context, eng *engine.Engine, load func(string) *engine.Component) error {
-	section("9. Storage: a counter kept through wasi:keyvalue survives restarts")
+	section("9. Storage: a counter kept through wasi:keyvalue survives restarts and a live update")
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -258,9 +258,16 @@ func storageDemo(ctx context.Context, eng *engine.Engine, load func(string) *eng
 	if err := sys.Deploy(ctx, spec); err != nil {
 		return err
 	}
+	ask(ctx, sys, "demo/another-id/1", "count|counters|visits")
+	// A live update to a new version (here the same code, compiled again):
+	// prepared beside the running one, switched between two messages; the
+	// data stays with the component.
+	if err := sys.Update(ctx, "demo/another-id/1", load("actor2_kv"), nil); err != nil {
+		return err
+	}
 	last := ask(ctx, sys, "demo/another-id/1", "count|counters|visits")
 	u, _ := db.Usage(ctx, spec.Owner)
-	fmt.Printf("   this run counted %s to %s, across a restart under another actor id\n", first, last)
+	fmt.Printf("   this run counted %s to %s, across a restart under another actor id and a live update\n", first, last)
 	fmt.Printf("   stored in %s (%d keys, %d bytes); run the demo again and it goes on from %s\n",
 		db.Path(), u.Keys, u.Bytes, last)
 	return nil
