@@ -95,6 +95,11 @@ func TestUpdateUnderLoadLosesNothing(t *testing.T) {
 	if updates < switches {
 		t.Fatalf("%d switches, want %d", updates, switches)
 	}
+	// The last message is published inside its call: wait for that call.
+	eventually(t, "the last call to end", func() bool {
+		st, _ := sys.Stats("app/agent/1")
+		return st.Handled+st.DeadLettered >= uint64(n)
+	})
 	st, _ := sys.Stats("app/agent/1")
 	if st.Handled+st.DeadLettered != uint64(n) || st.Failed != 0 || st.Restarts != 0 {
 		t.Fatalf("stats %+v after %d messages", st, n)

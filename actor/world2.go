@@ -479,7 +479,6 @@ func (c *cell) deliver2(env *envelope) {
 		}
 		return
 	}
-	c.handled.Add(1)
 	reply := Message{Sender: c.id, CorrelationID: m.CorrelationID, Timestamp: time.Now(), ContentType: m.ContentType}
 	if o, ok := r.Value.(wit.Option); ok && o.IsSome {
 		// A payload handle in the body leaves the table even when no one
@@ -494,6 +493,10 @@ func (c *cell) deliver2(env *envelope) {
 			return
 		}
 	}
+	// Counted once the reply has been read (a payload handle in it has
+	// left the table), so that Stats never shows a handled message whose
+	// handles are still counted.
+	c.handled.Add(1)
 	if !isRequest {
 		return
 	}

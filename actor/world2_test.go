@@ -158,6 +158,11 @@ func TestWorld2ForwardingCopiesNothing(t *testing.T) {
 		t.Fatal("nothing came out of the chain")
 	}
 	for _, id := range []actor.ID{"t/fwd/1", "t/fwd/2", "t/fwd/3"} {
+		// The last one publishes inside its call: wait for the call to end.
+		eventually(t, string(id)+" done", func() bool {
+			st, _ := sys.Stats(id)
+			return st.Handled == 1
+		})
 		if st, _ := sys.Stats(id); st.Handled != 1 || st.Failed != 0 || st.Handles != 0 {
 			t.Fatalf("%s: %+v", id, st)
 		}
@@ -497,7 +502,13 @@ func TestWorld2JavaScriptActors(t *testing.T) {
 		st, _ := sys.Stats("t/json/1")
 		return st.Handled == 2
 	})
-	if st, _ := sys.Stats("t/router/1"); st.Handles != 0 || st.Handled != 1 {
+	// The JSON actor may handle the forwarded message before the router's
+	// own call has returned: wait for the router too.
+	eventually(t, "the router's call to end", func() bool {
+		st, _ := sys.Stats("t/router/1")
+		return st.Handled == 1 && !st.Busy
+	})
+	if st, _ := sys.Stats("t/router/1"); st.Handles != 0 || st.Handled != 1 || st.Failed != 0 {
 		t.Fatalf("router: %+v", st)
 	}
 	var he *actor.HandlerError
