@@ -514,24 +514,12 @@ func (c *cell) deliver(env *envelope) {
 	c.rec[1].Value = nil
 	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
 	if err != nil {
-		c.failed.Add(1)
-		c.dead.Add(1)
-		c.sys.deadLetter(c.id, *m, err)
-		if isRequest {
-			c.sys.complete(m.CorrelationID, nil, fmt.Errorf("%w: %s trapped handling the request: %w",
-				ErrActorFailed, c.id, err))
-		}
-		c.fail(err)
+		c.trapped(m, err)
 		return
 	}
 	r, _ := res.(wit.Result)
 	if r.IsErr {
-		c.errs.Add(1)
-		if isRequest {
-			text, _ := r.Value.(string)
-			text, _ = cut(text, c.sys.opts.MaxErrorBytes)
-			c.sys.complete(m.CorrelationID, nil, &HandlerError{Actor: c.id, Message: text})
-		}
+		c.handlerError(m, r)
 		return
 	}
 	c.handled.Add(1)
@@ -548,6 +536,30 @@ func (c *cell) deliver(env *envelope) {
 			return
 		}
 		c.sys.complete(m.CorrelationID, reply, nil)
+	}
+}
+
+// trapped records a message whose handling trapped: a dead letter, a
+// failed reply to its request, and the supervisor's decision.
+func (c *cell) trapped(m *Message, err error) {
+	c.failed.Add(1)
+	c.dead.Add(1)
+	c.sys.deadLetter(c.id, *m, err)
+	if m.CorrelationID != 0 && m.ReplyTo != "" {
+		c.sys.complete(m.CorrelationID, nil, fmt.Errorf("%w: %s trapped handling the request: %w",
+			ErrActorFailed, c.id, err))
+	}
+	c.fail(err)
+}
+
+// handlerError answers a request whose handler returned an error (cut to
+// MaxErrorBytes).
+func (c *cell) handlerError(m *Message, r wit.Result) {
+	c.errs.Add(1)
+	if m.CorrelationID != 0 && m.ReplyTo != "" {
+		text, _ := r.Value.(string)
+		text, _ = cut(text, c.sys.opts.MaxErrorBytes)
+		c.sys.complete(m.CorrelationID, nil, &HandlerError{Actor: c.id, Message: text})
 	}
 }
 

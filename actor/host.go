@@ -30,19 +30,8 @@ func (s *System) newHost() *engine.Host {
 			if inc == nil {
 				return nil, errNotInActor
 			}
-			c := inc.c
-			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
-			if err := s.checkSizes(target, "", payload, ct); err != nil {
-				return sendError(err), nil
-			}
-			if g := inc.spec.Grants; g != nil && !g.AllowSend(target) {
-				s.opts.Audit.Denied(string(c.id), "send", target, "not granted")
-				return sendError(ErrDenied), nil
-			}
-			m := Message{Payload: payload, ContentType: ct}
-			inc.addTrace(&m)
-			err := s.send(ctx, c.id, ID(target), m, &hostWait{sender: c, inc: inc})
-			if err != nil {
+			m := Message{Payload: bytesArg(args[1]), ContentType: args[2].(string)}
+			if err := inc.send(ctx, args[0].(string), m); err != nil {
 				return sendError(err), nil
 			}
 			return wit.Ok(nil), nil
@@ -52,19 +41,9 @@ func (s *System) newHost() *engine.Host {
 			if inc == nil {
 				return nil, errNotInActor
 			}
-			c := inc.c
-			target, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
+			m := Message{Payload: bytesArg(args[1]), ContentType: args[2].(string)}
 			timeout := time.Duration(args[3].(uint32)) * time.Millisecond
-			if err := s.checkSizes(target, "", payload, ct); err != nil {
-				return sendError(err), nil
-			}
-			if g := inc.spec.Grants; g != nil && !g.AllowRequest(target) {
-				s.opts.Audit.Denied(string(c.id), "request", target, "not granted")
-				return sendError(ErrDenied), nil
-			}
-			m := Message{Payload: payload, ContentType: ct}
-			inc.addTrace(&m)
-			corr, err := s.requestFrom(ctx, c, ID(target), m, timeout)
+			corr, err := inc.request(ctx, args[0].(string), m, timeout)
 			if err != nil {
 				return sendError(err), nil
 			}
@@ -75,21 +54,8 @@ func (s *System) newHost() *engine.Host {
 			if inc == nil {
 				return nil, errNotInActor
 			}
-			c := inc.c
-			topic, payload, ct := args[0].(string), bytesArg(args[1]), args[2].(string)
-			if err := s.checkSizes("", topic, payload, ct); err != nil {
-				return sendError(err), nil
-			}
-			if err := ValidTopic(topic); err != nil {
-				return wit.Err(wit.Enum("unknown-target")), nil
-			}
-			if g := inc.spec.Grants; g != nil && !g.AllowPublish(topic) {
-				s.opts.Audit.Denied(string(c.id), "publish", topic, "not granted")
-				return sendError(ErrDenied), nil
-			}
-			m := Message{Payload: payload, ContentType: ct, Topic: topic}
-			inc.addTrace(&m)
-			if err := s.publish(ctx, c.id, m, &hostWait{sender: c, inc: inc}); err != nil {
+			m := Message{Payload: bytesArg(args[1]), ContentType: args[2].(string)}
+			if err := inc.publish(ctx, args[0].(string), m); err != nil {
 				return sendError(err), nil
 			}
 			return wit.Ok(nil), nil

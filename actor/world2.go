@@ -321,21 +321,11 @@ func (s *System) world2Host(h *engine.Host) {
 			if inc == nil {
 				return nil, errNotInActor
 			}
-			c := inc.c
 			m, err := outgoing(inc, args[1], args[2])
 			if err != nil {
 				return nil, err
 			}
-			target := args[0].(string)
-			if err := s.checkMessage(target, "", &m); err != nil {
-				return refusal(err)
-			}
-			if g := inc.spec.Grants; g != nil && !g.AllowSend(target) {
-				s.opts.Audit.Denied(string(c.id), "send", target, "not granted")
-				return refusal(ErrDenied)
-			}
-			inc.addTrace(&m)
-			if err := s.send(ctx, c.id, ID(target), m, &hostWait{sender: c, inc: inc}); err != nil {
+			if err := inc.send(ctx, args[0].(string), m); err != nil {
 				return refusal(err)
 			}
 			return wit.Ok(nil), nil
@@ -345,22 +335,12 @@ func (s *System) world2Host(h *engine.Host) {
 			if inc == nil {
 				return nil, errNotInActor
 			}
-			c := inc.c
 			m, err := outgoing(inc, args[1], args[2])
 			if err != nil {
 				return nil, err
 			}
-			target := args[0].(string)
 			timeout := time.Duration(args[3].(uint32)) * time.Millisecond
-			if err := s.checkMessage(target, "", &m); err != nil {
-				return refusal(err)
-			}
-			if g := inc.spec.Grants; g != nil && !g.AllowRequest(target) {
-				s.opts.Audit.Denied(string(c.id), "request", target, "not granted")
-				return refusal(ErrDenied)
-			}
-			inc.addTrace(&m)
-			corr, err := s.requestFrom(ctx, c, ID(target), m, timeout)
+			corr, err := inc.request(ctx, args[0].(string), m, timeout)
 			if err != nil {
 				return refusal(err)
 			}
@@ -371,25 +351,11 @@ func (s *System) world2Host(h *engine.Host) {
 			if inc == nil {
 				return nil, errNotInActor
 			}
-			c := inc.c
 			m, err := outgoing(inc, args[1], args[2])
 			if err != nil {
 				return nil, err
 			}
-			topic := args[0].(string)
-			if err := s.checkMessage("", topic, &m); err != nil {
-				return refusal(err)
-			}
-			if err := ValidTopic(topic); err != nil {
-				return wit.Err(wit.Enum("unknown-target")), nil
-			}
-			if g := inc.spec.Grants; g != nil && !g.AllowPublish(topic) {
-				s.opts.Audit.Denied(string(c.id), "publish", topic, "not granted")
-				return refusal(ErrDenied)
-			}
-			inc.addTrace(&m)
-			m.Topic = topic
-			if err := s.publish(ctx, c.id, m, &hostWait{sender: c, inc: inc}); err != nil {
+			if err := inc.publish(ctx, args[0].(string), m); err != nil {
 				return refusal(err)
 			}
 			return wit.Ok(nil), nil
@@ -459,27 +425,15 @@ func (c *cell) deliver2(env *envelope) {
 		c.busy.Store(false)
 	}
 	if err != nil {
-		c.failed.Add(1)
-		c.dead.Add(1)
-		c.sys.deadLetter(c.id, *m, err)
-		if isRequest {
-			c.sys.complete(m.CorrelationID, nil, fmt.Errorf("%w: %s trapped handling the request: %w",
-				ErrActorFailed, c.id, err))
-		}
-		c.fail(err)
+		c.trapped(m, err)
 		return
 	}
 	r, _ := res.(wit.Result)
 	if r.IsErr {
-		c.errs.Add(1)
-		if isRequest {
-			text, _ := r.Value.(string)
-			text, _ = cut(text, c.sys.opts.MaxErrorBytes)
-			c.sys.complete(m.CorrelationID, nil, &HandlerError{Actor: c.id, Message: text})
-		}
+		c.handlerError(m, r)
 		return
 	}
-	reply := Message{Sender: c.id, CorrelationID: m.CorrelationID, Timestamp: time.Now(), ContentType: m.ContentType}
+	reply := Message{Sender: c.id, CorrelationID: m.CorrelationID, ContentType: m.ContentType}
 	if o, ok := r.Value.(wit.Option); ok && o.IsSome {
 		// A payload handle in the body leaves the table even when no one
 		// asked for a reply.
@@ -500,6 +454,7 @@ func (c *cell) deliver2(env *envelope) {
 	if !isRequest {
 		return
 	}
+	reply.Timestamp = time.Now()
 	if err := c.sys.checkReply(&reply); err != nil {
 		c.sys.refuseReply(m.ReplyTo, &reply, fmt.Errorf("%w from %s", err, c.id))
 		return

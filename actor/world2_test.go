@@ -616,3 +616,21 @@ func TestFieldsThatAreNotUTF8AreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidTopicFromAComponent: a topic that is not a valid subject is
+// refused as unknown-target, in both worlds, and reaches no subscriber.
+func TestInvalidTopicFromAComponent(t *testing.T) {
+	sys, _ := newSystem(t)
+	deploy(t, sys, spec(t, "t/agent1/1", "actor_agent"))
+	deploy(t, sys, spec(t, "t/agent2/1", "actor2_agent2"))
+	for _, id := range []string{"t/agent1/1", "t/agent2/1"} {
+		for _, topic := range []string{"a..b", "a.*", ".a"} {
+			if got := ask(t, sys, id, "pub|"+topic+"|x"); got != "error:unknown-target" {
+				t.Fatalf("%s publishing on %q: %q", id, topic, got)
+			}
+		}
+		if got := ask(t, sys, id, "pub|a.b|x"); got != "published" {
+			t.Fatalf("%s publishing on a.b: %q", id, got)
+		}
+	}
+}
