@@ -446,7 +446,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 
 	h.Interface(batch, map[string]engine.HostFunc{
 		"get-many": on("read", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
-			keys := strings(args[1])
+			keys := stringList(args[1])
 			vals, err := s.DB.GetMany(ctx, s.Owner, id, keys)
 			if err != nil {
 				return errValue(err), nil
@@ -479,7 +479,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			return wit.Ok(nil), nil
 		}),
 		"delete-many": on("delete", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
-			if err := s.DB.DeleteMany(ctx, s.Owner, id, strings(args[1])); err != nil {
+			if err := s.DB.DeleteMany(ctx, s.Owner, id, stringList(args[1])); err != nil {
 				return errValue(err), nil
 			}
 			return wit.Ok(nil), nil
@@ -487,7 +487,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 	})
 }
 
-func strings(v any) []string {
+func stringList(v any) []string {
 	list, _ := v.([]any)
 	out := make([]string, len(list))
 	for i, e := range list {
