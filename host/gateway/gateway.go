@@ -20,6 +20,8 @@
 //     error or trap 500 (its text only when the route allows it), a body over
 //     the cap 413, an unknown route 404, a full mailbox 503 with
 //     Retry-After, an actor that is not running 503.
+//   - Routes can be replaced at once (SetRoutes: a host deploying an app),
+//     and a route can spread its requests over a pool of actors in turn.
 //   - The server has read-header, read, write and idle timeouts, a header
 //     size limit and a cap on connections.
 //
@@ -37,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
@@ -48,8 +51,10 @@ type Route struct {
 	Method string
 	// Pattern is a net/http path pattern: "/orders/{id}", "/static/{rest...}".
 	Pattern string
-	// Actor receives the requests.
+	// Actor receives the requests; or, when Pool is set, one of Pool's
+	// actors in turn (the instances of an app's "ns/name/*" actor).
 	Actor actor.ID
+	Pool  []actor.ID
 	// Timeout bounds the wait for the reply (default 10s): then 504.
 	Timeout time.Duration
 	// Headers are the request headers passed on to the actor (default:
@@ -94,7 +99,7 @@ var defaultHeaders = []string{"content-type", "accept", "traceparent", "tracesta
 type Gateway struct {
 	sys  *actor.System
 	opts Options
-	mux  *http.ServeMux
+	mux  atomic.Pointer[http.ServeMux] // replaced whole by SetRoutes
 }
 
 // New builds a gateway of routes to actors of sys. A bad pattern or two
@@ -121,13 +126,29 @@ func New(sys *actor.System, routes []Route, o Options) (g *Gateway, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	g = &Gateway{sys: sys, opts: o, mux: http.NewServeMux()}
+	g = &Gateway{sys: sys, opts: o}
+	if err := g.SetRoutes(routes); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// SetRoutes replaces every route at once (a host deploying an app): a
+// request is served by the old routes or the new ones, never a mix. On an
+// error the routes stay as they were.
+func (g *Gateway) SetRoutes(routes []Route) error {
+	mux := http.NewServeMux()
 	for _, r := range routes {
 		if !strings.HasPrefix(r.Pattern, "/") || strings.ContainsAny(r.Pattern, " \t") {
-			return nil, fmt.Errorf("gateway: route %q: the pattern must be a path", r.Pattern)
+			return fmt.Errorf("gateway: route %q: the pattern must be a path", r.Pattern)
 		}
-		if _, err := actor.ParseID(string(r.Actor)); err != nil {
-			return nil, fmt.Errorf("gateway: route %s: %w", r.Pattern, err)
+		if len(r.Pool) == 0 {
+			r.Pool = []actor.ID{r.Actor}
+		}
+		for _, id := range r.Pool {
+			if _, err := actor.ParseID(string(id)); err != nil {
+				return fmt.Errorf("gateway: route %s: %w", r.Pattern, err)
+			}
 		}
 		if r.Timeout <= 0 {
 			r.Timeout = DefaultTimeout
@@ -139,11 +160,12 @@ func New(sys *actor.System, routes []Route, o Options) (g *Gateway, err error) {
 		if r.Method != "" {
 			pattern = strings.ToUpper(r.Method) + " " + pattern
 		}
-		if err := register(g.mux, pattern, g.handler(r)); err != nil {
-			return nil, fmt.Errorf("gateway: route %q: %w", pattern, err)
+		if err := register(mux, pattern, g.handler(r)); err != nil {
+			return fmt.Errorf("gateway: route %q: %w", pattern, err)
 		}
 	}
-	return g, nil
+	g.mux.Store(mux)
+	return nil
 }
 
 // register adds a pattern; net/http panics on a bad or clashing one.
@@ -158,7 +180,7 @@ func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 }
 
 // ServeHTTP implements http.Handler: unknown routes are 404.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.Load().ServeHTTP(w, r) }
 
 // Serve serves ln until ctx ends, then shuts the server down, letting the
 // requests in flight finish within grace.
@@ -184,6 +206,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, grace time.Duratio
 
 func (g *Gateway) handler(rt Route) http.Handler {
 	params := wildcards(rt.Pattern)
+	var next atomic.Uint64 // round robin over rt.Pool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes))
 		if err != nil {
@@ -208,7 +231,11 @@ func (g *Gateway) handler(rt Route) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
 		defer cancel()
-		reply, err := g.sys.RequestMessage(ctx, rt.Actor, m)
+		to := rt.Pool[0]
+		if n := uint64(len(rt.Pool)); n > 1 {
+			to = rt.Pool[(next.Add(1)-1)%n]
+		}
+		reply, err := g.sys.RequestMessage(ctx, to, m)
 		if err != nil {
 			g.fail(w, r, rt, err)
 			return

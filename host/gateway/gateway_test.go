@@ -241,3 +241,41 @@ func TestServeHasLimits(t *testing.T) {
 		t.Fatal("Serve did not return")
 	}
 }
+
+// TestPoolsAndSetRoutes: a route to a pool spreads requests over its
+// actors in turn; SetRoutes replaces every route at once, and a bad set
+// leaves the old routes in place.
+func TestPoolsAndSetRoutes(t *testing.T) {
+	sys := system(t,
+		actor.Spec{ID: "app/echo/1", Component: component(t, "actor2_echo")},
+		actor.Spec{ID: "app/echo/2", Component: component(t, "actor2_echo")})
+	g, err := New(sys, []Route{{Method: "POST", Pattern: "/echo", Pool: []actor.ID{"app/echo/1", "app/echo/2"}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if r := do(t, g, "POST", "/echo", "hi"); r.StatusCode != 200 || bodyOf(t, r) != "hi" {
+			t.Fatalf("request %d: %d", i, r.StatusCode)
+		}
+	}
+	for _, id := range []actor.ID{"app/echo/1", "app/echo/2"} {
+		if st, _ := sys.Stats(id); st.Handled != 2 {
+			t.Fatalf("%s handled %d of 4 requests, want 2", id, st.Handled)
+		}
+	}
+	if err := g.SetRoutes([]Route{{Pattern: "/new", Actor: "app/echo/1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, g, "POST", "/echo", "x"); r.StatusCode != 404 {
+		t.Fatalf("a replaced route still answers: %d", r.StatusCode)
+	}
+	if r := do(t, g, "PUT", "/new", "x"); r.StatusCode != 200 {
+		t.Fatalf("new route: %d", r.StatusCode)
+	}
+	if err := g.SetRoutes([]Route{{Pattern: "/a", Actor: "app/echo/1"}, {Pattern: "/a", Actor: "app/echo/2"}}); err == nil {
+		t.Fatal("two routes for the same requests accepted")
+	}
+	if r := do(t, g, "PUT", "/new", "x"); r.StatusCode != 200 {
+		t.Fatalf("a refused SetRoutes changed the routes: %d", r.StatusCode)
+	}
+}
