@@ -169,3 +169,12 @@ func (g *Grants) AllowConfig(key string) bool { _, ok := g.config[key]; return o
 
 // AllowLogging reports whether the component may log.
 func (g *Grants) AllowLogging() bool { return g.Caps.Logging }
+
+// WithResources returns a copy of g with other resources: a deployer (an
+// app file) lowering what the manifest asked for. The capabilities are
+// shared with g, which is never changed.
+func (g *Grants) WithResources(r Resources) *Grants {
+	c := *g
+	c.Resources = r
+	return &c
+}

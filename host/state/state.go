@@ -28,6 +28,20 @@ type App struct {
 	Digest   string    `json:"digest"` // of its canonical form
 	Source   []byte    `json:"source"` // the app file as deployed
 	Deployed time.Time `json:"deployed"`
+	// Resolved records the version each of the file's component sources
+	// (config.Source.String) resolved to when it was deployed, so that a
+	// restart brings back the same versions without asking a registry or
+	// reading a path again.
+	Resolved map[string]string `json:"resolved,omitempty"` // source -> name@version
+	// Actors records what an operator changed on one actor since the
+	// deploy (an update or a rollback): a restart brings that back too.
+	Actors map[string]ActorState `json:"actors,omitempty"`
+}
+
+// ActorState is one actor's departure from its app file.
+type ActorState struct {
+	Component string `json:"component,omitempty"` // name@version it runs instead of the file's
+	Previous  string `json:"previous,omitempty"`  // name@version a rollback returns to
 }
 
 // Store is the desired state: the apps that should run.

@@ -1,0 +1,731 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/catalog"
+	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/host/admin"
+	"github.com/airsstack/airssys-wasm-go/host/config"
+	"github.com/airsstack/airssys-wasm-go/host/gateway"
+	"github.com/airsstack/airssys-wasm-go/host/state"
+	"github.com/airsstack/airssys-wasm-go/oci"
+	"github.com/airsstack/airssys-wasm-go/security"
+	"github.com/airsstack/airssys-wasm-go/storage"
+)
+
+// supervisorName is the top-level supervisor of an app.
+func supervisorName(app string) string { return "app/" + app }
+
+// admitted is a version admitted and compiled, ready to run.
+type admitted struct {
+	ver    *catalog.Version
+	comp   *engine.Component
+	grants *security.Grants // nil in dev mode
+	owner  storage.Owner
+}
+
+// want is one actor as the app file (and the operator's changes) ask.
+type want struct {
+	id       actor.ID
+	def      *config.ActorDef
+	settings string
+	adm      *admitted
+	spec     actor.Spec
+	prev     string // name@version of its rollback target after a restart, or ""
+}
+
+// Deploy implements admin.Backend: it reconciles the host to the app file
+// (see the package doc).
+func (s *Service) Deploy(ctx context.Context, file string, source []byte, progress func(admin.ActorResult)) (admin.Report, error) {
+	s.op.Lock()
+	defer s.op.Unlock()
+	if err := s.usable(); err != nil {
+		return admin.Report{}, err
+	}
+	cfg := s.config()
+	app, err := config.ParseApp(file, source, cfg)
+	if err != nil {
+		return admin.Report{}, coded(admin.ErrInvalid, err)
+	}
+	rec := state.App{Name: app.Name, Digest: app.Digest(), Source: source, Deployed: time.Now().UTC()}
+	s.mu.RLock()
+	cur := s.apps[app.Name]
+	s.mu.RUnlock()
+	if cur != nil && cur.rec.Digest == rec.Digest {
+		// The same app: keep what was resolved and what the operator
+		// changed, and only mend what does not run as it should.
+		rec.Resolved, rec.Actors, rec.Deployed = cur.rec.Resolved, cur.rec.Actors, cur.rec.Deployed
+	}
+	return s.reconcile(ctx, app, rec, progress, false)
+}
+
+// reconcile brings app to rec (the caller holds op). restoring: the
+// versions come from rec.Resolved and nothing is fetched.
+func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App, progress func(admin.ActorResult), restoring bool) (admin.Report, error) {
+	rep := admin.Report{App: app.Name, Digest: rec.Digest}
+	wants, resolved, err := s.prepare(ctx, app, rec, restoring)
+	if err != nil {
+		return rep, err
+	}
+	rec.Resolved = resolved
+	for id := range rec.Actors { // forget operator changes to ids the file dropped
+		if _, ok := wants[actor.ID(id)]; !ok {
+			delete(rec.Actors, id)
+		}
+	}
+	if err := s.st.Put(ctx, rec); err != nil {
+		return rep, fmt.Errorf("host: recording the desired state: %w", err)
+	}
+
+	s.mu.RLock()
+	cur := s.apps[app.Name]
+	s.mu.RUnlock()
+	order := make([]actor.ID, 0, len(wants))
+	for i := range app.Actors {
+		order = append(order, app.Actors[i].IDs()...)
+	}
+	report := func(r admin.ActorResult) {
+		if r.Action != admin.ActionUnchanged {
+			rep.Changed = true
+		}
+		rep.Actors = append(rep.Actors, r)
+		if progress != nil {
+			progress(r)
+		}
+	}
+	supKey := keyOf(app.Supervisor)
+	run := &appRun{app: app, rec: rec, ids: order, supKey: supKey}
+
+	// 1. Stop what the file dropped, or everything when the supervision
+	// changed (then every actor starts again below).
+	restartAll := cur != nil && cur.supKey != supKey
+	if cur != nil {
+		for _, id := range slices.Backward(cur.ids) {
+			if _, keep := wants[id]; keep && !restartAll {
+				continue
+			}
+			a := s.actorOf(id)
+			r := admin.ActorResult{ID: string(id), Action: admin.ActionStopped, From: a.verString()}
+			if err := s.stopActor(ctx, id); err != nil {
+				r.Error = err.Error()
+			}
+			if _, keep := wants[id]; !keep {
+				report(r)
+			}
+		}
+	}
+	// 2. Decide, per actor, what to do.
+	var changes []actor.Change
+	var updated []*want
+	var starts []*want
+	replaced := map[actor.ID]string{}
+	for _, id := range order {
+		w := wants[id]
+		a := s.actorOf(id)
+		live := a != nil && !restartAll && s.running(id)
+		switch {
+		case !live:
+			if a != nil {
+				if restartAll {
+					replaced[id] = a.verString()
+				} else {
+					s.stopActor(ctx, id) // failed or stopped: clear it
+				}
+			}
+			starts = append(starts, w)
+		case a.settings != w.settings:
+			replaced[id] = a.verString()
+			if err := s.stopActor(ctx, id); err != nil {
+				report(admin.ActorResult{ID: string(id), Action: admin.ActionFailed, From: a.verString(), Error: err.Error()})
+				continue
+			}
+			starts = append(starts, w)
+		case a.ver.Digest != w.adm.ver.Digest:
+			changes = append(changes, actor.Change{ID: id, Component: w.adm.comp, Grants: w.spec.Grants})
+			updated = append(updated, w)
+		default:
+			report(admin.ActorResult{ID: string(id), Action: admin.ActionUnchanged, To: a.verString()})
+		}
+	}
+	// 3. Live updates, all or none.
+	if len(changes) > 0 {
+		err := s.sys.UpdateAll(ctx, changes)
+		for _, w := range updated {
+			a := s.actorOf(w.id)
+			r := admin.ActorResult{ID: string(w.id), Action: admin.ActionUpdated, From: a.verString(), To: w.adm.ver.String()}
+			if err != nil {
+				r.Action, r.Error, r.To = admin.ActionFailed, err.Error(), ""
+			} else {
+				s.switchVersion(a, w.adm, w.spec.Grants)
+			}
+			report(r)
+		}
+	}
+	// 4. Starts, in the file's order, under the app's supervisor.
+	for _, w := range starts {
+		r := admin.ActorResult{ID: string(w.id), Action: admin.ActionStarted, To: w.adm.ver.String()}
+		if from, ok := replaced[w.id]; ok {
+			r.Action, r.From = admin.ActionReplaced, from
+		}
+		if err := s.startActor(ctx, app, w); err != nil {
+			r.Action, r.Error = admin.ActionFailed, err.Error()
+		}
+		report(r)
+	}
+	// Results in the file's order, stops last.
+	pos := map[string]int{}
+	for i, id := range order {
+		pos[string(id)] = i
+	}
+	slices.SortStableFunc(rep.Actors, func(a, b admin.ActorResult) int {
+		pa, oka := pos[a.ID]
+		pb, okb := pos[b.ID]
+		switch {
+		case oka && okb:
+			return pa - pb
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	s.mu.Lock()
+	s.apps[app.Name] = run
+	s.mu.Unlock()
+	if err := s.setRoutes(); err != nil {
+		s.log.Error("gateway routes", "app", app.Name, "err", err)
+	}
+	s.pruneComponents()
+	failed := 0
+	for _, r := range rep.Actors {
+		if r.Action == admin.ActionFailed {
+			failed++
+		}
+	}
+	s.log.Info("app deployed", "app", app.Name, "digest", rec.Digest, "changed", rep.Changed, "actors", len(order), "failed", failed)
+	return rep, nil
+}
+
+// prepare resolves, admits and compiles every actor of app, changing
+// nothing.
+func (s *Service) prepare(ctx context.Context, app *config.App, rec state.App, restoring bool) (map[actor.ID]*want, map[string]string, error) {
+	resolved := map[string]string{}
+	byVersion := map[string]*admitted{} // name@version
+	admit := func(nv string) (*admitted, error) {
+		if a, ok := byVersion[nv]; ok {
+			return a, nil
+		}
+		name, version, _ := strings.Cut(nv, "@")
+		v, err := s.cat.Get(name, version)
+		if err != nil {
+			return nil, classify(err)
+		}
+		a, err := s.admit(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		byVersion[nv] = a
+		return a, nil
+	}
+	wants := map[actor.ID]*want{}
+	var errs []error
+	for i := range app.Actors {
+		def := &app.Actors[i]
+		src := def.Component.String()
+		nv, ok := rec.Resolved[src]
+		if !ok {
+			if restoring {
+				errs = append(errs, fmt.Errorf("actor %s: %s was never resolved", def.ID, src))
+				continue
+			}
+			v, err := s.resolve(ctx, def.Component)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("actor %s: %s: %w", def.ID, src, err))
+				continue
+			}
+			nv = v.String()
+		}
+		resolved[src] = nv
+		settings := settingsOf(def)
+		for _, id := range def.IDs() {
+			use, prev := nv, ""
+			if o, ok := rec.Actors[string(id)]; ok && o.Component != "" {
+				use, prev = o.Component, o.Previous
+			}
+			a, err := admit(use)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("actor %s: %s: %w", id, use, err))
+				break
+			}
+			spec, err := s.specFor(id, def, a)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("actor %s: %w", id, err))
+				break
+			}
+			wants[id] = &want{id: id, def: def, settings: settings, adm: a, spec: spec, prev: prev}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, firstCoded(errs)
+	}
+	return wants, resolved, nil
+}
+
+// firstCoded joins errs under the code of the first that has one.
+func firstCoded(errs []error) error {
+	joined := errors.Join(errs...)
+	for _, code := range []error{admin.ErrDenied, admin.ErrNotFound, admin.ErrConflict, admin.ErrInvalid, admin.ErrUnavailable} {
+		for _, e := range errs {
+			if errors.Is(e, code) {
+				return coded(code, joined)
+			}
+		}
+	}
+	return joined
+}
+
+// resolve finds the installed version a source names, installing a path
+// or an OCI artifact into the catalog first (admitted under the policy).
+func (s *Service) resolve(ctx context.Context, src config.Source) (*catalog.Version, error) {
+	switch {
+	case src.Store != "":
+		name, version, _ := strings.Cut(src.Store, "@")
+		v, err := s.cat.Get(name, version)
+		if err != nil {
+			return nil, classify(err)
+		}
+		return v, nil
+	case src.Path != "":
+		cfg := s.config()
+		p, err := cfg.CheckPath(src.Path)
+		if err != nil {
+			return nil, coded(admin.ErrDenied, err)
+		}
+		wasm, err := engine.ReadWasmFile(p, catalog.DefaultMaxComponentBytes)
+		if err != nil {
+			return nil, coded(admin.ErrInvalid, err)
+		}
+		man, err := security.ReadSmallFile(filepath.Join(filepath.Dir(p), "Component.toml"), "manifest", security.MaxManifestFile)
+		if err != nil {
+			return nil, coded(admin.ErrInvalid, fmt.Errorf("its Component.toml (beside it): %w", err))
+		}
+		sig, err := security.ReadSignature(p)
+		if err != nil {
+			return nil, coded(admin.ErrDenied, err)
+		}
+		return s.install(ctx, wasm, man, sig)
+	default:
+		return s.pull(ctx, src.OCI, false)
+	}
+}
+
+// pull installs an OCI artifact (it must carry its Component.toml).
+func (s *Service) pull(ctx context.Context, ref string, plain bool) (*catalog.Version, error) {
+	cfg := s.config()
+	host, _, _ := strings.Cut(ref, "/")
+	if slices.Contains(cfg.Registry.PlainHTTP, host) {
+		plain = true
+	}
+	a, _, err := oci.Pull(ctx, ref, oci.Options{PlainHTTP: plain, CredentialsFile: cfg.Registry.Credentials})
+	if err != nil {
+		switch {
+		case errors.Is(err, oci.ErrNotFound):
+			return nil, coded(admin.ErrNotFound, err)
+		case errors.Is(err, oci.ErrPlainHTTP), errors.Is(err, oci.ErrDigest), errors.Is(err, oci.ErrTooLarge), errors.Is(err, oci.ErrNotWasm):
+			return nil, coded(admin.ErrDenied, err)
+		}
+		return nil, coded(admin.ErrUnavailable, err)
+	}
+	if a.Manifest == nil {
+		return nil, coded(admin.ErrDenied, fmt.Errorf("%s has no Component.toml: install it with `airssys-wasm install --name --version` first", ref))
+	}
+	var sig *security.Signature
+	if a.Signature != nil {
+		sg, err := security.ParseSignature(a.Signature)
+		if err != nil {
+			return nil, coded(admin.ErrDenied, fmt.Errorf("%s: its signature: %w", ref, err))
+		}
+		sig = &sg
+	}
+	return s.install(ctx, a.Wasm, a.Manifest, sig)
+}
+
+func (s *Service) install(ctx context.Context, wasm, man []byte, sig *security.Signature) (*catalog.Version, error) {
+	v, err := s.cat.Install(ctx, wasm, man, sig, s.currentPolicy())
+	if err != nil {
+		return nil, classify(err)
+	}
+	return v, nil
+}
+
+// admit admits v under the policy as it is now and compiles it.
+func (s *Service) admit(ctx context.Context, v *catalog.Version) (*admitted, error) {
+	l, adm, err := s.cat.Admit(v, s.currentPolicy())
+	if err != nil {
+		return nil, classify(err)
+	}
+	a := &admitted{ver: l.Version, owner: storage.Owner{Publisher: v.Publisher, Name: v.Name}}
+	if !s.opts.Dev {
+		a.grants = adm.Grants
+	}
+	s.mu.RLock()
+	c := s.comps[v.Digest]
+	s.mu.RUnlock()
+	if c == nil {
+		if c, err = s.eng.Compile(ctx, l.Component); err != nil {
+			return nil, coded(admin.ErrInvalid, fmt.Errorf("%s: %w", v, err))
+		}
+		s.mu.Lock()
+		if old := s.comps[v.Digest]; old != nil {
+			c.Close()
+			c = old
+		} else {
+			s.comps[v.Digest] = c
+		}
+		s.mu.Unlock()
+	}
+	a.comp = c
+	return a, nil
+}
+
+// specFor is the actor.Spec of one id of def running a.
+func (s *Service) specFor(id actor.ID, def *config.ActorDef, a *admitted) (actor.Spec, error) {
+	spec := actor.Spec{ID: id, Component: a.comp, Config: maps.Clone(def.Config), MailboxSize: def.Mailbox,
+		Overflow: def.Overflow, Subscriptions: slices.Clone(def.Subscriptions), Restart: def.Restart}
+	r := def.Resources
+	if a.grants == nil {
+		spec.Owner = a.owner
+		spec.Limits.MemoryLimit = r.MemoryBytes
+		spec.Limits.Fuel = r.FuelPerMessage
+		spec.Limits.Timeout = r.TimeoutPerMsg
+		spec.MaxMessageBytes = int(r.MaxMessageBytes)
+		return spec, nil
+	}
+	// The app may lower what the manifest asks for, never raise it.
+	res := a.grants.Resources
+	m := &res
+	var raised []string
+	lower := func(name string, app, manifest int64, set func(int64)) {
+		switch {
+		case app <= 0:
+		case manifest > 0 && app > manifest:
+			raised = append(raised, fmt.Sprintf("%s %d is above the manifest's %d", name, app, manifest))
+		default:
+			set(app)
+		}
+	}
+	lower("memory", r.MemoryBytes, m.MemoryBytes, func(v int64) { m.MemoryBytes = v })
+	lower("fuel-per-message", int64(r.FuelPerMessage), int64(m.FuelPerMessage), func(v int64) { m.FuelPerMessage = uint64(v) })
+	lower("timeout-per-message", int64(r.TimeoutPerMsg), int64(m.TimeoutPerMsg), func(v int64) { m.TimeoutPerMsg = time.Duration(v) })
+	lower("max-message", r.MaxMessageBytes, m.MaxMessageBytes, func(v int64) { m.MaxMessageBytes = v })
+	if def.Mailbox > 0 && m.Mailbox > 0 && def.Mailbox > m.Mailbox {
+		raised = append(raised, fmt.Sprintf("mailbox %d is above the manifest's %d", def.Mailbox, m.Mailbox))
+	} else if def.Mailbox > 0 {
+		m.Mailbox = def.Mailbox
+	}
+	if len(raised) > 0 {
+		return spec, coded(admin.ErrDenied, fmt.Errorf("resources: %s", strings.Join(raised, "; ")))
+	}
+	spec.Grants = a.grants.WithResources(res)
+	return spec, nil
+}
+
+// settingsOf is everything of def that a live update cannot change.
+func settingsOf(def *config.ActorDef) string {
+	return keyOf(struct {
+		Config        map[string]string
+		Subscriptions []string
+		Mailbox       int
+		Overflow      actor.Overflow
+		Restart       actor.RestartPolicy
+		Resources     config.Resources
+	}{def.Config, def.Subscriptions, def.Mailbox, def.Overflow, def.Restart, def.Resources})
+}
+
+func keyOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain data
+	}
+	return string(b)
+}
+
+// startActor starts w under its app's supervisor, creating it when none
+// runs.
+func (s *Service) startActor(ctx context.Context, app *config.App, w *want) error {
+	err := s.sys.DeployChild(ctx, supervisorName(app.Name), w.spec)
+	if errors.Is(err, actor.ErrNoSupervisor) {
+		sv := app.Supervisor
+		err = s.sys.DeploySupervisor(ctx, actor.SupervisorSpec{Name: supervisorName(app.Name), Strategy: sv.Strategy,
+			MaxRestarts: sv.MaxRestarts, Period: sv.Period, BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax,
+			Children: []actor.Child{w.spec}})
+	}
+	if err != nil {
+		return err
+	}
+	a := &actorRun{id: w.id, app: app.Name, def: w.def, settings: w.settings}
+	s.switchVersion(a, w.adm, w.spec.Grants)
+	if name, version, ok := strings.Cut(w.prev, "@"); ok {
+		if v, err := s.cat.Get(name, version); err == nil {
+			a.prev = v
+			if p, err := s.cat.Pin(name, version, "rollback target of "+string(a.id)); err == nil {
+				a.prevPin = p
+			}
+		}
+	}
+	s.mu.Lock()
+	s.actors[w.id] = a
+	s.mu.Unlock()
+	return nil
+}
+
+// switchVersion records that a now runs adm, pinning it, and keeps the
+// version it ran before as its rollback target.
+func (s *Service) switchVersion(a *actorRun, adm *admitted, grants *security.Grants) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.ver != nil && a.ver.Digest != adm.ver.Digest {
+		if a.prevPin != nil {
+			a.prevPin.Release()
+		}
+		a.prev, a.prevPin = a.ver, nil
+		if p, err := s.cat.Pin(a.ver.Name, a.ver.Version, "rollback target of "+string(a.id)); err == nil {
+			a.prevPin = p
+		}
+	}
+	if a.pin != nil {
+		a.pin.Release()
+		a.pin = nil
+	}
+	a.ver, a.grants, a.gen = adm.ver, grants, s.policyGen
+	if p, err := s.cat.Pin(adm.ver.Name, adm.ver.Version, "running "+string(a.id)); err == nil {
+		a.pin = p
+	}
+}
+
+// stopActor stops id (draining its mailbox within the drain time) and
+// forgets it.
+func (s *Service) stopActor(ctx context.Context, id actor.ID) error {
+	sctx, cancel := context.WithTimeout(ctx, s.config().ShutdownDrain)
+	defer cancel()
+	err := s.sys.Stop(sctx, id)
+	if errors.Is(err, actor.ErrUnknownActor) {
+		err = nil
+	}
+	s.mu.Lock()
+	if a := s.actors[id]; a != nil {
+		a.releasePins()
+		delete(s.actors, id)
+	}
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Service) actorOf(id actor.ID) *actorRun {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.actors[id]
+}
+
+func (a *actorRun) verString() string {
+	if a == nil || a.ver == nil {
+		return ""
+	}
+	return a.ver.String()
+}
+
+// running: the system runs id (not stopped or failed).
+func (s *Service) running(id actor.ID) bool {
+	st, err := s.sys.Stats(id)
+	return err == nil && st.State != actor.Stopped && st.State != actor.Failed
+}
+
+// setRoutes gives the gateway every app's routes.
+func (s *Service) setRoutes() error {
+	s.mu.RLock()
+	var routes []gateway.Route
+	names := slices.Sorted(maps.Keys(s.apps))
+	for _, n := range names {
+		app := s.apps[n].app
+		for _, r := range app.Routes {
+			gr := gateway.Route{Method: r.Method, Pattern: r.Path, Timeout: r.Timeout, Headers: r.Headers,
+				ExposeErrors: r.ExposeErrors, Actor: actor.ID(r.Actor)}
+			if gr.Headers == nil {
+				gr.Headers = []string{}
+			}
+			for i := range app.Actors {
+				if app.Actors[i].ID == r.Actor {
+					gr.Pool = app.Actors[i].IDs()
+				}
+			}
+			if len(gr.Pool) > 0 {
+				gr.Actor = gr.Pool[0]
+			}
+			routes = append(routes, gr)
+		}
+	}
+	s.mu.RUnlock()
+	return s.gw.SetRoutes(routes)
+}
+
+// pruneComponents closes compiled components no actor runs.
+func (s *Service) pruneComponents() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	used := map[string]bool{}
+	for _, a := range s.actors {
+		used[a.ver.Digest] = true
+	}
+	for d, c := range s.comps {
+		if !used[d] {
+			c.Close()
+			delete(s.comps, d)
+		}
+	}
+}
+
+// DeleteApp implements admin.Backend: it stops the app's actors (last
+// started first) and forgets it.
+func (s *Service) DeleteApp(ctx context.Context, name string) (admin.Report, error) {
+	s.op.Lock()
+	defer s.op.Unlock()
+	if err := s.usable(); err != nil {
+		return admin.Report{}, err
+	}
+	s.mu.RLock()
+	cur := s.apps[name]
+	s.mu.RUnlock()
+	if cur == nil {
+		return admin.Report{}, coded(admin.ErrNotFound, fmt.Errorf("no app %q", name))
+	}
+	if err := s.st.Delete(ctx, name); err != nil {
+		return admin.Report{}, fmt.Errorf("host: %w", err)
+	}
+	rep := admin.Report{App: name, Digest: cur.rec.Digest, Changed: true}
+	for _, id := range slices.Backward(cur.ids) {
+		a := s.actorOf(id)
+		r := admin.ActorResult{ID: string(id), Action: admin.ActionStopped, From: a.verString()}
+		if err := s.stopActor(ctx, id); err != nil {
+			r.Error = err.Error()
+		}
+		rep.Actors = append(rep.Actors, r)
+	}
+	slices.Reverse(rep.Actors)
+	s.mu.Lock()
+	delete(s.apps, name)
+	s.mu.Unlock()
+	if err := s.setRoutes(); err != nil {
+		s.log.Error("gateway routes", "err", err)
+	}
+	s.pruneComponents()
+	s.log.Info("app deleted", "app", name)
+	return rep, nil
+}
+
+// Restore brings back the apps of the desired state (after a restart or a
+// crash), each with the versions it ran; it returns the names restored. An
+// app that cannot be restored is logged and reported by Status; the others
+// are restored anyway.
+func (s *Service) Restore(ctx context.Context) ([]string, error) {
+	s.op.Lock()
+	defer s.op.Unlock()
+	apps, err := s.st.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("host: reading the desired state: %w", err)
+	}
+	var done []string
+	var errs []error
+	for _, rec := range apps {
+		app, err := config.ParseApp(rec.Name+" (stored)", rec.Source, s.config())
+		if err == nil {
+			var rep admin.Report
+			rep, err = s.reconcile(ctx, app, rec, nil, true)
+			for _, r := range rep.Actors {
+				if r.Action == admin.ActionFailed {
+					s.log.Error("restore: actor did not start", "app", rec.Name, "actor", r.ID, "err", r.Error)
+				}
+			}
+		}
+		if err != nil {
+			s.log.Error("restore: app not restored", "app", rec.Name, "err", err)
+			errs = append(errs, fmt.Errorf("app %s: %w", rec.Name, err))
+			continue
+		}
+		done = append(done, rec.Name)
+		s.log.Info("restored app", "app", rec.Name, "digest", rec.Digest, "actors", len(s.apps[rec.Name].ids))
+	}
+	s.mu.Lock()
+	s.restored = done
+	s.mu.Unlock()
+	return done, errors.Join(errs...)
+}
+
+func (s *Service) usable() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed || s.draining {
+		return coded(admin.ErrUnavailable, errors.New("the host is shutting down"))
+	}
+	return nil
+}
+
+func (s *Service) config() *config.Host {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cfgNow
+}
+
+func (s *Service) currentPolicy() *security.Policy {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.policy
+}
+
+// ---- errors ----------------------------------------------------------------
+
+// codedError gives err the admin API's code: errors.Is matches both.
+type codedError struct {
+	code error
+	err  error
+}
+
+func (e *codedError) Error() string   { return e.err.Error() }
+func (e *codedError) Unwrap() []error { return []error{e.code, e.err} }
+
+func coded(code, err error) error {
+	if err == nil || errors.Is(err, code) {
+		return err
+	}
+	return &codedError{code: code, err: err}
+}
+
+// classify gives the errors of the parts below their admin code.
+func classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, actor.ErrUnknownActor), errors.Is(err, os.ErrNotExist):
+		return coded(admin.ErrNotFound, err)
+	case errors.Is(err, catalog.ErrNotOwner), errors.Is(err, catalog.ErrVersionExists), errors.Is(err, catalog.ErrInUse),
+		errors.Is(err, actor.ErrExists), errors.Is(err, actor.ErrNoRollback):
+		return coded(admin.ErrConflict, err)
+	case errors.Is(err, security.ErrDenied), errors.Is(err, security.ErrSignature), errors.Is(err, catalog.ErrTampered),
+		errors.Is(err, actor.ErrDenied):
+		return coded(admin.ErrDenied, err)
+	case errors.Is(err, security.ErrManifest), errors.Is(err, catalog.ErrInvalid), errors.Is(err, engine.ErrInvalidWasm):
+		return coded(admin.ErrInvalid, err)
+	}
+	return err
+}

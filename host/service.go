@@ -1,0 +1,321 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/catalog"
+	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/host/admin"
+	"github.com/airsstack/airssys-wasm-go/host/config"
+	"github.com/airsstack/airssys-wasm-go/host/gateway"
+	"github.com/airsstack/airssys-wasm-go/host/state"
+	"github.com/airsstack/airssys-wasm-go/security"
+	"github.com/airsstack/airssys-wasm-go/storage"
+)
+
+// Options configure a Service beyond host.toml: what only the command
+// line or an embedding program decides.
+type Options struct {
+	// Logger receives the host's log and the components' wasi:logging
+	// lines (default: JSON on stderr at host.toml's level). The Service
+	// also keeps the recent lines for the admin API's logs.
+	Logger *slog.Logger
+	// Dev allows everything: unsigned components are admitted and actors
+	// run with every capability (no grants). Never set it in production;
+	// host.toml has no such setting.
+	Dev bool
+	// Version names the build in Status.
+	Version string
+	// Engine and Actors tune the runtime; the Service sets the compile
+	// cache, the logger, the storage and the observer itself.
+	Engine engine.Config
+	Actors actor.Options
+	// LogLines is how many recent log lines are kept for the admin API
+	// (default 10,000).
+	LogLines int
+}
+
+// Service is a running host. See the package doc.
+type Service struct {
+	cfg  *config.Host
+	opts Options
+	log  *slog.Logger
+	book *logbook
+
+	eng *engine.Engine
+	cat *catalog.Catalog
+	kv  *storage.DB
+	st  state.Store
+	sys *actor.System
+	gw  *gateway.Gateway
+
+	started time.Time
+
+	op sync.Mutex // serializes the operations that change what runs
+
+	mu        sync.RWMutex // guards the view below
+	cfgNow    *config.Host
+	policy    *security.Policy
+	policyGen int
+	apps      map[string]*appRun
+	actors    map[actor.ID]*actorRun
+	comps     map[string]*engine.Component // compiled, by component digest
+	restored  []string
+	reloaded  time.Time
+	draining  bool
+	closed    bool
+}
+
+// appRun is a deployed app as the host runs it.
+type appRun struct {
+	app    *config.App
+	rec    state.App
+	ids    []actor.ID // in start order
+	supKey string
+}
+
+// actorRun is one actor the host runs for an app.
+type actorRun struct {
+	id       actor.ID
+	app      string
+	def      *config.ActorDef
+	settings string // everything of def but the component
+	ver      *catalog.Version
+	grants   *security.Grants // nil in dev mode
+	gen      int              // the policy generation it was admitted under
+	pin      *catalog.Pin
+	prev     *catalog.Version // rollback target, or nil
+	prevPin  *catalog.Pin
+}
+
+// Open opens the data directory of cfg and starts an empty host (Restore
+// brings back the apps; Run serves the listeners). On the first start
+// with no policy named, it writes the default policy (deny by default).
+func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.LogLines <= 0 {
+		o.LogLines = 10_000
+	}
+	s := &Service{cfg: cfg, cfgNow: cfg, opts: o, started: time.Now(),
+		apps: map[string]*appRun{}, actors: map[actor.ID]*actorRun{}, comps: map[string]*engine.Component{}}
+	inner := slog.Handler(nil)
+	if o.Logger != nil {
+		inner = o.Logger.Handler()
+	} else {
+		inner = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
+	}
+	s.book = newLogbook(inner, cfg.LogLevel, o.LogLines)
+	s.log = slog.New(s.book)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("host: data directory: %w", err)
+	}
+	var err error
+	if s.policy, err = loadPolicy(cfg, o.Dev, s.log); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeParts()
+		}
+	}()
+	if s.st, err = state.OpenBolt(cfg.DataDir, time.Second); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	if s.cat, err = catalog.Open(cfg.CatalogDir(), catalog.Options{}); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	if s.kv, err = storage.OpenDir(cfg.DataDir, storage.Options{}); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	ecfg := o.Engine
+	if ecfg.CacheDir == "" {
+		ecfg.CacheDir = filepath.Join(cfg.DataDir, "cache")
+	}
+	if ecfg.Logger == nil {
+		ecfg.Logger = s.log
+	}
+	if s.eng, err = engine.New(ecfg); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	ao := o.Actors
+	ao.Logger, ao.Storage = s.log, s.kv
+	if ao.HostName == "" {
+		ao.HostName = "serve"
+	}
+	s.sys = actor.NewSystem(s.eng, ao)
+	gwc := cfg.Gateway
+	if s.gw, err = gateway.New(s.sys, nil, gateway.Options{MaxBodyBytes: gwc.MaxBodyBytes,
+		ReadHeaderTimeout: gwc.ReadHeaderTimeout, ReadTimeout: gwc.ReadTimeout, WriteTimeout: gwc.WriteTimeout,
+		IdleTimeout: gwc.IdleTimeout, MaxHeaderBytes: gwc.MaxHeaderBytes, MaxConns: gwc.MaxConnections,
+		Logger: s.log}); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	ok = true
+	s.log.Info("host opened", "data", cfg.DataDir, "policy", cfg.Policy, "dev", o.Dev)
+	return s, nil
+}
+
+// devPolicy admits everything; actors then run with no grants.
+const devPolicy = `[policy]
+require-signatures = false
+dev-mode = true
+[trust.dev]
+env = ["*"]
+config = ["*"]
+send = ["*/*/*"]
+request = ["*/*/*"]
+publish = [">"]
+subscribe = [">"]
+logging = true
+storage-buckets = ["*"]
+storage-read = true
+storage-write = true
+storage-delete = true
+[trust.unknown]
+env = ["*"]
+config = ["*"]
+send = ["*/*/*"]
+request = ["*/*/*"]
+publish = [">"]
+subscribe = [">"]
+logging = true
+storage-buckets = ["*"]
+storage-read = true
+storage-write = true
+storage-delete = true
+`
+
+// loadPolicy reads the host's policy, writing the default one on the
+// first start when host.toml names none.
+func loadPolicy(cfg *config.Host, dev bool, log *slog.Logger) (*security.Policy, error) {
+	if dev {
+		log.Warn("dev mode: every component is admitted and gets every capability")
+		return security.ParsePolicy("dev policy", []byte(devPolicy))
+	}
+	if cfg.PolicyDefault {
+		path, created, err := config.WriteDefaultPolicy(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("host: %w", err)
+		}
+		if created {
+			log.Info("wrote the default policy: it admits no component until you list a publisher key", "policy", path)
+		}
+	}
+	p, err := security.LoadPolicy(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	return p, nil
+}
+
+// Gateway is the HTTP gateway's handler (Run serves it on its listener).
+func (s *Service) Gateway() http.Handler { return s.gw }
+
+// System is the actor system the host runs (for embedding programs and
+// tests; changing what runs behind the Service's back is not tracked).
+func (s *Service) System() *actor.System { return s.sys }
+
+// Shutdown stops the host: the actors drain their mailboxes within ctx
+// (or the configured drain), then every part is closed. The desired state
+// is left as it is, so that the next start brings the apps back.
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.draining = true
+	s.mu.Unlock()
+	s.op.Lock()
+	defer s.op.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownDrain)
+		defer cancel()
+	}
+	start := time.Now()
+	err := s.sys.Shutdown(ctx)
+	s.log.Info("actors stopped", "took", time.Since(start).Round(time.Millisecond), "err", err)
+	s.mu.Lock()
+	s.closed = true
+	for _, a := range s.actors {
+		a.releasePins()
+	}
+	s.mu.Unlock()
+	return errors.Join(err, s.closeParts())
+}
+
+func (s *Service) closeParts() error {
+	var errs []error
+	if s.cat != nil {
+		errs = append(errs, s.cat.Close())
+	}
+	if s.kv != nil {
+		errs = append(errs, s.kv.Close())
+	}
+	if s.st != nil {
+		errs = append(errs, s.st.Close())
+	}
+	for _, c := range s.comps {
+		c.Close()
+	}
+	if s.eng != nil {
+		errs = append(errs, s.eng.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (a *actorRun) releasePins() {
+	if a.pin != nil {
+		a.pin.Release()
+		a.pin = nil
+	}
+	if a.prevPin != nil {
+		a.prevPin.Release()
+		a.prevPin = nil
+	}
+}
+
+// Status implements admin.Backend.
+func (s *Service) Status(ctx context.Context) (admin.Status, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := admin.Status{Version: s.opts.Version, Started: s.started, PID: os.Getpid(), DataDir: s.cfg.DataDir,
+		Policy: s.cfgNow.Policy, Gateway: s.cfgNow.Gateway.Listen, AdminTCP: s.cfgNow.Admin.Listen,
+		Apps: len(s.apps), DevMode: s.opts.Dev, Restored: append([]string{}, s.restored...),
+		Draining: s.draining, Reloaded: s.reloaded}
+	if s.opts.Dev {
+		st.Policy = "(dev: everything allowed)"
+	}
+	for name, run := range s.apps {
+		for _, id := range run.ids {
+			stats, err := s.sys.Stats(id)
+			switch {
+			case err != nil:
+				st.Problems = append(st.Problems, fmt.Sprintf("%s (app %s): not running", id, name))
+			case stats.State == actor.Running || stats.State == actor.Starting || stats.State == actor.Restarting:
+				st.Actors++
+			default:
+				st.Problems = append(st.Problems, fmt.Sprintf("%s (app %s): %s", id, name, stats.State))
+			}
+		}
+	}
+	sortStrings(st.Problems)
+	if vs, err := s.cat.List(); err == nil {
+		st.Component = len(vs)
+	}
+	return st, nil
+}
