@@ -1,4 +1,5 @@
-// Command airssys-wasm runs and inspects WebAssembly components and modules.
+// Command airssys-wasm runs and inspects WebAssembly components and modules,
+// runs the host as a service, and drives a running host.
 //
 //	airssys-wasm call [flags] FILE 'EXPORT(ARGS)'
 //	airssys-wasm run [flags] FILE [ARGS...]
@@ -6,9 +7,24 @@
 //	airssys-wasm dev FILE.wasm
 //	airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] COMPONENT ...
 //	airssys-wasm install|push|list|info|uninstall|gc [--data DIR] ...
+//	airssys-wasm keygen|sign|verify ...
+//	airssys-wasm serve [--config host.toml]
+//	airssys-wasm deploy APP.toml | undeploy APP | apps [NAME] | ps | status
+//	airssys-wasm logs [-f] [--tail N] [ACTOR] | dead-letters [--limit N]
+//	airssys-wasm update ACTOR NAME@VERSION | rollback|stop|restart|health ACTOR
+//	airssys-wasm components | component install|info|uninstall|export ...
+//	airssys-wasm completion bash|zsh|fish
 //
-// Values are written in WAVE (see package wave). Exit status: 0 success, 1
-// the guest trapped, 2 bad usage or bad input.
+// The commands from deploy on talk to a running host (serve) through its
+// admin API: --host unix:PATH or https://HOST:PORT, by default
+// $AIRSSYS_HOST, else the unix socket in the default data directory
+// (hostcmd.go). Values are written in WAVE (see package wave). Exit status:
+// 0 success, 1 the guest trapped or the host refused, 2 bad usage or bad
+// input.
+//
+// The verbs are cobra commands built afresh for each run (newRootCmd); the
+// older ones parse their own flags (package flag) and keep their own exit
+// codes.
 package main
 
 import (
@@ -23,7 +39,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/airsstack/airssys-wasm-go/engine"
+	"github.com/airsstack/airssys-wasm-go/host/admin"
 	"github.com/airsstack/airssys-wasm-go/wave"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
@@ -36,16 +55,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	var code int
-	if len(os.Args) > 1 && os.Args[1] == "run" {
-		code = cmdRun(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
-	} else if len(os.Args) > 1 && os.Args[1] == "kv" {
-		code = cmdKV(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
-	} else if len(os.Args) > 1 && os.Args[1] == "dev" {
-		code = cmdDev(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
-	} else {
-		code = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	}
+	code := newCLIEnv(os.Stdin, os.Stdout, os.Stderr).execute(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -72,6 +82,19 @@ const usage = `usage:
   airssys-wasm sign --key NAME.key --manifest Component.toml FILE     writes FILE.sig
   airssys-wasm verify --manifest Component.toml [--policy policy.toml] FILE
 
+The host as a service, and the commands against a running one:
+  airssys-wasm serve [--config host.toml]   ("airssys-wasm serve --help")
+  airssys-wasm deploy APP.toml              reconcile the host to an app file
+  airssys-wasm undeploy APP | apps [NAME] | ps | status
+  airssys-wasm logs [-f] [--tail N] [ACTOR] | dead-letters [--limit N]
+  airssys-wasm update ACTOR NAME@VERSION | rollback|stop|restart|health ACTOR
+  airssys-wasm components | component install|info|uninstall|export ...
+                    each takes --host unix:PATH|https://HOST:PORT (default
+                    $AIRSSYS_HOST, else the socket in the data directory),
+                    --token-file FILE, --ca FILE and -o text|json
+  airssys-wasm completion bash|zsh|fish     shell completions
+  airssys-wasm help COMMAND                 a command's usage
+
 Arguments and results are WAVE values: 42, "text", 'c', [1, 2], (1, "a"),
 {name: "x", age: 3}, case(payload), red, some(1), none, ok(1), err("e"),
 {read, write}. Name a function inside an interface as inspect prints it,
@@ -82,37 +105,204 @@ the data of the manifest's name and signer (what the policy grants), or
 without --manifest of --name NAME in the dev space (all its buckets).
 `
 
-// run is the whole command, testable without a process.
+// run is the whole command, testable without a process: no stdin, the
+// environment of the process, the host reached through admin.Dial.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return exitUsage
+	return newCLIEnv(nil, stdout, stderr).execute(ctx, args)
+}
+
+// cliEnv is what one run of the command line works with: its streams, its
+// environment and how it reaches a running host. Tests replace getenv and
+// dial.
+type cliEnv struct {
+	stdin          *os.File // nil: none (run's guest, kv and dev read nothing)
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// dial reaches the host at a checked target (dialHost calls it).
+	dial func(target string, o admin.ClientOptions) (admin.Backend, error)
+}
+
+// newCLIEnv is the environment of the process, the host reached through
+// admin.Dial.
+func newCLIEnv(stdin *os.File, stdout, stderr io.Writer) *cliEnv {
+	return &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, dial: dialAdmin}
+}
+
+// exitStatus is an error that carries an exit status whose cause was
+// already reported (the older verbs print their own errors).
+type exitStatus int
+
+// Error says which status.
+func (s exitStatus) Error() string { return "exit status " + strconv.Itoa(int(s)) }
+
+// usageError is bad usage or bad input found by the command line itself
+// (flags, arguments, local files): exit status 2.
+type usageError struct{ err error }
+
+// Error is the message of the error inside.
+func (u usageError) Error() string { return u.err.Error() }
+
+// Unwrap is the error inside.
+func (u usageError) Unwrap() error { return u.err }
+
+// usagef is a usageError with a message.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// execute runs the command line args and returns its exit status.
+func (e *cliEnv) execute(ctx context.Context, args []string) int {
+	root := e.newRootCmd()
+	if args == nil {
+		args = []string{} // cobra reads os.Args when given nil
 	}
-	switch args[0] {
-	case "call":
-		return cmdCall(ctx, args[1:], stdout, stderr)
-	case "run":
-		return cmdRun(ctx, args[1:], nil, stdout, stderr)
-	case "inspect":
-		return cmdInspect(ctx, args[1:], stdout, stderr)
-	case "kv":
-		return cmdKV(ctx, args[1:], nil, stdout, stderr)
-	case "dev":
-		return cmdDev(ctx, args[1:], strings.NewReader(""), stdout, stderr)
-	case "install", "push", "list", "info", "uninstall", "gc":
-		return cmdCatalog(ctx, args[0], args[1:], stdout, stderr)
-	case "keygen":
-		return cmdKeygen(args[1:], stdout, stderr)
-	case "sign":
-		return cmdSign(args[1:], stdout, stderr)
-	case "verify":
-		return cmdVerify(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "airssys-wasm: unknown command %q\n\n%s", args[0], usage)
-	return exitUsage
+	return e.report(cmd, err)
+}
+
+// newRootCmd builds the command tree: the older verbs, which parse their
+// own arguments, serve, the commands against a running host, and cobra's
+// help and completion.
+func (e *cliEnv) newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "airssys-wasm",
+		Short: "run WebAssembly components, and a host of actors as a service",
+		// The root alone is usage; an unknown verb lands here too (cobra
+		// would say so in its own words, without the usage).
+		Args:                       cobra.ArbitraryArgs,
+		SuggestionsMinimumDistance: 2,
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				fmt.Fprint(e.stderr, usage)
+				return exitStatus(exitUsage)
+			}
+			fmt.Fprintf(e.stderr, "airssys-wasm: unknown command %q\n", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				fmt.Fprintf(e.stderr, "did you mean: %s?\n", strings.Join(s, ", "))
+			}
+			fmt.Fprintf(e.stderr, "\n%s", usage)
+			return exitStatus(exitUsage)
+		},
+	}
+	root.SetIn(e.stdinReader())
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%s: %w", commandName(cmd), err)}
+	})
+	defaultHelp := root.HelpFunc()
+	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		if cmd == root {
+			fmt.Fprint(e.stdout, usage)
+			return
+		}
+		defaultHelp(cmd, args)
+	})
+	root.AddCommand(e.legacyCommands()...)
+	root.AddCommand(newServeCmd())
+	root.AddCommand(e.hostCommands()...)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		// Runnable, so that cobra checks its arguments (an unknown shell
+		// is bad usage) rather than printing its help.
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	argsAreUsage(root)
+	return root
+}
+
+// argsAreUsage makes the argument checks of c and the commands below it
+// (cobra's own too: help, completion) report usage errors (exit status 2).
+func argsAreUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				var u usageError
+				if errors.As(err, &u) {
+					return err
+				}
+				return usageError{fmt.Errorf("%s: %w", commandName(cmd), err)}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsage(sub)
+	}
+}
+
+// stdinReader is stdin as an io.Reader, nil (not a nil *os.File) when none.
+func (e *cliEnv) stdinReader() io.Reader {
+	if e.stdin == nil {
+		return nil
+	}
+	return e.stdin
+}
+
+// legacyCommands are the verbs that parse their own flags (package flag)
+// and print their own errors: cobra passes them every argument as it is.
+func (e *cliEnv) legacyCommands() []*cobra.Command {
+	verb := func(use, short string, fn func(ctx context.Context, args []string) int) *cobra.Command {
+		return &cobra.Command{
+			Use:                use,
+			Short:              short,
+			DisableFlagParsing: true,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if code := fn(cmd.Context(), args); code != exitOK {
+					return exitStatus(code)
+				}
+				return nil
+			},
+		}
+	}
+	dev := func(ctx context.Context, args []string) int {
+		in := e.stdinReader()
+		if in == nil {
+			in = strings.NewReader("")
+		}
+		return cmdDev(ctx, args, in, e.stdout, e.stderr)
+	}
+	cmds := []*cobra.Command{
+		verb("call [flags] FILE 'EXPORT(ARGS)'", "call an export of a component or module", func(ctx context.Context, args []string) int {
+			return cmdCall(ctx, args, e.stdout, e.stderr)
+		}),
+		verb("run [flags] FILE [ARGS...]", "run a WASI command", func(ctx context.Context, args []string) int {
+			return cmdRun(ctx, args, e.stdin, e.stdout, e.stderr)
+		}),
+		verb("inspect FILE", "print a component's imports, exports and types", func(ctx context.Context, args []string) int {
+			return cmdInspect(ctx, args, e.stdout, e.stderr)
+		}),
+		verb("kv ls|get|put|rm|export|import ...", "a data directory's key-value storage", func(ctx context.Context, args []string) int {
+			return cmdKV(ctx, args, e.stdinReader(), e.stdout, e.stderr)
+		}),
+		verb("dev [--config K=V]... FILE.wasm", "run an actor, live-updated on each new build", dev),
+		verb("keygen NAME", "write a signing key pair", func(_ context.Context, args []string) int {
+			return cmdKeygen(args, e.stdout, e.stderr)
+		}),
+		verb("sign --key NAME.key --manifest Component.toml FILE", "sign a component", func(_ context.Context, args []string) int {
+			return cmdSign(args, e.stdout, e.stderr)
+		}),
+		verb("verify --manifest Component.toml [--policy policy.toml] FILE", "verify a component's signature",
+			func(_ context.Context, args []string) int { return cmdVerify(args, e.stdout, e.stderr) }),
+	}
+	for _, v := range []struct{ name, short string }{
+		{"install", "install a component into the local store"},
+		{"push", "push an installed component to a registry"},
+		{"list", "list the local store"},
+		{"info", "show a version in the local store"},
+		{"uninstall", "remove a version from the local store"},
+		{"gc", "remove old versions from the local store"},
+	} {
+		cmds = append(cmds, verb(v.name+" [--data DIR] ...", v.short, func(ctx context.Context, args []string) int {
+			return cmdCatalog(ctx, v.name, args, e.stdout, e.stderr)
+		}))
+	}
+	return cmds
 }
 
 type listFlag []string
