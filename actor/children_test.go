@@ -3,6 +3,8 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +83,38 @@ func TestRestartReplacesTheInstanceAndKeepsTheMailbox(t *testing.T) {
 	}
 	if err := sys.Restart(ctx, "test/none/1"); !errors.Is(err, actor.ErrUnknownActor) {
 		t.Fatalf("unknown: %v", err)
+	}
+}
+
+// StartConcurrency starts many children at once; one failing init
+// undoes the whole tree as in order.
+func TestStartConcurrency(t *testing.T) {
+	sys, _ := newSystem(t)
+	ctx := context.Background()
+	tree := actor.SupervisorSpec{Name: "many", StartConcurrency: 4}
+	for i := 1; i <= 20; i++ {
+		tree.Children = append(tree.Children, spec(t, fmt.Sprintf("test/counter/%d", i), "actor_counter"))
+	}
+	if err := sys.DeploySupervisor(ctx, tree); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 20; i++ {
+		if got := ask(t, sys, fmt.Sprintf("test/counter/%d", i), "get"); got != "count=0 errors=0 last=0" {
+			t.Fatalf("counter %d: %q", i, got)
+		}
+	}
+	bad := actor.SupervisorSpec{Name: "bad", StartConcurrency: 3}
+	for i := 1; i <= 12; i++ {
+		s := spec(t, fmt.Sprintf("test/trapper/%d", i), "actor_trapper")
+		if i == 7 {
+			s = spec(t, "test/trapper/7", "actor_trapper", "fail-init", "1")
+		}
+		bad.Children = append(bad.Children, s)
+	}
+	if err := sys.DeploySupervisor(ctx, bad); !errors.Is(err, actor.ErrStartupFailed) || !strings.Contains(err.Error(), "test/trapper/7") {
+		t.Fatalf("a failing init among concurrent starts: %v", err)
+	}
+	if n := len(sys.Actors()); n != 20 {
+		t.Fatalf("%d actors after a failed tree, want the first tree's 20", n)
 	}
 }

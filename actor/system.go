@@ -277,23 +277,68 @@ func (s *System) DeploySupervisor(ctx context.Context, spec SupervisorSpec) erro
 	}
 	s.roots = append(s.roots, sup)
 	s.mu.Unlock()
-	started := []*cell{}
-	for _, c := range sup.cells() {
+	cells := sup.cells()
+	for _, c := range cells {
 		s.emit(EventDeployed, c.id, nil)
-		if err := c.startFirst(ctx); err != nil {
-			for _, st := range started {
-				st.stop(context.Background(), false)
-			}
-			for _, c := range sup.cells() {
-				s.unregister(c)
-			}
-			s.removeRoot(sup)
-			return fmt.Errorf("%w: %s: %w", ErrStartupFailed, c.id, err)
+	}
+	errs := make([]error, len(cells))
+	if n := min(spec.StartConcurrency, len(cells)); n > 1 {
+		// Up to n inits at once; the first error (in start order) is kept
+		// and stops the starting of the rest.
+		var wg sync.WaitGroup
+		var failed atomic.Bool
+		next := make(chan int)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					if failed.Load() {
+						errs[i] = errNotStarted
+						continue
+					}
+					if errs[i] = cells[i].startFirst(ctx); errs[i] != nil {
+						failed.Store(true)
+					}
+				}
+			}()
 		}
-		started = append(started, c)
+		for i := range cells {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	} else {
+		for i, c := range cells {
+			if errs[i] = c.startFirst(ctx); errs[i] != nil {
+				for j := i + 1; j < len(cells); j++ {
+					errs[j] = errNotStarted
+				}
+				break
+			}
+		}
+	}
+	for i, err := range errs {
+		if err == nil || err == errNotStarted {
+			continue
+		}
+		for j, c := range cells {
+			if errs[j] == nil {
+				c.stop(context.Background(), false)
+			}
+		}
+		for _, c := range cells {
+			s.unregister(c)
+		}
+		s.removeRoot(sup)
+		return fmt.Errorf("%w: %s: %w", ErrStartupFailed, cells[i].id, err)
 	}
 	return nil
 }
+
+// errNotStarted marks the children a failed DeploySupervisor never
+// started.
+var errNotStarted = errors.New("actor: not started")
 
 func (s *System) buildSupervisor(spec SupervisorSpec, parent *supervisor) (*supervisor, error) {
 	sup := newSupervisor(s, spec, parent)

@@ -175,6 +175,13 @@ type SupervisorSpec struct {
 	BackoffMax time.Duration
 	// Children start in order: each is a Spec or a SupervisorSpec.
 	Children []Child
+	// StartConcurrency, above 1, lets DeploySupervisor start (instantiate
+	// and init) up to that many actors of the tree at once: a host
+	// bringing back many actors uses every core. Their inits then run in
+	// no set order (each actor is registered before any starts, so a
+	// message sent in an init waits in its target's mailbox). 0 or 1:
+	// one after the other, in order.
+	StartConcurrency int
 }
 
 // Child is a Spec or a SupervisorSpec (pointers to either also work).
