@@ -8,8 +8,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
@@ -79,6 +81,9 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 		return rep, err
 	}
 	rec.Resolved = resolved
+	if err := s.checkRoutes(app); err != nil {
+		return rep, err
+	}
 	for id := range rec.Actors { // forget operator changes to ids the file dropped
 		if _, ok := wants[actor.ID(id)]; !ok {
 			delete(rec.Actors, id)
@@ -172,13 +177,37 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 			report(r)
 		}
 	}
-	// 4. Starts, in the file's order, under the app's supervisor.
-	for _, w := range starts {
+	// 4. Starts, in the file's order, under the app's supervisor; when it
+	// does not run (a new app, a restore), as one tree started on every
+	// core.
+	result := func(w *want) admin.ActorResult {
 		r := admin.ActorResult{ID: string(w.id), Action: admin.ActionStarted, To: w.adm.ver.String()}
 		if from, ok := replaced[w.id]; ok {
 			r.Action, r.From = admin.ActionReplaced, from
 		}
-		if err := s.startActor(ctx, app, w); err != nil {
+		return r
+	}
+	for i, w := range starts {
+		r := result(w)
+		err := s.startActor(ctx, app, w)
+		if errors.Is(err, actor.ErrNoSupervisor) {
+			rest := starts[i:]
+			if err := s.startTree(ctx, app, rest, progress, result); err != nil {
+				for _, w := range rest {
+					r := result(w)
+					r.Action, r.Error = admin.ActionFailed, err.Error()
+					report(r)
+				}
+			} else {
+				for _, w := range rest {
+					r := result(w)
+					rep.Changed = true
+					rep.Actors = append(rep.Actors, r) // progress was reported as each started
+				}
+			}
+			break
+		}
+		if err != nil {
 			r.Action, r.Error = admin.ActionFailed, err.Error()
 		}
 		report(r)
@@ -462,19 +491,52 @@ func keyOf(v any) string {
 	return string(b)
 }
 
-// startActor starts w under its app's supervisor, creating it when none
-// runs.
+// startActor starts w under its app's running supervisor
+// (actor.ErrNoSupervisor when none runs).
 func (s *Service) startActor(ctx context.Context, app *config.App, w *want) error {
-	err := s.sys.DeployChild(ctx, supervisorName(app.Name), w.spec)
-	if errors.Is(err, actor.ErrNoSupervisor) {
-		sv := app.Supervisor
-		err = s.sys.DeploySupervisor(ctx, actor.SupervisorSpec{Name: supervisorName(app.Name), Strategy: sv.Strategy,
-			MaxRestarts: sv.MaxRestarts, Period: sv.Period, BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax,
-			Children: []actor.Child{w.spec}})
-	}
-	if err != nil {
+	if err := s.sys.DeployChild(ctx, supervisorName(app.Name), w.spec); err != nil {
 		return err
 	}
+	s.markStarted(app, w)
+	return nil
+}
+
+// startTree starts the app's supervisor with ws, up to GOMAXPROCS actors
+// at once: all start, or none (the error). progress hears of each start.
+func (s *Service) startTree(ctx context.Context, app *config.App, ws []*want, progress func(admin.ActorResult),
+	result func(*want) admin.ActorResult) error {
+	sv := app.Supervisor
+	tree := actor.SupervisorSpec{Name: supervisorName(app.Name), Strategy: sv.Strategy,
+		MaxRestarts: sv.MaxRestarts, Period: sv.Period, BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax,
+		StartConcurrency: runtime.GOMAXPROCS(0)}
+	byID := make(map[actor.ID]*want, len(ws))
+	for _, w := range ws {
+		tree.Children = append(tree.Children, w.spec)
+		byID[w.id] = w
+	}
+	if progress != nil {
+		var mu sync.Mutex // starts are reported from several goroutines
+		f := func(id actor.ID) {
+			if w := byID[id]; w != nil {
+				mu.Lock()
+				progress(result(w))
+				mu.Unlock()
+			}
+		}
+		s.onStart.Store(&f)
+		defer s.onStart.Store(nil)
+	}
+	if err := s.sys.DeploySupervisor(ctx, tree); err != nil {
+		return err
+	}
+	for _, w := range ws {
+		s.markStarted(app, w)
+	}
+	return nil
+}
+
+// markStarted records that w runs.
+func (s *Service) markStarted(app *config.App, w *want) {
 	a := &actorRun{id: w.id, app: app.Name, def: w.def, settings: w.settings}
 	s.switchVersion(a, w.adm, w.spec.Grants)
 	if name, version, ok := strings.Cut(w.prev, "@"); ok {
@@ -488,7 +550,6 @@ func (s *Service) startActor(ctx context.Context, app *config.App, w *want) erro
 	s.mu.Lock()
 	s.actors[w.id] = a
 	s.mu.Unlock()
-	return nil
 }
 
 // switchVersion records that a now runs adm, pinning it, and keeps the
@@ -555,10 +616,35 @@ func (s *Service) running(id actor.ID) bool {
 // setRoutes gives the gateway every app's routes.
 func (s *Service) setRoutes() error {
 	s.mu.RLock()
+	apps := make(map[string]*config.App, len(s.apps))
+	for n, run := range s.apps {
+		apps[n] = run.app
+	}
+	s.mu.RUnlock()
+	return s.gw.SetRoutes(routesOf(apps))
+}
+
+// checkRoutes refuses an app whose routes clash with another app's.
+func (s *Service) checkRoutes(app *config.App) error {
+	s.mu.RLock()
+	apps := map[string]*config.App{app.Name: app}
+	for n, run := range s.apps {
+		if n != app.Name {
+			apps[n] = run.app
+		}
+	}
+	s.mu.RUnlock()
+	if _, err := gateway.New(s.sys, routesOf(apps), gateway.Options{}); err != nil {
+		return coded(admin.ErrConflict, fmt.Errorf("its routes and those of the apps deployed: %w", err))
+	}
+	return nil
+}
+
+// routesOf are the gateway routes of apps, by app name.
+func routesOf(apps map[string]*config.App) []gateway.Route {
 	var routes []gateway.Route
-	names := slices.Sorted(maps.Keys(s.apps))
-	for _, n := range names {
-		app := s.apps[n].app
+	for _, n := range slices.Sorted(maps.Keys(apps)) {
+		app := apps[n]
 		for _, r := range app.Routes {
 			gr := gateway.Route{Method: r.Method, Pattern: r.Path, Timeout: r.Timeout, Headers: r.Headers,
 				ExposeErrors: r.ExposeErrors, Actor: actor.ID(r.Actor)}
@@ -576,8 +662,7 @@ func (s *Service) setRoutes() error {
 			routes = append(routes, gr)
 		}
 	}
-	s.mu.RUnlock()
-	return s.gw.SetRoutes(routes)
+	return routes
 }
 
 // pruneComponents closes compiled components no actor runs.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
@@ -61,6 +62,8 @@ type Service struct {
 	started time.Time
 
 	op sync.Mutex // serializes the operations that change what runs
+	// onStart, during a deploy's tree start, hears of each actor started.
+	onStart atomic.Pointer[func(actor.ID)]
 
 	mu        sync.RWMutex // guards the view below
 	cfgNow    *config.Host
@@ -71,6 +74,7 @@ type Service struct {
 	comps     map[string]*engine.Component // compiled, by component digest
 	restored  []string
 	reloaded  time.Time
+	addrs     Addrs // where Run listens
 	draining  bool
 	closed    bool
 }
@@ -152,6 +156,17 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 	}
 	ao := o.Actors
 	ao.Logger, ao.Storage = s.log, s.kv
+	user := ao.Observer
+	ao.Observer = func(e actor.Event) {
+		if e.Kind == actor.EventStarted {
+			if f := s.onStart.Load(); f != nil {
+				(*f)(e.Actor)
+			}
+		}
+		if user != nil {
+			user(e)
+		}
+	}
 	if ao.HostName == "" {
 		ao.HostName = "serve"
 	}
@@ -248,7 +263,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	}
 	start := time.Now()
 	err := s.sys.Shutdown(ctx)
-	s.log.Info("actors stopped", "took", time.Since(start).Round(time.Millisecond), "err", err)
+	s.log.Info("actors stopped", "took", time.Since(start).Round(time.Millisecond).String(), "err", err)
 	s.mu.Lock()
 	s.closed = true
 	for _, a := range s.actors {
@@ -294,7 +309,7 @@ func (s *Service) Status(ctx context.Context) (admin.Status, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := admin.Status{Version: s.opts.Version, Started: s.started, PID: os.Getpid(), DataDir: s.cfg.DataDir,
-		Policy: s.cfgNow.Policy, Gateway: s.cfgNow.Gateway.Listen, AdminTCP: s.cfgNow.Admin.Listen,
+		Policy: s.cfgNow.Policy, Gateway: s.addrs.Gateway, AdminTCP: s.addrs.AdminTCP,
 		Apps: len(s.apps), DevMode: s.opts.Dev, Restored: append([]string{}, s.restored...),
 		Draining: s.draining, Reloaded: s.reloaded}
 	if s.opts.Dev {

@@ -197,10 +197,21 @@ func TestDeployReconciles(t *testing.T) {
 	f.install(t, s, "actor2_echo", "echo", "1.0.0")
 	f.install(t, s, "actor2_echotext", "echo", "1.1.0")
 
-	rep := deploy(t, s, echoAppFile("1.0.0", 2, ""))
-	if got := actions(rep); got != "demo/echo/1:started demo/echo/2:started" || !rep.Changed {
-		t.Fatalf("first deploy: %s", got)
+	var mu sync.Mutex
+	var heard []string
+	rep, err := s.Deploy(context.Background(), "app.toml", []byte(echoAppFile("1.0.0", 2, "")), func(r admin.ActorResult) {
+		mu.Lock()
+		heard = append(heard, r.ID+":"+r.Action)
+		mu.Unlock()
+	})
+	if got := actions(rep); err != nil || got != "demo/echo/1:started demo/echo/2:started" || !rep.Changed {
+		t.Fatalf("first deploy: %s %v", got, err)
 	}
+	mu.Lock()
+	if len(heard) != 2 || !strings.Contains(strings.Join(heard, " "), "demo/echo/2:started") {
+		t.Fatalf("progress: %v", heard)
+	}
+	mu.Unlock()
 	if code, body := post(t, s.Gateway(), "/echo", "hello"); code != 200 || body != "hello" {
 		t.Fatalf("gateway: %d %q", code, body)
 	}
@@ -473,5 +484,24 @@ func TestLogsFollow(t *testing.T) {
 		if l.Actor != "x/y/1" {
 			t.Fatalf("a line of another actor: %+v", l)
 		}
+	}
+}
+
+// TestRoutesOfTwoAppsMustNotClash: an app whose route is another app's is
+// refused, and nothing of it runs.
+func TestRoutesOfTwoAppsMustNotClash(t *testing.T) {
+	f := newFixture(t)
+	s := f.open(t, Options{})
+	f.install(t, s, "actor2_echo", "echo", "1.0.0")
+	deploy(t, s, echoAppFile("1.0.0", 1, ""))
+	other := strings.ReplaceAll(strings.ReplaceAll(echoAppFile("1.0.0", 1, ""), `name = "demo"`, `name = "other"`), "demo/echo", "other/echo")
+	if _, err := s.Deploy(context.Background(), "other.toml", []byte(other), nil); !errors.Is(err, admin.ErrConflict) {
+		t.Fatalf("a clashing route: %v", err)
+	}
+	if len(s.System().Actors()) != 1 {
+		t.Fatalf("actors: %v", s.System().Actors())
+	}
+	if code, _ := post(t, s.Gateway(), "/echo", "x"); code != 200 {
+		t.Fatalf("the first app's route: %d", code)
 	}
 }
