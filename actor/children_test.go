@@ -22,6 +22,10 @@ func TestDeployChildJoinsTheSupervisor(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(t, sys, "test/counter/1", "seq:1")
+	// Handled before the restart below (a restart overtakes queued messages).
+	if got := ask(t, sys, "test/counter/1", "get"); got != "count=1 errors=0 last=1" {
+		t.Fatalf("counter: %q", got)
+	}
 	if err := sys.DeployChild(ctx, "app", spec(t, "test/trapper/1", "actor_trapper")); err != nil {
 		t.Fatal(err)
 	}
