@@ -32,6 +32,7 @@ func supervisorName(app string) string { return "app/" + app }
 // admitted is a version admitted and compiled, ready to run.
 type admitted struct {
 	ver    *catalog.Version
+	name   string // ver.String(), made once
 	comp   *engine.Component
 	grants *security.Grants // nil in dev mode
 	owner  storage.Owner
@@ -405,7 +406,7 @@ func (s *Service) admit(ctx context.Context, v *catalog.Version) (*admitted, err
 	if err != nil {
 		return nil, classify(err)
 	}
-	a := &admitted{ver: l.Version, owner: storage.Owner{Publisher: v.Publisher, Name: v.Name}}
+	a := &admitted{ver: l.Version, name: l.Version.String(), owner: storage.Owner{Publisher: v.Publisher, Name: v.Name}}
 	if !s.opts.Dev {
 		a.grants = adm.Grants
 	}
@@ -571,6 +572,7 @@ func (s *Service) switchVersion(a *actorRun, adm *admitted, grants *security.Gra
 		a.pin = nil
 	}
 	a.ver, a.grants, a.gen = adm.ver, grants, s.policyGen
+	a.name = adm.name
 	if p, err := s.cat.Pin(adm.ver.Name, adm.ver.Version, "running "+string(a.id)); err == nil {
 		a.pin = p
 	}
@@ -604,7 +606,7 @@ func (a *actorRun) verString() string {
 	if a == nil || a.ver == nil {
 		return ""
 	}
-	return a.ver.String()
+	return a.name
 }
 
 // running: the system runs id (not stopped or failed).

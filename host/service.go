@@ -94,6 +94,7 @@ type actorRun struct {
 	def      *config.ActorDef
 	settings string // everything of def but the component
 	ver      *catalog.Version
+	name     string           // ver.String(): name@version
 	grants   *security.Grants // nil in dev mode
 	gen      int              // the policy generation it was admitted under
 	pin      *catalog.Pin

@@ -93,18 +93,20 @@ type Actor struct {
 	App       string `json:"app"`
 	Component string `json:"component"` // name@version it runs
 	Publisher string `json:"publisher"` // "" unsigned
+	// The counters are left out of the JSON when zero (a list of 10,000
+	// idle actors is half the size).
 	// State: starting, running, restarting, stopped, failed, or missing
 	// (the app asks for it, the host does not run it).
 	State           string `json:"state"`
-	Busy            bool   `json:"busy"`
-	MailboxDepth    int    `json:"mailbox_depth"`
-	Handled         uint64 `json:"handled"`
-	Errors          uint64 `json:"errors"`
-	Failed          uint64 `json:"failed"` // trapped handlings
-	DeadLettered    uint64 `json:"dead_lettered"`
-	Restarts        uint64 `json:"restarts"`
-	Handles         int    `json:"handles"`
-	LogLinesDropped uint64 `json:"log_lines_dropped"`
+	Busy            bool   `json:"busy,omitempty"`
+	MailboxDepth    int    `json:"mailbox_depth,omitempty"`
+	Handled         uint64 `json:"handled,omitempty"`
+	Errors          uint64 `json:"errors,omitempty"`
+	Failed          uint64 `json:"failed,omitempty"` // trapped handlings
+	DeadLettered    uint64 `json:"dead_lettered,omitempty"`
+	Restarts        uint64 `json:"restarts,omitempty"`
+	Handles         int    `json:"handles,omitempty"`
+	LogLinesDropped uint64 `json:"log_lines_dropped,omitempty"`
 	// Rollback is the version Rollback would return to ("" none).
 	Rollback string `json:"rollback,omitempty"`
 }
