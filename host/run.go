@@ -106,7 +106,7 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	case <-sctx.Done():
 	}
 	start := time.Now()
-	s.log.Info("host stopping: draining", "deadline", cfg.ShutdownDrain)
+	s.log.Info("host stopping: draining", "deadline", cfg.ShutdownDrain.String())
 	s.mu.Lock()
 	s.draining = true
 	s.mu.Unlock()
