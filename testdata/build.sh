@@ -141,10 +141,31 @@ clang-19 "${actor_cflags[@]}" -o "$scratch/kv/actor2_kv.core.wasm" src/actors2/a
   src/actorskv/kv_glue.c src/actorskv/kvagent.c
 wasm-validate --enable-all "$scratch/kv/actor2_kv.core.wasm"
 
+# The demo actors of the host service's example app (src/demo/): the
+# counter, built twice from counter.c as demo_counter_v1.wasm (DEMO_VERSION
+# 1.0.0) and demo_counter_v2.wasm (1.1.0), and demo_audit.wasm (audit.c),
+# each with actor_glue2.c and src/actorskv/kv_glue.c. -Dused=unused turns
+# the glue's KEEP (__attribute__((used))) off, so the linker drops the
+# wrappers a behaviour never calls and each component imports only what
+# it uses; src/demo/build.mjs makes the components and checks those imports.
+mkdir -p "$scratch/demo"
+demo_glue=(src/actors2/actor_glue2.c src/actorskv/kv_glue.c)
+for v in 1:1.0.0 2:1.1.0; do
+  log "demo_counter_v${v%%:*}.core.wasm (input of demo_counter_v${v%%:*}.wasm)"
+  clang-19 "${actor_cflags[@]}" -Dused=unused -DDEMO_VERSION="\"${v#*:}\"" \
+    -o "$scratch/demo/demo_counter_v${v%%:*}.core.wasm" "${demo_glue[@]}" src/demo/counter.c
+  wasm-validate --enable-all "$scratch/demo/demo_counter_v${v%%:*}.core.wasm"
+done
+log "demo_audit.core.wasm (input of demo_audit.wasm)"
+clang-19 "${actor_cflags[@]}" -Dused=unused -o "$scratch/demo/demo_audit.core.wasm" "${demo_glue[@]}" \
+  src/demo/audit.c
+wasm-validate --enable-all "$scratch/demo/demo_audit.core.wasm"
+
 # --- components (jco's wasm-tools, componentize-js) -------------------------------
 log "components"
 node tools/build.mjs "$here" "$scratch"
 node tools/actors.mjs "$here" "$scratch"
+node src/demo/build.mjs "$here" "$scratch"
 node tools/cmd.mjs "$here" "$scratch"
 # kvdraft.wasm: wasi:keyvalue 0.2.0-draft from freestanding C (src/kvdraft).
 clang-19 --target=wasm32 -O2 -ffreestanding -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--strip-debug \
