@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:
-#   make demo   the engine tour and the actor demo on the bundled components
+#   make demo   the engine tour, the actor demo and the host service demo on the
+#               bundled components
 #   make test   everything CI checks (vet, gofmt, tests, race detector)
 
 GO ?= go
@@ -9,6 +10,8 @@ GO ?= go
 demo:
 	$(GO) run ./examples/tour
 	$(GO) run ./examples/actors
+	$(GO) build -o airssys-wasm ./cmd/airssys-wasm
+	$(GO) run ./examples/service -bin ./airssys-wasm
 
 test:
 	$(GO) vet ./...

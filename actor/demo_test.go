@@ -3,14 +3,11 @@ package actor_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
-	"github.com/airsstack/airssys-wasm-go/host/gateway"
 	"github.com/airsstack/airssys-wasm-go/storage"
 )
 
@@ -340,49 +337,4 @@ func TestDemoCounterLiveUpdate(t *testing.T) {
 	}
 	wantJSON(t, "GET after the rollback", demoHTTP(t, sys, id, "GET", ptr("x")), 200,
 		`{"name":"x","count":3,"version":"1.0.0"}`)
-}
-
-// TestDemoThroughTheGateway: the same actors behind the HTTP gateway, as
-// the example app routes them (here /api/counters/{name} for every method,
-// so that the actor's own 405 shows).
-func TestDemoThroughTheGateway(t *testing.T) {
-	db, _ := kvDB(t)
-	sys, _ := kvSystem(t, db)
-	deploy(t, sys, demoCounterSpec(t, "demo/counter/1", "demo_counter_v1"))
-	audit := spec(t, "demo/audit/1", "demo_audit")
-	audit.Owner = demoAuditOwner
-	audit.Subscriptions = []string{"counters.changed"}
-	deploy(t, sys, audit)
-	g, err := gateway.New(sys, []gateway.Route{
-		{Pattern: "/api/counters/{name}", Actor: "demo/counter/1"},
-		{Method: "GET", Pattern: "/api/audit", Actor: "demo/audit/1"},
-	}, gateway.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	do := func(method, target string, status int, body string) http.Header {
-		t.Helper()
-		w := httptest.NewRecorder()
-		g.ServeHTTP(w, httptest.NewRequest(method, target, nil))
-		if w.Code != status || w.Body.String() != body || w.Header().Get("Content-Type") != "application/json" {
-			t.Fatalf("%s %s: %d %q %q; want %d %q application/json", method, target, w.Code,
-				w.Header().Get("Content-Type"), w.Body.String(), status, body)
-		}
-		return w.Header()
-	}
-	do("POST", "/api/counters/hits", 200, `{"name":"hits","count":1,"version":"1.0.0"}`)
-	do("POST", "/api/counters/hits", 200, `{"name":"hits","count":2,"version":"1.0.0"}`)
-	do("GET", "/api/counters/hits", 200, `{"name":"hits","count":2,"version":"1.0.0"}`)
-	do("GET", "/api/counters/a%22b", 400, `{"error":"bad name"}`)
-	do("GET", "/api/counters/"+strings.Repeat("x", 65), 400, `{"error":"bad name"}`)
-	if h := do("DELETE", "/api/counters/hits", 405, `{"error":"method not allowed"}`); h.Get("Allow") != "GET, POST" {
-		t.Fatalf("allow %q", h.Get("Allow"))
-	}
-	want := `{"events":2,"last":{"name":"hits","count":2,"version":"1.0.0"}}`
-	eventually(t, "two events", func() bool {
-		w := httptest.NewRecorder()
-		g.ServeHTTP(w, httptest.NewRequest("GET", "/api/audit", nil))
-		return w.Body.String() == want
-	})
-	do("GET", "/api/audit", 200, want)
 }
