@@ -78,6 +78,13 @@ func serve(ctx context.Context, file, dataDir string, dev bool, stderr interface
 		ctx = context.Background()
 	}
 	cfg, err := loadHostConfig(file, dataDir)
+	if errs := config.Errors(err); len(errs) > 0 {
+		// Every problem on its own line, with its file, line and key.
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "airssys-wasm serve: %v\n", e)
+		}
+		return exitStatus(exitUsage)
+	}
 	if err != nil {
 		return usageError{err}
 	}

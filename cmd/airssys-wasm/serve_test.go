@@ -511,3 +511,23 @@ func TestServeAdminAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestServeConfigErrorsAllAtOnce: a bad host.toml is refused before
+// anything starts, every problem on a line of its own with file, line and
+// key, exit status 2.
+func TestServeConfigErrorsAllAtOnce(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "host.toml")
+	os.WriteFile(bad, []byte("[host]\ndata-dir = \"rel\"\nbogus = 1\n[gateway]\nmax-body = -1\n"), 0o600)
+	var out, errb strings.Builder
+	if code := run(context.Background(), []string{"serve", "--config", bad}, &out, &errb); code != exitUsage {
+		t.Fatalf("exit %d, want %d: %s", code, exitUsage, errb.String())
+	}
+	for _, want := range []string{bad + ":2: host.data-dir", bad + ":3: host.bogus: unknown key", bad + ":5: gateway.max-body"} {
+		if !strings.Contains(errb.String(), want+"") || !strings.Contains(errb.String(), "\n") {
+			t.Errorf("no %q in\n%s", want, errb.String())
+		}
+	}
+	if n := strings.Count(errb.String(), "\n"); n != 3 {
+		t.Errorf("%d lines, want one per problem:\n%s", n, errb.String())
+	}
+}
