@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrNoSupervisor: DeployChild names no running top-level supervisor.
@@ -15,15 +16,7 @@ var ErrNoSupervisor = errors.New("actor: no such supervisor")
 // without restarting the others. It returns once the actor's init has
 // run; if the init fails the actor is not added.
 func (s *System) DeployChild(ctx context.Context, parent string, spec Spec) error {
-	s.mu.RLock()
-	var sup *supervisor
-	for _, r := range s.roots {
-		if r.spec.Name == parent {
-			sup = r
-			break
-		}
-	}
-	s.mu.RUnlock()
+	sup := s.liveRoot(parent)
 	if sup == nil {
 		return fmt.Errorf("%w: %q", ErrNoSupervisor, parent)
 	}
@@ -84,5 +77,18 @@ func (s *System) Restart(ctx context.Context, id ID) error {
 		return err
 	}
 	c.restart(0)
+	return nil
+}
+
+// liveRoot is the running top-level supervisor named name, or nil.
+func (s *System) liveRoot(name string) *supervisor {
+	s.mu.RLock()
+	roots := slices.Clone(s.roots)
+	s.mu.RUnlock()
+	for _, r := range slices.Backward(roots) {
+		if r.spec.Name == name && r.live() {
+			return r
+		}
+	}
 	return nil
 }

@@ -122,3 +122,32 @@ func TestStartConcurrency(t *testing.T) {
 		t.Fatalf("%d actors after a failed tree, want the first tree's 20", n)
 	}
 }
+
+// A supervisor left with no child (its only, temporary, actor trapped) is
+// gone: nothing joins it, and a new tree may take its name; two running
+// trees may not share one.
+func TestEmptiedSupervisorIsGone(t *testing.T) {
+	sys, rec := newSystem(t)
+	ctx := context.Background()
+	tmp := spec(t, "test/trapper/1", "actor_trapper")
+	tmp.Restart = actor.Temporary
+	if err := sys.DeploySupervisor(ctx, actor.SupervisorSpec{Name: "app", Children: []actor.Child{tmp}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.DeploySupervisor(ctx, actor.SupervisorSpec{Name: "app",
+		Children: []actor.Child{spec(t, "test/echo/1", "actor_echo")}}); !errors.Is(err, actor.ErrExists) {
+		t.Fatalf("a second tree of the same name: %v", err)
+	}
+	send(t, sys, "test/trapper/1", "trap")
+	eventually(t, "the temporary actor ends", func() bool { return rec.count(actor.EventStopped, "test/trapper/1")+rec.count(actor.EventFailed, "test/trapper/1") > 0 })
+	if err := sys.DeployChild(ctx, "app", spec(t, "test/echo/1", "actor_echo")); !errors.Is(err, actor.ErrNoSupervisor) {
+		t.Fatalf("joining an emptied supervisor: %v", err)
+	}
+	if err := sys.DeploySupervisor(ctx, actor.SupervisorSpec{Name: "app",
+		Children: []actor.Child{spec(t, "test/echo/1", "actor_echo")}}); err != nil {
+		t.Fatalf("a new tree of the emptied one's name: %v", err)
+	}
+	if err := sys.DeployChild(ctx, "app", spec(t, "test/echo/2", "actor_echo")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -50,6 +50,14 @@ func newSupervisor(sys *System, spec SupervisorSpec, parent *supervisor) *superv
 	return &supervisor{sys: sys, spec: spec, parent: parent}
 }
 
+// live: the node can take a child (it has not given up or been emptied;
+// an empty root is being removed).
+func (s *supervisor) live() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.done && len(s.children) > 0
+}
+
 // cells lists every actor in the subtree, in start order.
 func (s *supervisor) cells() []*cell {
 	var out []*cell
@@ -109,8 +117,16 @@ func (s *supervisor) childFailed(n node, err error) {
 				break
 			}
 		}
+		empty := len(s.children) == 0
 		s.mu.Unlock()
 		n.terminate(err)
+		if empty { // as remove does: an empty node goes
+			if s.parent != nil {
+				s.parent.remove(s)
+			} else {
+				s.sys.removeRoot(s)
+			}
+		}
 		return
 	}
 	now := time.Now()

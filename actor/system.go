@@ -252,11 +252,15 @@ func (s *System) Deploy(ctx context.Context, spec Spec) error {
 
 // DeploySupervisor starts a supervision tree, children in order. If any
 // child fails to start, the children already started are stopped and the
-// error is returned.
+// error is returned. Two running top-level supervisors cannot have the
+// same name (ErrExists).
 func (s *System) DeploySupervisor(ctx context.Context, spec SupervisorSpec) error {
 	sup, err := s.buildSupervisor(spec, nil)
 	if err != nil {
 		return err
+	}
+	if s.liveRoot(spec.Name) != nil {
+		return fmt.Errorf("%w: a supervisor named %q runs", ErrExists, spec.Name)
 	}
 	s.mu.Lock()
 	if s.closing {
