@@ -139,7 +139,9 @@ func TestEmptiedSupervisorIsGone(t *testing.T) {
 		t.Fatalf("a second tree of the same name: %v", err)
 	}
 	send(t, sys, "test/trapper/1", "trap")
-	eventually(t, "the temporary actor ends", func() bool { return rec.count(actor.EventStopped, "test/trapper/1")+rec.count(actor.EventFailed, "test/trapper/1") > 0 })
+	eventually(t, "the temporary actor ends", func() bool {
+		return rec.count(actor.EventStopped, "test/trapper/1")+rec.count(actor.EventFailed, "test/trapper/1") > 0
+	})
 	if err := sys.DeployChild(ctx, "app", spec(t, "test/echo/1", "actor_echo")); !errors.Is(err, actor.ErrNoSupervisor) {
 		t.Fatalf("joining an emptied supervisor: %v", err)
 	}
