@@ -12,6 +12,7 @@ import (
 	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/catalog"
 	"github.com/airsstack/airssys-wasm-go/host/admin"
+	"github.com/airsstack/airssys-wasm-go/host/config"
 	"github.com/airsstack/airssys-wasm-go/host/state"
 	"github.com/airsstack/airssys-wasm-go/security"
 	"github.com/airsstack/airssys-wasm-go/storage"
@@ -41,19 +42,25 @@ func (s *Service) App(ctx context.Context, name string) (admin.App, error) {
 func (s *Service) appView(name string, withSource bool) (admin.App, error) {
 	s.mu.RLock()
 	run := s.apps[name]
+	var rec state.App
+	var ids []actor.ID
+	var app *config.App
+	if run != nil { // copied under the lock: an update replaces run.rec
+		rec, ids, app = run.rec, run.ids, run.app
+	}
 	s.mu.RUnlock()
 	if run == nil {
 		return admin.App{}, coded(admin.ErrNotFound, fmt.Errorf("no app %q", name))
 	}
-	a := admin.App{Name: name, Digest: run.rec.Digest, Deployed: run.rec.Deployed, Actors: []admin.Actor{},
+	a := admin.App{Name: name, Digest: rec.Digest, Deployed: rec.Deployed, Actors: []admin.Actor{},
 		Routes: []admin.Route{}}
 	if withSource {
-		a.Source = string(run.rec.Source)
+		a.Source = string(rec.Source)
 	}
-	for _, id := range run.ids {
+	for _, id := range ids {
 		a.Actors = append(a.Actors, s.actorView(id, name))
 	}
-	for _, r := range run.app.Routes {
+	for _, r := range app.Routes {
 		a.Routes = append(a.Routes, admin.Route{Method: r.Method, Path: r.Path, Actor: r.Actor})
 	}
 	return a, nil
@@ -64,15 +71,19 @@ func (s *Service) appView(name string, withSource bool) (admin.App, error) {
 func (s *Service) actorView(id actor.ID, app string) admin.Actor {
 	v := admin.Actor{ID: string(id), App: app, State: "missing"}
 	s.mu.RLock()
+	halted := false
 	if a := s.actors[id]; a != nil {
 		v.App, v.Component = a.app, a.verString()
 		v.Publisher = a.ver.Publisher
 		if a.prev != nil {
 			v.Rollback = a.prev.String()
 		}
+		halted = a.halted
 	}
 	s.mu.RUnlock()
-	if st, err := s.sys.Stats(id); err == nil {
+	if halted {
+		v.State = actor.Stopped.String()
+	} else if st, err := s.sys.Stats(id); err == nil {
 		v.State, v.Busy, v.MailboxDepth = st.State.String(), st.Busy, st.MailboxDepth
 		v.Handled, v.Errors, v.Failed, v.DeadLettered = st.Handled, st.Errors, st.Failed, st.DeadLettered
 		v.Restarts, v.Handles, v.LogLinesDropped = st.Restarts, st.Handles, st.LogLinesDropped
@@ -144,10 +155,19 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	if s.actorOf(actor.ID(id)) == nil {
-		return coded(admin.ErrNotFound, fmt.Errorf("no running actor %q", id))
+	a := s.actorOf(actor.ID(id))
+	if a == nil {
+		return coded(admin.ErrNotFound, fmt.Errorf("no actor %q", id))
 	}
-	return classify(s.stopActor(ctx, actor.ID(id)))
+	s.mu.RLock()
+	halted := a.halted
+	s.mu.RUnlock()
+	if halted {
+		return nil
+	}
+	err := s.haltActor(ctx, actor.ID(id))
+	s.log.Info("actor stopped by the operator", "actor", id, "err", err)
+	return classify(err)
 }
 
 // Restart implements admin.Backend.
@@ -157,8 +177,34 @@ func (s *Service) Restart(ctx context.Context, id string) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	if s.actorOf(actor.ID(id)) == nil {
-		return coded(admin.ErrNotFound, fmt.Errorf("no running actor %q", id))
+	a := s.actorOf(actor.ID(id))
+	if a == nil {
+		return coded(admin.ErrNotFound, fmt.Errorf("no actor %q", id))
+	}
+	s.mu.RLock()
+	halted, ver := a.halted, a.ver
+	run := s.apps[a.app]
+	s.mu.RUnlock()
+	if halted && run != nil {
+		// Stopped: start it again, admitted under the policy as it is now.
+		adm, err := s.admit(ctx, ver)
+		if err != nil {
+			return err
+		}
+		spec, err := s.specFor(a.id, a.def, adm)
+		if err != nil {
+			return err
+		}
+		w := &want{id: a.id, def: a.def, settings: a.settings, adm: adm, spec: spec}
+		if a.prev != nil {
+			w.prev = a.prev.String()
+		}
+		s.stopActor(ctx, a.id) // forget the halted record; w carries what it had
+		err = s.startActor(ctx, run.app, w)
+		if errors.Is(err, actor.ErrNoSupervisor) {
+			err = s.startTree(ctx, run.app, []*want{w}, nil, nil)
+		}
+		return classify(err)
 	}
 	if err := s.sys.Restart(ctx, actor.ID(id)); err != nil {
 		if errors.Is(err, actor.ErrActorStopped) {
@@ -231,7 +277,13 @@ func (s *Service) moveTo(ctx context.Context, id actor.ID, name, version, action
 		return admin.ActorResult{}, err
 	}
 	r := admin.ActorResult{ID: string(id), Action: action, From: cur.String(), To: v.String()}
-	if cur.Digest == v.Digest {
+	s.mu.RLock()
+	halted := a.halted
+	s.mu.RUnlock()
+	if halted {
+		return r, coded(admin.ErrConflict, fmt.Errorf("%s is stopped: restart it first", id))
+	}
+	if cur.String() == v.String() && cur.Digest == v.Digest {
 		r.Action = admin.ActionUnchanged
 		return r, nil
 	}
@@ -353,8 +405,11 @@ func (s *Service) Install(ctx context.Context, req admin.InstallRequest) (admin.
 }
 
 // Uninstall implements admin.Backend (a version that runs, or that an
-// actor would roll back to, is refused: conflict).
+// actor would roll back to, is refused: conflict). It waits for an
+// operation in progress, which may be about to pin the version.
 func (s *Service) Uninstall(ctx context.Context, name, version string) error {
+	s.op.Lock()
+	defer s.op.Unlock()
 	if err := s.cat.Uninstall(name, version); err != nil {
 		return classify(err)
 	}

@@ -38,10 +38,19 @@
 // app's supervisor (actor.System.DeployChild), ids whose version changed
 // move to it through the live update path, all together
 // (actor.System.UpdateAll: all or none), and ids whose settings changed
-// (configuration, subscriptions, mailbox, restart policy, resources) are
-// stopped and started again. A changed [supervisor] restarts the whole
-// app. The report says, per actor, what was done. The same file deployed
-// twice changes nothing, as long as everything runs as it asked.
+// (configuration, subscriptions, mailbox, restart policy, resources) or
+// whose component changed (another identity, other data) are stopped and
+// started again, keeping their rollback target. A changed [supervisor]
+// restarts the whole app. The gateway's routes stop pointing at actors
+// about to stop before they stop. The report says, per actor, what was
+// done. The same file deployed twice changes nothing, as long as
+// everything runs as it asked; a file that changed drops the operator's
+// per-actor updates (the file wins). An actor id belongs to one app: a
+// file naming another app's id is refused.
+//
+// An operator's stop keeps the actor in its app (pinned, shown stopped);
+// a deploy of the app or a restart of the actor starts it again. So does
+// a reload whose policy refuses an actor.
 //
 // Identity comes from the component, never the file: the grants and the
 // key-value data of an actor belong to its publisher key and manifest

@@ -51,11 +51,12 @@ func (b *logbook) Enabled(ctx context.Context, l slog.Level) bool {
 func (b *logbook) WithAttrs(as []slog.Attr) slog.Handler {
 	c := *b
 	c.next = b.next.WithAttrs(as)
+	c.attrs = slices.Clip(b.attrs)
 	for _, a := range as {
 		if b.group != "" {
 			a.Key = b.group + "." + a.Key
 		}
-		c.attrs = append(slices.Clip(b.attrs), a)
+		c.attrs = append(c.attrs, a)
 	}
 	return &c
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -82,13 +83,16 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 		return rep, err
 	}
 	rec.Resolved = resolved
-	if err := s.checkRoutes(app); err != nil {
-		return rep, err
-	}
 	for id := range rec.Actors { // forget operator changes to ids the file dropped
 		if _, ok := wants[actor.ID(id)]; !ok {
 			delete(rec.Actors, id)
 		}
+	}
+	if err := s.checkOwners(app.Name, wants); err != nil {
+		return rep, err
+	}
+	if err := s.checkRoutes(app); err != nil {
+		return rep, err
 	}
 	if err := s.st.Put(ctx, rec); err != nil {
 		return rep, fmt.Errorf("host: recording the desired state: %w", err)
@@ -112,64 +116,86 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 	}
 	supKey := keyOf(app.Supervisor)
 	run := &appRun{app: app, rec: rec, ids: order, supKey: supKey}
+	supChanged := cur != nil && cur.supKey != supKey
 
-	// 1. Stop what the file dropped, or everything when the supervision
-	// changed (then every actor starts again below).
-	restartAll := cur != nil && cur.supKey != supKey
+	// Plan, per actor of the file, changing nothing yet.
+	type kind uint8
+	const (
+		keep kind = iota
+		update
+		start   // not running: started (again)
+		replace // stopped, then started: settings, supervision or component changed
+	)
+	plan := make(map[actor.ID]kind, len(order))
+	carried := map[actor.ID]*catalog.Version{} // rollback targets a replace keeps
+	from := map[actor.ID]string{}
+	for _, id := range order {
+		w, a := wants[id], s.actorOf(id)
+		switch {
+		case a == nil:
+			plan[id] = start
+		case a.ver.Name != w.adm.ver.Name:
+			// Another component is another identity, with other data: a live
+			// update would keep the old one's.
+			plan[id], from[id] = replace, a.name
+		case supChanged || a.settings != w.settings:
+			plan[id], from[id] = replace, a.name
+			carried[id] = a.prev
+		case a.halted || !s.running(id):
+			plan[id], from[id] = start, a.name
+			carried[id] = a.prev
+		case a.name != w.adm.name || grantsKey(a.grants) != grantsKey(w.spec.Grants):
+			plan[id] = update
+		default:
+			plan[id] = keep
+		}
+	}
+	var removed []actor.ID
 	if cur != nil {
 		for _, id := range slices.Backward(cur.ids) {
-			if _, keep := wants[id]; keep && !restartAll {
-				continue
-			}
-			a := s.actorOf(id)
-			r := admin.ActorResult{ID: string(id), Action: admin.ActionStopped, From: a.verString()}
-			if err := s.stopActor(ctx, id); err != nil {
-				r.Error = err.Error()
-			}
-			if _, keep := wants[id]; !keep {
-				report(r)
+			if _, ok := wants[id]; !ok {
+				removed = append(removed, id)
 			}
 		}
 	}
-	// 2. Decide, per actor, what to do.
-	var changes []actor.Change
-	var updated []*want
-	var starts []*want
-	replaced := map[actor.ID]string{}
-	for _, id := range order {
-		w := wants[id]
+
+	// 1. Routes first point only at actors that go on running, so that no
+	// request reaches an actor about to stop.
+	if err := s.setRoutesWith(app, func(id actor.ID) bool { k, ok := plan[id]; return ok && (k == keep || k == update) }); err != nil {
+		s.log.Error("gateway routes", "app", app.Name, "err", err)
+	}
+	// 2. Stop what the file dropped, then what is replaced (a changed
+	// supervision replaces them all, last started first).
+	for _, id := range removed {
 		a := s.actorOf(id)
-		live := a != nil && !restartAll && s.running(id)
-		switch {
-		case !live:
-			if a != nil {
-				if restartAll {
-					replaced[id] = a.verString()
-				} else {
-					s.stopActor(ctx, id) // failed or stopped: clear it
-				}
+		r := admin.ActorResult{ID: string(id), Action: admin.ActionStopped, From: a.verString()}
+		if err := s.stopActor(ctx, id); err != nil {
+			r.Error = err.Error()
+		}
+		report(r)
+	}
+	for _, id := range slices.Backward(order) {
+		if k := plan[id]; k == replace || k == start {
+			if err := s.stopActor(ctx, id); err != nil && k == replace {
+				s.log.Warn("stopping an actor to replace it", "actor", string(id), "err", err)
 			}
-			starts = append(starts, w)
-		case a.settings != w.settings:
-			replaced[id] = a.verString()
-			if err := s.stopActor(ctx, id); err != nil {
-				report(admin.ActorResult{ID: string(id), Action: admin.ActionFailed, From: a.verString(), Error: err.Error()})
-				continue
-			}
-			starts = append(starts, w)
-		case a.ver.Digest != w.adm.ver.Digest:
-			changes = append(changes, actor.Change{ID: id, Component: w.adm.comp, Grants: w.spec.Grants})
-			updated = append(updated, w)
-		default:
-			report(admin.ActorResult{ID: string(id), Action: admin.ActionUnchanged, To: a.verString()})
 		}
 	}
 	// 3. Live updates, all or none.
+	var changes []actor.Change
+	var updated []*want
+	for _, id := range order {
+		if plan[id] == update {
+			w := wants[id]
+			changes = append(changes, actor.Change{ID: id, Component: w.adm.comp, Grants: w.spec.Grants})
+			updated = append(updated, w)
+		}
+	}
 	if len(changes) > 0 {
 		err := s.sys.UpdateAll(ctx, changes)
 		for _, w := range updated {
 			a := s.actorOf(w.id)
-			r := admin.ActorResult{ID: string(w.id), Action: admin.ActionUpdated, From: a.verString(), To: w.adm.ver.String()}
+			r := admin.ActorResult{ID: string(w.id), Action: admin.ActionUpdated, From: a.verString(), To: w.adm.name}
 			if err != nil {
 				r.Action, r.Error, r.To = admin.ActionFailed, err.Error(), ""
 			} else {
@@ -179,17 +205,29 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 		}
 	}
 	// 4. Starts, in the file's order, under the app's supervisor; when it
-	// does not run (a new app, a restore), as one tree started on every
-	// core.
+	// does not run (a new app, a restore, a changed supervision), as one
+	// tree started on every core.
+	var starts []*want
+	for _, id := range order {
+		switch plan[id] {
+		case keep:
+			report(admin.ActorResult{ID: string(id), Action: admin.ActionUnchanged, To: wants[id].adm.name})
+		case start, replace:
+			w := wants[id]
+			if w.prev == "" && carried[id] != nil {
+				w.prev = carried[id].String()
+			}
+			starts = append(starts, w)
+		}
+	}
 	result := func(w *want) admin.ActorResult {
-		r := admin.ActorResult{ID: string(w.id), Action: admin.ActionStarted, To: w.adm.ver.String()}
-		if from, ok := replaced[w.id]; ok {
-			r.Action, r.From = admin.ActionReplaced, from
+		r := admin.ActorResult{ID: string(w.id), Action: admin.ActionStarted, To: w.adm.name}
+		if plan[w.id] == replace {
+			r.Action, r.From = admin.ActionReplaced, from[w.id]
 		}
 		return r
 	}
 	for i, w := range starts {
-		r := result(w)
 		err := s.startActor(ctx, app, w)
 		if errors.Is(err, actor.ErrNoSupervisor) {
 			rest := starts[i:]
@@ -201,13 +239,13 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 				}
 			} else {
 				for _, w := range rest {
-					r := result(w)
 					rep.Changed = true
-					rep.Actors = append(rep.Actors, r) // progress was reported as each started
+					rep.Actors = append(rep.Actors, result(w)) // progress heard each start
 				}
 			}
 			break
 		}
+		r := result(w)
 		if err != nil {
 			r.Action, r.Error = admin.ActionFailed, err.Error()
 		}
@@ -246,6 +284,28 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 	}
 	s.log.Info("app deployed", "app", app.Name, "digest", rec.Digest, "changed", rep.Changed, "actors", len(order), "failed", failed)
 	return rep, nil
+}
+
+// checkOwners refuses ids that another app runs.
+func (s *Service) checkOwners(name string, wants map[actor.ID]*want) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var clash []string
+	for other, run := range s.apps {
+		if other == name {
+			continue
+		}
+		for _, id := range run.ids {
+			if _, ok := wants[id]; ok {
+				clash = append(clash, fmt.Sprintf("%s (app %s)", id, other))
+			}
+		}
+	}
+	if len(clash) > 0 {
+		sort.Strings(clash)
+		return coded(admin.ErrConflict, fmt.Errorf("actor ids of another app: %s", strings.Join(clash, ", ")))
+	}
+	return nil
 }
 
 // prepare resolves, admits and compiles every actor of app, changing
@@ -596,6 +656,23 @@ func (s *Service) stopActor(ctx context.Context, id actor.ID) error {
 	return err
 }
 
+// haltActor stops id (draining its mailbox) but keeps it in its app:
+// pinned, shown stopped, started again by a deploy or a restart.
+func (s *Service) haltActor(ctx context.Context, id actor.ID) error {
+	sctx, cancel := context.WithTimeout(ctx, s.config().ShutdownDrain)
+	defer cancel()
+	err := s.sys.Stop(sctx, id)
+	if errors.Is(err, actor.ErrUnknownActor) {
+		err = nil
+	}
+	s.mu.Lock()
+	if a := s.actors[id]; a != nil {
+		a.halted = true
+	}
+	s.mu.Unlock()
+	return err
+}
+
 func (s *Service) actorOf(id actor.ID) *actorRun {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -616,14 +693,39 @@ func (s *Service) running(id actor.ID) bool {
 }
 
 // setRoutes gives the gateway every app's routes.
-func (s *Service) setRoutes() error {
+func (s *Service) setRoutes() error { return s.setRoutesWith(nil, nil) }
+
+// setRoutesWith gives the gateway every app's routes, app's (when not nil)
+// in place of the deployed one's, its pools kept to the ids live accepts
+// (while it changes), or whole where none would be left.
+func (s *Service) setRoutesWith(app *config.App, live func(actor.ID) bool) error {
 	s.mu.RLock()
-	apps := make(map[string]*config.App, len(s.apps))
+	apps := make(map[string]*config.App, len(s.apps)+1)
 	for n, run := range s.apps {
 		apps[n] = run.app
 	}
 	s.mu.RUnlock()
-	return s.gw.SetRoutes(routesOf(apps))
+	if app != nil {
+		apps[app.Name] = app
+	}
+	routes := routesOf(apps)
+	if app != nil && live != nil {
+		for i := range routes {
+			if routes[i].App != app.Name {
+				continue
+			}
+			var pool []actor.ID
+			for _, id := range routes[i].Pool {
+				if live(id) {
+					pool = append(pool, id)
+				}
+			}
+			if len(pool) > 0 {
+				routes[i].Pool, routes[i].Actor = pool, pool[0]
+			}
+		}
+	}
+	return s.gw.SetRoutes(routes.routes())
 }
 
 // checkRoutes refuses an app whose routes clash with another app's.
@@ -636,20 +738,36 @@ func (s *Service) checkRoutes(app *config.App) error {
 		}
 	}
 	s.mu.RUnlock()
-	if _, err := gateway.New(s.sys, routesOf(apps), gateway.Options{}); err != nil {
+	if _, err := gateway.New(s.sys, routesOf(apps).routes(), gateway.Options{}); err != nil {
 		return coded(admin.ErrConflict, fmt.Errorf("its routes and those of the apps deployed: %w", err))
 	}
 	return nil
 }
 
+// appRoute is a gateway route and the app it belongs to.
+type appRoute struct {
+	App string
+	gateway.Route
+}
+
+type appRoutes []appRoute
+
+func (rs appRoutes) routes() []gateway.Route {
+	out := make([]gateway.Route, len(rs))
+	for i, r := range rs {
+		out[i] = r.Route
+	}
+	return out
+}
+
 // routesOf are the gateway routes of apps, by app name.
-func routesOf(apps map[string]*config.App) []gateway.Route {
-	var routes []gateway.Route
+func routesOf(apps map[string]*config.App) appRoutes {
+	var routes appRoutes
 	for _, n := range slices.Sorted(maps.Keys(apps)) {
 		app := apps[n]
 		for _, r := range app.Routes {
 			gr := gateway.Route{Method: r.Method, Pattern: r.Path, Timeout: r.Timeout, Headers: r.Headers,
-				ExposeErrors: r.ExposeErrors, Actor: actor.ID(r.Actor)}
+				ExposeErrors: r.ExposeErrors, Actor: actor.ID(r.Actor), Pool: []actor.ID{actor.ID(r.Actor)}}
 			if gr.Headers == nil {
 				gr.Headers = []string{}
 			}
@@ -658,10 +776,8 @@ func routesOf(apps map[string]*config.App) []gateway.Route {
 					gr.Pool = app.Actors[i].IDs()
 				}
 			}
-			if len(gr.Pool) > 0 {
-				gr.Actor = gr.Pool[0]
-			}
-			routes = append(routes, gr)
+			gr.Actor = gr.Pool[0]
+			routes = append(routes, appRoute{App: n, Route: gr})
 		}
 	}
 	return routes
@@ -739,10 +855,15 @@ func (s *Service) Restore(ctx context.Context) ([]string, error) {
 		if err == nil {
 			var rep admin.Report
 			rep, err = s.reconcile(ctx, app, rec, nil, true)
+			failed := 0
 			for _, r := range rep.Actors {
 				if r.Action == admin.ActionFailed {
+					failed++
 					s.log.Error("restore: actor did not start", "app", rec.Name, "actor", r.ID, "err", r.Error)
 				}
+			}
+			if err == nil && failed > 0 && failed == len(rep.Actors) {
+				err = fmt.Errorf("none of its %d actors started", failed)
 			}
 		}
 		if err != nil {
@@ -806,7 +927,7 @@ func classify(err error) error {
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, actor.ErrUnknownActor), errors.Is(err, os.ErrNotExist):
 		return coded(admin.ErrNotFound, err)
 	case errors.Is(err, catalog.ErrNotOwner), errors.Is(err, catalog.ErrVersionExists), errors.Is(err, catalog.ErrInUse),
-		errors.Is(err, actor.ErrExists), errors.Is(err, actor.ErrNoRollback):
+		errors.Is(err, actor.ErrExists), errors.Is(err, actor.ErrNoRollback), errors.Is(err, actor.ErrActorStopped):
 		return coded(admin.ErrConflict, err)
 	case errors.Is(err, security.ErrDenied), errors.Is(err, security.ErrSignature), errors.Is(err, catalog.ErrTampered),
 		errors.Is(err, actor.ErrDenied):

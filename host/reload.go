@@ -33,7 +33,9 @@ func (s *Service) Reload(ctx context.Context, cfg *config.Host) ([]admin.ActorRe
 		s.log.Warn("reload: the data directory, the admin API and the gateway change at the next start only")
 		next := *cfg
 		next.DataDir, next.Admin, next.Gateway = old.DataDir, old.Admin, old.Gateway
-		next.Policy, next.PolicyDefault = cfg.Policy, cfg.PolicyDefault
+		if next.PolicyDefault { // the default policy of the data directory in use
+			next.Policy = old.Policy
+		}
 		cfg = &next
 	}
 	pol, err := loadPolicy(cfg, s.opts.Dev, s.log)
@@ -46,7 +48,9 @@ func (s *Service) Reload(ctx context.Context, cfg *config.Host) ([]admin.ActorRe
 	s.reloaded = time.Now()
 	runs := make([]*actorRun, 0, len(s.actors))
 	for _, a := range s.actors {
-		runs = append(runs, a)
+		if !a.halted {
+			runs = append(runs, a)
+		}
 	}
 	s.mu.Unlock()
 	slices.SortFunc(runs, func(a, b *actorRun) int {
@@ -85,7 +89,7 @@ func (s *Service) Reload(ctx context.Context, cfg *config.Host) ([]admin.ActorRe
 		// Refused now: it stops.
 		r := admin.ActorResult{ID: string(a.id), Action: admin.ActionStopped, From: v.String(),
 			Error: "refused under the new policy: " + err.Error()}
-		if serr := s.stopActor(ctx, a.id); serr != nil {
+		if serr := s.haltActor(ctx, a.id); serr != nil {
 			r.Error += "; stopping it: " + serr.Error()
 		}
 		s.log.Warn("reload: actor stopped, the new policy refuses it", "actor", string(a.id), "err", err)
@@ -96,7 +100,7 @@ func (s *Service) Reload(ctx context.Context, cfg *config.Host) ([]admin.ActorRe
 		if err := s.sys.Update(ctx, a.id, changes[i].Component, changes[i].Grants); err != nil {
 			// Its old grants are wider than the policy now allows: stop it.
 			r.Action, r.Error = admin.ActionStopped, fmt.Sprintf("new grants did not start (%v): stopped", err)
-			s.stopActor(ctx, a.id)
+			s.haltActor(ctx, a.id)
 		} else {
 			s.mu.Lock()
 			a.grants, a.gen = changes[i].Grants, s.policyGen

@@ -100,6 +100,10 @@ type actorRun struct {
 	pin      *catalog.Pin
 	prev     *catalog.Version // rollback target, or nil
 	prevPin  *catalog.Pin
+	// halted: stopped by an operator (or refused by a reloaded policy)
+	// while its app still asks for it: its versions stay pinned, ps shows
+	// it stopped, and a deploy or a restart starts it again.
+	halted bool
 }
 
 // Open opens the data directory of cfg and starts an empty host (Restore
@@ -257,6 +261,12 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.op.Lock()
 	defer s.op.Unlock()
+	s.mu.RLock()
+	closed := s.closed // by a Shutdown that held op before this one
+	s.mu.RUnlock()
+	if closed {
+		return nil
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownDrain)
@@ -320,6 +330,8 @@ func (s *Service) Status(ctx context.Context) (admin.Status, error) {
 		for _, id := range run.ids {
 			stats, err := s.sys.Stats(id)
 			switch {
+			case s.actors[id] != nil && s.actors[id].halted:
+				st.Problems = append(st.Problems, fmt.Sprintf("%s (app %s): stopped", id, name))
 			case err != nil:
 				st.Problems = append(st.Problems, fmt.Sprintf("%s (app %s): not running", id, name))
 			case stats.State == actor.Running || stats.State == actor.Starting || stats.State == actor.Restarting:

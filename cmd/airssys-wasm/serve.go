@@ -91,6 +91,11 @@ func serve(ctx context.Context, file, dataDir string, dev bool, stderr interface
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP is ours from the start: one during a long restore must not
+	// kill the host (it is handled once the host runs).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	s, err := host.Open(ctx, cfg, host.Options{Logger: log, Dev: dev, Version: version})
 	if err != nil {
 		return err
@@ -102,9 +107,6 @@ func serve(ctx context.Context, file, dataDir string, dev bool, stderr interface
 	if len(restored) > 0 {
 		log.Info("restored apps", "apps", strings.Join(restored, ","))
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
