@@ -505,3 +505,35 @@ func TestRoutesOfTwoAppsMustNotClash(t *testing.T) {
 		t.Fatalf("the first app's route: %d", code)
 	}
 }
+
+// TestRestartStartsAStoppedActor: an operator's restart of a stopped actor
+// starts it again (admitted anew); an update of a stopped actor is refused.
+func TestRestartStartsAStoppedActor(t *testing.T) {
+	f := newFixture(t)
+	s := f.open(t, Options{})
+	f.install(t, s, "actor2_echo", "echo", "1.0.0")
+	f.install(t, s, "actor2_echotext", "echo", "1.1.0")
+	deploy(t, s, echoAppFile("1.0.0", 1, ""))
+	ctx := context.Background()
+	if err := s.Stop(ctx, "demo/echo/1"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, s.Gateway(), "/echo", "x"); code != http.StatusServiceUnavailable {
+		t.Fatalf("a stopped actor's route: %d", code)
+	}
+	if _, err := s.Update(ctx, "demo/echo/1", "echo@1.1.0"); !errors.Is(err, admin.ErrConflict) {
+		t.Fatalf("update of a stopped actor: %v", err)
+	}
+	if err := s.Restart(ctx, "demo/echo/1"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := s.Actor(ctx, "demo/echo/1"); a.State != "running" || a.Component != "echo@1.0.0" {
+		t.Fatalf("after restart: %+v", a)
+	}
+	if code, body := post(t, s.Gateway(), "/echo", "back"); code != 200 || body != "back" {
+		t.Fatalf("after restart: %d %q", code, body)
+	}
+	if rep := deploy(t, s, echoAppFile("1.0.0", 1, "")); rep.Changed {
+		t.Fatalf("the same file after a restart changed: %s", actions(rep))
+	}
+}
