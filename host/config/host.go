@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -70,10 +71,32 @@ type Host struct {
 	// flight and mailboxes to drain before it stops actors anyway.
 	ShutdownDrain time.Duration
 
-	Admin    Admin
-	Gateway  Gateway
-	Registry Registry
+	Admin     Admin
+	Gateway   Gateway
+	Registry  Registry
+	Telemetry Telemetry
 }
+
+// Telemetry is what the host measures and where it sends traces.
+type Telemetry struct {
+	// MetricsPerActor adds an actor label to the per-component series of
+	// /metrics (off by default: 10,000 actors times dozens of series is
+	// hundreds of thousands of series).
+	MetricsPerActor bool
+	// HandleTimes keeps a histogram of handling times per actor (default
+	// on: two clock reads per message).
+	HandleTimes bool
+	// OTLPEndpoint is where traces go, OTLP over HTTP
+	// ("http://127.0.0.1:4318"); "" (the default) sends none.
+	OTLPEndpoint string
+	// Sample is the share of traces started here that are kept (0 to 1,
+	// default 0.01); a request or message that comes with a sampled trace
+	// context is traced whatever it is.
+	Sample float64
+}
+
+// DefaultSample is the default share of traces kept.
+const DefaultSample = 0.01
 
 // Admin is where the admin API listens: always on a unix socket, and on
 // TCP when Listen is set, with a bearer token read from TokenFile and TLS
@@ -144,6 +167,7 @@ func Defaults() *Host {
 		DataDir:       DefaultDataDir(),
 		PolicyDefault: true,
 		LogLevel:      DefaultLogLevel,
+		Telemetry:     Telemetry{HandleTimes: true, Sample: DefaultSample},
 		ShutdownDrain: DefaultShutdownDrain,
 		Gateway: Gateway{
 			Listen:            DefaultGatewayListen,
@@ -203,6 +227,12 @@ type rawHost struct {
 		IdleTimeout       any `toml:"idle-timeout"`
 		MaxConnections    any `toml:"max-connections"`
 	} `toml:"gateway"`
+	Telemetry struct {
+		MetricsPerActor any `toml:"metrics-per-actor"`
+		HandleTimes     any `toml:"handle-times"`
+		OTLPEndpoint    any `toml:"otlp-endpoint"`
+		Sample          any `toml:"sample"`
+	} `toml:"telemetry"`
 	Registry struct {
 		PlainHTTP   any `toml:"plain-http"`
 		Credentials any `toml:"credentials"`
@@ -339,6 +369,25 @@ func Parse(file string, data []byte) (*Host, error) {
 			errs.add(k.key, "secrets are never written in host.toml: name a docker-style config.json with credentials")
 		}
 	}
+	tel := r.Telemetry
+	if b, ok := errs.boolean("telemetry.metrics-per-actor", tel.MetricsPerActor); ok {
+		h.Telemetry.MetricsPerActor = b
+	}
+	if b, ok := errs.boolean("telemetry.handle-times", tel.HandleTimes); ok {
+		h.Telemetry.HandleTimes = b
+	}
+	if s, ok := errs.str("telemetry.otlp-endpoint", tel.OTLPEndpoint); ok {
+		h.Telemetry.OTLPEndpoint = s
+	}
+	switch v := tel.Sample.(type) {
+	case nil:
+	case float64:
+		h.Telemetry.Sample = v
+	case int64:
+		h.Telemetry.Sample = float64(v)
+	default:
+		errs.wrongType("telemetry.sample", v, "a number from 0 to 1")
+	}
 	h.fillDataDefaults()
 	h.validate(errs)
 	if err := errs.err(); err != nil {
@@ -378,6 +427,14 @@ func maxSocketPath() int {
 }
 
 func (h *Host) validate(errs *errList) {
+	if t := h.Telemetry; t.Sample < 0 || t.Sample > 1 || t.Sample != t.Sample {
+		errs.addf("telemetry.sample", "%v is not between 0 and 1", t.Sample)
+	}
+	if e := h.Telemetry.OTLPEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			errs.addf("telemetry.otlp-endpoint", "%q is not an http:// or https:// address (credentials do not go in host.toml)", e)
+		}
+	}
 	abs := func(key, p string) bool {
 		switch {
 		case p == "":

@@ -56,6 +56,7 @@ func TestDefaults(t *testing.T) {
 		Gateway: Gateway{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, MaxHeaderBytes: 64 << 10,
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 			IdleTimeout: 120 * time.Second, MaxConnections: 1024},
+		Telemetry: Telemetry{HandleTimes: true, Sample: 0.01},
 	}
 	if d := Defaults(); !reflect.DeepEqual(d, want) {
 		t.Fatalf("Defaults() = %+v\nwant %+v", d, want)
@@ -317,5 +318,19 @@ func TestCheckPath(t *testing.T) {
 	if _, err := (&Host{}).CheckPath(filepath.Join(apps, "sub", "a.wasm")); err == nil ||
 		!strings.Contains(err.Error(), "allows no paths") {
 		t.Fatalf("no allow-paths: %v", err)
+	}
+}
+
+func TestTelemetryChecks(t *testing.T) {
+	_, err := Parse("host.toml", []byte("[host]\ndata-dir = \"/d\"\n[telemetry]\nsample = 1.5\notlp-endpoint = \"ftp://x\"\nhandle-times = \"yes\"\n"))
+	for _, want := range []string{"host.toml:4: telemetry.sample: 1.5 is not between 0 and 1",
+		"host.toml:5: telemetry.otlp-endpoint:", "host.toml:6: telemetry.handle-times: wrong type"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("no %q in %v", want, err)
+		}
+	}
+	h, err := Parse("host.toml", []byte("[host]\ndata-dir = \"/d\"\n[telemetry]\nsample = 1\nhandle-times = false\n"))
+	if err != nil || h.Telemetry.Sample != 1 || h.Telemetry.HandleTimes {
+		t.Fatalf("%+v %v", h.Telemetry, err)
 	}
 }

@@ -50,6 +50,8 @@ func TestSchemaHostExample(t *testing.T) {
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 			IdleTimeout: 2 * time.Minute, MaxConnections: 1024},
 		Registry: Registry{PlainHTTP: []string{"localhost:5000"}, Credentials: "/etc/airssys-wasm/docker-config.json"},
+		Telemetry: Telemetry{MetricsPerActor: false, HandleTimes: true, OTLPEndpoint: "http://127.0.0.1:4318",
+			Sample: 0.05},
 	}
 	if !reflect.DeepEqual(h, want) {
 		t.Fatalf("the host.toml example parsed as\n%+v\nwant\n%+v", h, want)
