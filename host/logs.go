@@ -19,6 +19,9 @@ import (
 type logbook struct {
 	next  slog.Handler
 	level slog.Leveler // what the book keeps, whatever next writes
+	// version names the version an actor runs ("" unknown): it is added to
+	// the lines of actors.
+	version func(actor string) string
 	attrs []slog.Attr  // from WithAttrs
 	group string       // from WithGroup (attributes under it are flattened with a prefix)
 	core  *bookCore
@@ -95,6 +98,15 @@ func (b *logbook) Handle(ctx context.Context, r slog.Record) error {
 		add(a)
 		return true
 	})
+	if line.Actor != "" && b.version != nil && (line.Attrs == nil || line.Attrs["version"] == "") {
+		if v := b.version(line.Actor); v != "" {
+			r.AddAttrs(slog.String("version", v))
+			if line.Attrs == nil {
+				line.Attrs = map[string]string{}
+			}
+			line.Attrs["version"] = v
+		}
+	}
 	if r.Level >= b.level.Level() {
 		b.core.add(line)
 	}

@@ -227,6 +227,16 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 		}
 		return r
 	}
+	s.mu.Lock()
+	for _, w := range starts {
+		s.starting[w.id] = w.adm.name
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		clear(s.starting)
+		s.mu.Unlock()
+	}()
 	for i, w := range starts {
 		err := s.startActor(ctx, app, w)
 		if errors.Is(err, actor.ErrNoSupervisor) {

@@ -72,6 +72,7 @@ type Service struct {
 	apps      map[string]*appRun
 	actors    map[actor.ID]*actorRun
 	comps     map[string]*engine.Component // compiled, by component digest
+	starting  map[actor.ID]string          // versions of actors being started (their init's log lines)
 	restored  []string
 	reloaded  time.Time
 	addrs     Addrs // where Run listens
@@ -117,7 +118,8 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 		o.LogLines = 10_000
 	}
 	s := &Service{cfg: cfg, cfgNow: cfg, opts: o, started: time.Now(),
-		apps: map[string]*appRun{}, actors: map[actor.ID]*actorRun{}, comps: map[string]*engine.Component{}}
+		apps: map[string]*appRun{}, actors: map[actor.ID]*actorRun{}, comps: map[string]*engine.Component{},
+		starting: map[actor.ID]string{}}
 	inner := slog.Handler(nil)
 	if o.Logger != nil {
 		inner = o.Logger.Handler()
@@ -125,6 +127,14 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 		inner = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
 	}
 	s.book = newLogbook(inner, cfg.LogLevel, o.LogLines)
+	s.book.version = func(id string) string {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if a := s.actors[actor.ID(id)]; a != nil {
+			return a.name
+		}
+		return s.starting[actor.ID(id)]
+	}
 	s.log = slog.New(s.book)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

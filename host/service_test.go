@@ -537,3 +537,48 @@ func TestRestartStartsAStoppedActor(t *testing.T) {
 		t.Fatalf("the same file after a restart changed: %s", actions(rep))
 	}
 }
+
+// TestComponentLogLinesCarryTheVersion: a component's wasi:logging line
+// names its actor and the version it runs, in the host's JSON log and in
+// what logs -f shows.
+func TestComponentLogLinesCarryTheVersion(t *testing.T) {
+	f := newFixture(t)
+	var buf syncBuffer
+	s := f.open(t, Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	f.install(t, s, "demo_counter_v1", "echo", "1.0.0") // logs "counter 1.0.0 ready" at init
+	deploy(t, s, echoAppFile("1.0.0", 1, ""))
+	var got []admin.LogLine
+	s.Logs(context.Background(), admin.LogQuery{Actor: "demo/echo/1"}, func(l admin.LogLine) error {
+		got = append(got, l)
+		return nil
+	})
+	found := false
+	for _, l := range got {
+		if strings.Contains(l.Message, "ready") && l.Attrs["version"] == "echo@1.0.0" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no init line with its version: %+v", got)
+	}
+	if !strings.Contains(buf.String(), `"actor":"demo/echo/1"`) || !strings.Contains(buf.String(), `"version":"echo@1.0.0"`) {
+		t.Fatalf("the JSON log lacks actor or version:\n%s", buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
