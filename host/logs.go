@@ -22,9 +22,9 @@ type logbook struct {
 	// version names the version an actor runs ("" unknown): it is added to
 	// the lines of actors.
 	version func(actor string) string
-	attrs []slog.Attr  // from WithAttrs
-	group string       // from WithGroup (attributes under it are flattened with a prefix)
-	core  *bookCore
+	attrs   []slog.Attr // from WithAttrs
+	group   string      // from WithGroup (attributes under it are flattened with a prefix)
+	core    *bookCore
 }
 
 type bookCore struct {
