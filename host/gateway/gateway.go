@@ -24,6 +24,11 @@
 //     and a route can spread its requests over a pool of actors in turn.
 //   - The server has read-header, read, write and idle timeouts, a header
 //     size limit and a cap on connections.
+//   - Two hooks let the host measure and trace (package host/telemetry):
+//     Options.Observe sees each request's route, status and duration, and
+//     Options.Trace starts a request's span and gives the traceparent its
+//     message carries instead of the incoming one. Unset, they cost
+//     nothing.
 //
 // The gateway never shares a listener with the admin API.
 package gateway
@@ -79,6 +84,20 @@ type Options struct {
 	MaxConns int
 	// Logger receives the gateway's errors (default: discard).
 	Logger *slog.Logger
+
+	// Observe, when set, is called once per request, after the response:
+	// route is the pattern of the route that served it, as registered
+	// ("GET /orders/{id}"; "" when no route matched), status the status
+	// sent (499 when the client went away before one was), d the time
+	// from the request's arrival at the gateway. It must not block.
+	Observe func(route string, status int, d time.Duration)
+	// Trace, when set, is called for each request a route serves, before
+	// its message is sent: traceparent, when not "", replaces the
+	// request's traceparent in the message (the request's span, or an
+	// unsampled context so that no actor starts a trace of its own), and
+	// end, when not nil, is called once with the status sent (499 when
+	// the client went away).
+	Trace func(r *http.Request, route string) (traceparent string, end func(status int))
 }
 
 // Defaults of Options and Route.
@@ -160,7 +179,7 @@ func (g *Gateway) SetRoutes(routes []Route) error {
 		if r.Method != "" {
 			pattern = strings.ToUpper(r.Method) + " " + pattern
 		}
-		if err := register(mux, pattern, g.handler(r)); err != nil {
+		if err := register(mux, pattern, g.handler(r, pattern)); err != nil {
 			return fmt.Errorf("gateway: route %q: %w", pattern, err)
 		}
 	}
@@ -180,7 +199,48 @@ func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 }
 
 // ServeHTTP implements http.Handler: unknown routes are 404.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.Load().ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.opts.Observe == nil {
+		g.mux.Load().ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	g.mux.Load().ServeHTTP(sw, r)
+	g.opts.Observe(r.Pattern, sw.sent(), time.Since(start))
+}
+
+// statusWriter remembers the status sent.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+// statusGone stands for a response never sent: the client went away.
+const statusGone = 499
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) sent() int {
+	if w.status == 0 {
+		return statusGone
+	}
+	return w.status
+}
 
 // Serve serves ln until ctx ends, then shuts the server down, letting the
 // requests in flight finish within grace.
@@ -204,94 +264,119 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, grace time.Duratio
 
 // ---- one request ---------------------------------------------------------------
 
-func (g *Gateway) handler(rt Route) http.Handler {
+// handler serves a route; pattern is the route as registered (with its
+// method), for the Observe and Trace hooks.
+func (g *Gateway) handler(rt Route, pattern string) http.Handler {
 	params := wildcards(rt.Pattern)
 	var next atomic.Uint64 // round robin over rt.Pool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes))
-		if err != nil {
-			var mb *http.MaxBytesError
-			if errors.As(err, &mb) {
-				problem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mb.Limit))
-				return
-			}
-			problem(w, http.StatusBadRequest, "could not read the request body")
+		if g.opts.Trace == nil {
+			g.serve(w, r, rt, params, &next, "")
 			return
 		}
-		m := actor.Message{Payload: body, ContentType: r.Header.Get("Content-Type"), Headers: []actor.Header{
-			{Name: "http-method", Value: r.Method}, {Name: "http-path", Value: r.URL.Path},
-			{Name: "http-query", Value: r.URL.RawQuery}}}
-		for _, p := range params {
-			m.Headers = append(m.Headers, actor.Header{Name: "http-param-" + p, Value: r.PathValue(p)})
+		tp, end := g.opts.Trace(r, pattern)
+		status := g.serve(w, r, rt, params, &next, tp)
+		if end != nil {
+			end(status)
 		}
-		for _, h := range rt.Headers {
-			for _, v := range r.Header.Values(h) {
-				m.Headers = append(m.Headers, actor.Header{Name: strings.ToLower(h), Value: v})
-			}
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
-		defer cancel()
-		to := rt.Pool[0]
-		if n := uint64(len(rt.Pool)); n > 1 {
-			to = rt.Pool[(next.Add(1)-1)%n]
-		}
-		reply, err := g.sys.RequestMessage(ctx, to, m)
-		if err != nil {
-			g.fail(w, r, rt, err)
-			return
-		}
-		respond(w, reply)
 	})
 }
 
-// fail maps a request's failure to a status.
-func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, rt Route, err error) {
+// serve answers one request of route rt and returns the status sent
+// (statusGone when none was). traceparent, when not "", replaces the
+// request's.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rt Route, params []string, next *atomic.Uint64,
+	traceparent string) int {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return problem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mb.Limit))
+		}
+		return problem(w, http.StatusBadRequest, "could not read the request body")
+	}
+	m := actor.Message{Payload: body, ContentType: r.Header.Get("Content-Type"), Headers: []actor.Header{
+		{Name: "http-method", Value: r.Method}, {Name: "http-path", Value: r.URL.Path},
+		{Name: "http-query", Value: r.URL.RawQuery}}}
+	for _, p := range params {
+		m.Headers = append(m.Headers, actor.Header{Name: "http-param-" + p, Value: r.PathValue(p)})
+	}
+	traced := false
+	for _, h := range rt.Headers {
+		for _, v := range r.Header.Values(h) {
+			name := strings.ToLower(h)
+			if traceparent != "" && name == "traceparent" {
+				if traced {
+					continue
+				}
+				v, traced = traceparent, true
+			}
+			m.Headers = append(m.Headers, actor.Header{Name: name, Value: v})
+		}
+	}
+	if traceparent != "" && !traced {
+		m.Headers = append(m.Headers, actor.Header{Name: "traceparent", Value: traceparent})
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
+	defer cancel()
+	to := rt.Pool[0]
+	if n := uint64(len(rt.Pool)); n > 1 {
+		to = rt.Pool[(next.Add(1)-1)%n]
+	}
+	reply, err := g.sys.RequestMessage(ctx, to, m)
+	if err != nil {
+		return g.fail(w, r, rt, err)
+	}
+	return respond(w, reply)
+}
+
+// fail maps a request's failure to a status, and returns it.
+func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, rt Route, err error) int {
 	var he *actor.HandlerError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, actor.ErrRequestTimeout):
-		problem(w, http.StatusGatewayTimeout, "no reply in time")
+		return problem(w, http.StatusGatewayTimeout, "no reply in time")
 	case errors.As(err, &he):
 		text := "the request failed"
 		if rt.ExposeErrors {
 			text = he.Message
 		}
-		problem(w, http.StatusInternalServerError, text)
+		return problem(w, http.StatusInternalServerError, text)
 	case errors.Is(err, actor.ErrActorFailed):
-		problem(w, http.StatusInternalServerError, "the request failed")
+		return problem(w, http.StatusInternalServerError, "the request failed")
 	case errors.Is(err, actor.ErrMailboxFull):
 		w.Header().Set("Retry-After", "1")
-		problem(w, http.StatusServiceUnavailable, "busy: try again")
+		return problem(w, http.StatusServiceUnavailable, "busy: try again")
 	case errors.Is(err, actor.ErrTooLarge):
-		problem(w, http.StatusRequestEntityTooLarge, "request too large")
+		return problem(w, http.StatusRequestEntityTooLarge, "request too large")
 	case errors.Is(err, actor.ErrNotUTF8):
-		problem(w, http.StatusBadRequest, "a header is not valid UTF-8")
+		return problem(w, http.StatusBadRequest, "a header is not valid UTF-8")
 	case errors.Is(err, actor.ErrUnknownActor), errors.Is(err, actor.ErrActorStopped), errors.Is(err, actor.ErrClosed):
 		w.Header().Set("Retry-After", "1")
-		problem(w, http.StatusServiceUnavailable, "not available")
+		return problem(w, http.StatusServiceUnavailable, "not available")
 	case errors.Is(err, context.Canceled):
 		// The client went away: nothing to answer.
+		return statusGone
 	default:
 		g.opts.Logger.Warn("gateway request failed", "path", r.URL.Path, "actor", string(rt.Actor), "err", err)
-		problem(w, http.StatusBadGateway, "the request failed")
+		return problem(w, http.StatusBadGateway, "the request failed")
 	}
 }
 
 // respond writes a reply as the response, after checking what the guest
-// set.
-func respond(w http.ResponseWriter, m actor.Message) {
+// set, and returns the status sent.
+func respond(w http.ResponseWriter, m actor.Message) int {
 	status := int(m.Status)
 	if status == 0 {
 		status = http.StatusOK
 	}
 	if status < 200 || status > 599 {
-		problem(w, http.StatusBadGateway, "the actor replied with an invalid status")
-		return
+		return problem(w, http.StatusBadGateway, "the actor replied with an invalid status")
 	}
 	h := w.Header()
 	for _, x := range m.Headers {
 		if !validHeader(x.Name, x.Value) {
-			problem(w, http.StatusBadGateway, "the actor replied with an invalid header")
-			return
+			return problem(w, http.StatusBadGateway, "the actor replied with an invalid header")
 		}
 	}
 	for _, x := range m.Headers {
@@ -305,13 +390,15 @@ func respond(w http.ResponseWriter, m actor.Message) {
 	h.Set("Content-Length", strconv.Itoa(len(m.Payload)))
 	w.WriteHeader(status)
 	w.Write(m.Payload)
+	return status
 }
 
-func problem(w http.ResponseWriter, status int, text string) {
+func problem(w http.ResponseWriter, status int, text string) int {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	io.WriteString(w, text+"\n")
+	return status
 }
 
 // validHeader: a token name and a value without control characters.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -277,5 +278,126 @@ func TestPoolsAndSetRoutes(t *testing.T) {
 	}
 	if r := do(t, g, "PUT", "/new", "x"); r.StatusCode != 200 {
 		t.Fatalf("a refused SetRoutes changed the routes: %d", r.StatusCode)
+	}
+}
+
+// TestObserveAndTraceHooks: Observe sees every request once, with its
+// route's pattern (none for an unmatched one), its status and duration;
+// Trace's traceparent replaces the request's in the message (added when
+// the route passes none) and its end hears the status; a request the
+// client gave up on is 499.
+func TestObserveAndTraceHooks(t *testing.T) {
+	sys := system(t,
+		actor.Spec{ID: "app/inspect/1", Component: component(t, "actor2_inspect")},
+		actor.Spec{ID: "app/fwd/1", Component: component(t, "actor2_forward"), Config: map[string]string{"topic": "seen"}})
+	const (
+		incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+		ours     = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	)
+	type obs struct {
+		route  string
+		status int
+	}
+	var mu sync.Mutex
+	var observed []obs
+	var traced []string // routes
+	var ended []int
+	g, err := New(sys, []Route{
+		{Method: "GET", Pattern: "/inspect/{id}", Actor: "app/inspect/1"},
+		{Pattern: "/bare", Actor: "app/inspect/1", Headers: []string{"x-test"}},
+		{Pattern: "/fwd", Actor: "app/fwd/1"},
+		{Pattern: "/gone", Actor: "app/nobody/1"},
+	}, Options{
+		Observe: func(route string, status int, d time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			if d <= 0 || d > 5*time.Second {
+				t.Errorf("%s: duration %v", route, d)
+			}
+			observed = append(observed, obs{route, status})
+		},
+		Trace: func(r *http.Request, route string) (string, func(int)) {
+			if r.Header.Get("X-Untraced") != "" {
+				return "", nil
+			}
+			mu.Lock()
+			traced = append(traced, route)
+			mu.Unlock()
+			return ours, func(status int) {
+				mu.Lock()
+				ended = append(ended, status)
+				mu.Unlock()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := func(path string, hdr ...string) string {
+		t.Helper()
+		r := do(t, g, "GET", path, "", hdr...)
+		if r.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, r.StatusCode)
+		}
+		return r.Header.Get("X-Trace")
+	}
+	if got := trace("/inspect/7", "Traceparent", incoming); got != ours {
+		t.Errorf("traced request: the actor saw traceparent %q", got)
+	}
+	if got := trace("/bare"); got != ours {
+		t.Errorf("a route that passes no traceparent: the actor saw %q", got)
+	}
+	if got := trace("/inspect/7", "Traceparent", incoming, "X-Untraced", "1"); got != incoming {
+		t.Errorf("no traceparent from Trace: the actor saw %q", got)
+	}
+	// The message carries one traceparent, ours, and the tracestate.
+	sub, _ := sys.Subscribe("seen", 4)
+	defer sub.Close()
+	if r := do(t, g, "POST", "/fwd", "x", "Traceparent", incoming, "Traceparent", incoming,
+		"Tracestate", "k=v"); r.StatusCode != 200 {
+		t.Fatalf("/fwd: %d", r.StatusCode)
+	}
+	select {
+	case m := <-sub.C:
+		var tps []string
+		for _, h := range m.Headers {
+			if h.Name == "traceparent" {
+				tps = append(tps, h.Value)
+			}
+		}
+		if len(tps) != 1 || tps[0] != ours {
+			t.Errorf("traceparents in the message: %q", tps)
+		}
+		if v, _ := m.Header("tracestate"); v != "k=v" {
+			t.Errorf("tracestate %q", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request never reached the actor")
+	}
+	if r := do(t, g, "GET", "/nowhere", ""); r.StatusCode != 404 {
+		t.Fatalf("/nowhere: %d", r.StatusCode)
+	}
+	if r := do(t, g, "GET", "/gone", ""); r.StatusCode != 503 {
+		t.Fatalf("/gone: %d", r.StatusCode)
+	}
+	// A client gone before the reply: nothing is sent, 499 is reported.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("GET", "/inspect/8", nil).WithContext(ctx)
+	g.ServeHTTP(httptest.NewRecorder(), req)
+
+	mu.Lock()
+	defer mu.Unlock()
+	wantObs := []obs{{"GET /inspect/{id}", 200}, {"/bare", 200}, {"GET /inspect/{id}", 200}, {"/fwd", 200},
+		{"", 404}, {"/gone", 503}, {"GET /inspect/{id}", 499}}
+	if fmt.Sprint(observed) != fmt.Sprint(wantObs) {
+		t.Errorf("observed %v, want %v", observed, wantObs)
+	}
+	wantTraced := []string{"GET /inspect/{id}", "/bare", "/fwd", "/gone", "GET /inspect/{id}"}
+	if fmt.Sprint(traced) != fmt.Sprint(wantTraced) {
+		t.Errorf("traced %v, want %v", traced, wantTraced)
+	}
+	if want := []int{200, 200, 200, 503, 499}; fmt.Sprint(ended) != fmt.Sprint(want) {
+		t.Errorf("span ends %v, want %v", ended, want)
 	}
 }
