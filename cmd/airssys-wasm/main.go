@@ -92,6 +92,7 @@ The host as a service, and the commands against a running one:
                     each takes --host unix:PATH|https://HOST:PORT (default
                     $AIRSSYS_HOST, else the socket in the data directory),
                     --token-file FILE, --ca FILE and -o text|json
+  airssys-wasm dashboard [--listen ADDR]    the host's web page, for a browser on this machine
   airssys-wasm completion bash|zsh|fish     shell completions
   airssys-wasm help COMMAND                 a command's usage
 
@@ -205,6 +206,7 @@ func (e *cliEnv) newRootCmd() *cobra.Command {
 	root.AddCommand(e.legacyCommands()...)
 	root.AddCommand(newServeCmd())
 	root.AddCommand(e.hostCommands()...)
+	root.AddCommand(e.dashboardCmd())
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -606,4 +607,35 @@ func segment(s string) string {
 		return strings.ReplaceAll(s, ".", "%2E")
 	}
 	return url.PathEscape(s)
+}
+
+// Proxy forwards requests to the host's admin listener with the client's
+// token: `airssys-wasm dashboard` serves the host's web page to a local
+// browser through it (a browser cannot reach a unix socket, nor send a
+// bearer token). The browser's Host header is kept, so that the page's
+// Host and Origin checks see the address the browser used. Only paths
+// under one of prefixes are forwarded (404 otherwise).
+func (c *Client) Proxy(prefixes ...string) http.Handler {
+	base, _ := url.Parse(c.base)
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(base)
+			r.Out.Host = r.In.Host
+			r.Out.Header.Del("Authorization")
+			if len(c.token) > 0 {
+				r.Out.Header.Set("Authorization", "Bearer "+string(c.token))
+			}
+		},
+		Transport:     c.hc.Transport,
+		FlushInterval: -1, // server-sent events go through at once
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(r.URL.Path, p) {
+				rp.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	})
 }
