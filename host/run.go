@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -40,7 +41,23 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 		}
 		return errors.Join(err, s.Shutdown(context.Background()))
 	}
-	h := admin.NewHandler(s, admin.HandlerOptions{Logger: s.log})
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	// The admin listeners serve the API, the pages (the dashboard) and
+	// /metrics; never the gateway's.
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", admin.NewHandler(s, admin.HandlerOptions{Logger: s.log}))
+	if s.opts.Pages != nil {
+		prefix, pages, err := s.opts.Pages(sctx, s, s.log)
+		if err != nil {
+			return fail(fmt.Errorf("host: pages: %w", err))
+		}
+		mux.Handle(prefix, pages)
+	}
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
+	h := http.Handler(mux)
 	sopts := admin.ServeOptions{ShutdownGrace: cfg.ShutdownDrain, Logger: s.log}
 
 	sock, err := admin.ListenUnix(cfg.Admin.Socket)
@@ -87,8 +104,6 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 		ready(addrs)
 	}
 
-	sctx, stop := context.WithCancel(context.Background())
-	defer stop()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(servers))
 	for _, sv := range servers {

@@ -43,6 +43,11 @@ type Options struct {
 	// LogLines is how many recent log lines are kept for the admin API
 	// (default 10,000).
 	LogLines int
+	// Pages, when set, makes the web pages Run serves on the admin
+	// listeners beside the API, under prefix: the dashboard (package
+	// host/dashboard), as the serve command wires it. ctx ends when Run
+	// stops (long-lived streams end with it).
+	Pages func(ctx context.Context, b admin.Backend, log *slog.Logger) (prefix string, h http.Handler, err error)
 }
 
 // Service is a running host. See the package doc.
@@ -58,6 +63,8 @@ type Service struct {
 	st  state.Store
 	sys *actor.System
 	gw  *gateway.Gateway
+	// metrics serves /metrics on the admin listeners (nil: none).
+	metrics http.Handler
 
 	started time.Time
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/airsstack/airssys-wasm-go/host"
 	"github.com/airsstack/airssys-wasm-go/host/admin"
 	"github.com/airsstack/airssys-wasm-go/host/config"
+	"github.com/airsstack/airssys-wasm-go/host/dashboard"
 )
 
 // version names the build in the admin API's status.
@@ -96,7 +98,11 @@ func serve(ctx context.Context, file, dataDir string, dev bool, stderr interface
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	s, err := host.Open(ctx, cfg, host.Options{Logger: log, Dev: dev, Version: version})
+	s, err := host.Open(ctx, cfg, host.Options{Logger: log, Dev: dev, Version: version,
+		Pages: func(ctx context.Context, b admin.Backend, log *slog.Logger) (string, http.Handler, error) {
+			h, err := dashboard.New(b, dashboard.Options{Context: ctx, Logger: log})
+			return dashboard.DefaultPrefix, h, err
+		}})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -529,5 +530,52 @@ func TestServeConfigErrorsAllAtOnce(t *testing.T) {
 	}
 	if n := strings.Count(errb.String(), "\n"); n != 3 {
 		t.Errorf("%d lines, want one per problem:\n%s", n, errb.String())
+	}
+}
+
+// TestServeDashboardThroughTheCommand: `airssys-wasm dashboard` serves the
+// running host's page to a browser on this machine (the key, then the
+// cookie), and the admin API refuses the browser's own requests.
+func TestServeDashboardThroughTheCommand(t *testing.T) {
+	f := newHostFixture(t)
+	p := f.start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"dashboard", "--host", "unix:" + p.sock}, out, io.Discard) }()
+	var url string
+	deadline := time.Now().Add(10 * time.Second)
+	for url == "" {
+		if s, ok := strings.CutPrefix(out.String(), "dashboard: "); ok {
+			url, _, _ = strings.Cut(s, " ")
+		} else if time.Now().After(deadline) {
+			t.Fatal("the dashboard command printed no address")
+		} else {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	r, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 200 || !strings.Contains(string(page), "<html") || r.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("the page: %d %q", r.StatusCode, page)
+	}
+	base, _, _ := strings.Cut(url, "/?")
+	if r, err := (&http.Client{Timeout: 5 * time.Second}).Get(base + "/ui/"); err != nil || r.StatusCode != http.StatusForbidden {
+		t.Fatalf("the page without the key: %v %v", r, err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("dashboard exited %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("dashboard did not stop with its context")
 	}
 }

@@ -131,6 +131,15 @@ func NewHandler(b Backend, o HandlerOptions) http.Handler {
 // ServeHTTP implements http.Handler: net/http's plain-text 404 and 405 are
 // answered in JSON.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if fromBrowser(r) {
+		// The API is for programs (the CLI, scripts), never for web pages:
+		// a browser's request (which a tunnel to the socket, or DNS
+		// rebinding, could let in) carries one of these headers. The
+		// dashboard has its own checked endpoints.
+		writeError(w, &Error{Code: CodeForbidden, Status: http.StatusForbidden,
+			Message: "the admin API does not answer browsers: use the dashboard (/ui/)"})
+		return
+	}
 	if h, pattern := s.mux.Handler(r); pattern == "" {
 		// No route: find out whether it is the path or the method.
 		rec := &headerRecorder{header: http.Header{}}
@@ -146,6 +155,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// fromBrowser: the request comes from a web browser (it names the page's
+// origin or says where the fetch came from; programs send neither).
+func fromBrowser(r *http.Request) bool {
+	return r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Sec-Fetch-Mode") != ""
 }
 
 // headerRecorder keeps the status and headers of net/http's own answer to

@@ -552,3 +552,30 @@ func TestBodyTooLargeAnnounced(t *testing.T) {
 		t.Errorf("status %d, want 413", resp.StatusCode)
 	}
 }
+
+// TestBrowsersRefused: a request a web browser makes (it carries Origin or
+// Sec-Fetch-* headers) never reaches the Backend: no web page can stop an
+// actor through a tunnel to the socket or by DNS rebinding.
+func TestBrowsersRefused(t *testing.T) {
+	f := newFixture()
+	h := NewHandler(f, HandlerOptions{})
+	for _, hdr := range [][2]string{{"Origin", "http://evil.example"}, {"Origin", "null"}, {"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-origin"}, {"Sec-Fetch-Mode", "navigate"}} {
+		req := httptest.NewRequest("POST", "/v1/actors/a%2Fb%2F1/stop", nil)
+		req.Header.Set(hdr[0], hdr[1])
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), CodeForbidden) {
+			t.Errorf("%s: %s: %d %s", hdr[0], hdr[1], rec.Code, rec.Body.String())
+		}
+	}
+	if c := f.lastCall(); c != "" {
+		t.Fatalf("a browser's request reached the backend: %s", c)
+	}
+	req := httptest.NewRequest("POST", "/v1/actors/a%2Fb%2F1/stop", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("a program's request: %d %s", rec.Code, rec.Body.String())
+	}
+}
