@@ -43,6 +43,7 @@ type envelope struct {
 	corr  uint64        // envReply
 	reply replyResult   // envReply
 	start time.Time     // envReply: when the request was made
+	trace string        // envReply: the span the request was made under ("": none)
 	delay time.Duration // envRestart
 	// envStop
 	graceful bool
@@ -109,6 +110,9 @@ type cell struct {
 	pendingOut atomic.Int32
 	logLines   atomic.Uint64 // wasi:logging lines dropped
 	logBytes   atomic.Uint64 // and bytes
+	denied     atomic.Uint64 // capability calls the grants refused
+	traps      [trapKinds]atomic.Uint64
+	times      *handleHist // Options.HandleTimes; nil when off
 	abort      atomic.Bool
 	instMu     sync.Mutex // guards inst for Interrupt from other goroutines
 }
@@ -120,6 +124,9 @@ func newCell(s *System, spec Spec, sup *supervisor) *cell {
 	c.meta = wit.Record{{Name: "correlation-id"}, {Name: "reply-to"}, {Name: "timestamp-ms"},
 		{Name: "content-type"}, {Name: "topic"}}
 	c.rec = wit.Record{{Name: "sender"}, {Name: "payload"}, {Name: "metadata", Value: c.meta}}
+	if s.opts.HandleTimes {
+		c.times = &handleHist{}
+	}
 	return c
 }
 
@@ -127,10 +134,12 @@ func (c *cell) setState(s State) { c.state.Store(uint32(s)) }
 
 func (c *cell) stats() Stats {
 	depth, blocked := c.mbox.counts()
-	return Stats{State: State(c.state.Load()), Busy: c.busy.Load(), MailboxDepth: depth, Handled: c.handled.Load(),
+	st := Stats{State: State(c.state.Load()), Busy: c.busy.Load(), MailboxDepth: depth, Handled: c.handled.Load(),
 		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(),
 		Restarts: c.restarts.Load(), BlockedSenders: blocked, LogLinesDropped: c.logLines.Load(),
 		LogBytesDropped: c.logBytes.Load(), Handles: c.handleCount()}
+	c.observeStats(&st)
+	return st
 }
 
 // push puts a message in the mailbox according to the overflow policy. A
@@ -384,6 +393,7 @@ func (c *cell) control(env *envelope) bool {
 			}
 		}
 		if err := c.start(context.Background()); err != nil {
+			c.countTrap(err)
 			c.sys.emit(EventTrapped, c.id, err)
 			c.sup.childFailed(c, err)
 			return false
@@ -490,14 +500,29 @@ func (c *cell) reject(env *envelope, why error) {
 	}
 }
 
-// deliver calls handle-message for one message.
+// deliver calls handle-message for one message, within its span when it
+// is traced.
 func (c *cell) deliver(env *envelope) {
 	inc := c.inc
-	if inc.world == world2 {
-		c.deliver2(env)
-		return
-	}
 	m := &env.msg
+	var end func(error)
+	if tr := c.sys.opts.Tracer; tr != nil {
+		end = c.traceHandle(inc, tr, m)
+	}
+	var outcome error
+	if inc.world == world2 {
+		outcome = c.deliver2(inc, m, end != nil)
+	} else {
+		outcome = c.deliver1(inc, m, end != nil)
+	}
+	if end != nil {
+		inc.endSpan(end, outcome)
+	}
+}
+
+// deliver1 calls a 0.1.0 handle-message. It returns the outcome (the trap,
+// or the handler's error when it is traced or a request).
+func (c *cell) deliver1(inc *incarnation, m *Message, traced bool) error {
 	c.meta[0].Value = m.CorrelationID
 	c.meta[1].Value = optString(string(m.ReplyTo))
 	c.meta[2].Value = uint64(m.Timestamp.UnixMilli())
@@ -509,34 +534,40 @@ func (c *cell) deliver(env *envelope) {
 	inc.cur = m
 	inc.beginCall()
 	res, err := inc.handle.Call(inc.ctx, c.rec)
+	if c.times != nil && err == nil {
+		c.times.observe(time.Since(inc.handleStart()))
+	}
 	inc.cur = nil
 	c.busy.Store(false)
 	c.rec[1].Value = nil
 	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
 	if err != nil {
 		c.trapped(m, err)
-		return
+		return err
 	}
 	r, _ := res.(wit.Result)
 	if r.IsErr {
-		c.handlerError(m, r)
-		return
+		return c.handlerError(m, r, traced)
 	}
 	c.handled.Add(1)
 	if !isRequest {
-		return
+		return nil
 	}
 	if o, ok := r.Value.(wit.Option); ok && o.IsSome {
 		payload, _ := o.Value.([]byte)
 		reply := &Message{Sender: c.id, Payload: payload, CorrelationID: m.CorrelationID, Timestamp: time.Now(),
 			ContentType: m.ContentType}
+		if inc.span != "" {
+			addTraceFrom(m, inc.span, reply)
+		}
 		if n := reply.size(); n > c.sys.opts.MaxMessageBytes {
 			c.sys.refuseReply(m.ReplyTo, reply, fmt.Errorf("%w: reply of %d bytes from %s (limit %d)", ErrTooLarge, n, c.id,
 				c.sys.opts.MaxMessageBytes))
-			return
+			return nil
 		}
 		c.sys.complete(m.CorrelationID, reply, nil)
 	}
+	return nil
 }
 
 // trapped records a message whose handling trapped: a dead letter, a
@@ -553,14 +584,21 @@ func (c *cell) trapped(m *Message, err error) {
 }
 
 // handlerError answers a request whose handler returned an error (cut to
-// MaxErrorBytes).
-func (c *cell) handlerError(m *Message, r wit.Result) {
+// MaxErrorBytes). It returns that error for a request or when traced
+// (need), nil otherwise.
+func (c *cell) handlerError(m *Message, r wit.Result, need bool) error {
 	c.errs.Add(1)
-	if m.CorrelationID != 0 && m.ReplyTo != "" {
-		text, _ := r.Value.(string)
-		text, _ = cut(text, c.sys.opts.MaxErrorBytes)
-		c.sys.complete(m.CorrelationID, nil, &HandlerError{Actor: c.id, Message: text})
+	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
+	if !isRequest && !need {
+		return nil
 	}
+	text, _ := r.Value.(string)
+	text, _ = cut(text, c.sys.opts.MaxErrorBytes)
+	he := &HandlerError{Actor: c.id, Message: text}
+	if isRequest {
+		c.sys.complete(m.CorrelationID, nil, he)
+	}
+	return he
 }
 
 func optString(s string) wit.Option {
@@ -570,9 +608,23 @@ func optString(s string) wit.Option {
 	return wit.Some(s)
 }
 
-// deliverReply calls handle-reply with the outcome of a request.
+// deliverReply calls handle-reply with the outcome of a request, within a
+// span when the request was made under one.
 func (c *cell) deliverReply(env *envelope) {
 	c.sys.latency.observe(time.Since(env.start))
+	inc := c.inc
+	var end func(error)
+	if tr := c.sys.opts.Tracer; tr != nil && env.trace != "" {
+		end = c.traceReply(inc, tr, env)
+	}
+	outcome := c.deliverReply1(inc, env)
+	if end != nil {
+		inc.endSpan(end, outcome)
+	}
+}
+
+// deliverReply1 delivers a request's outcome; it returns the trap, if any.
+func (c *cell) deliverReply1(inc *incarnation, env *envelope) error {
 	var outcome wit.Result
 	if env.reply.err != nil {
 		reason := env.reply.err.Error()
@@ -586,9 +638,8 @@ func (c *cell) deliverReply(env *envelope) {
 			reason = he.Message
 		}
 		outcome = wit.Err(reason)
-	} else if c.inc.world == world2 {
-		c.deliverReply2(env, outcome)
-		return
+	} else if inc.world == world2 {
+		return c.deliverReply2(inc, env, outcome)
 	} else {
 		m := env.reply.msg
 		outcome = wit.Ok(wit.Record{{Name: "sender", Value: string(m.Sender)}, {Name: "payload", Value: m.Payload},
@@ -596,18 +647,20 @@ func (c *cell) deliverReply(env *envelope) {
 				{Name: "reply-to", Value: wit.None()}, {Name: "timestamp-ms", Value: uint64(m.Timestamp.UnixMilli())},
 				{Name: "content-type", Value: m.ContentType}, {Name: "topic", Value: wit.None()}}}})
 	}
-	c.inc.beginCall()
-	if _, err := c.inc.onRep.Call(c.inc.ctx, env.corr, outcome); err != nil {
+	inc.beginCall()
+	if _, err := inc.onRep.Call(inc.ctx, env.corr, outcome); err != nil {
 		c.failed.Add(1)
 		c.fail(err)
-		return
+		return err
 	}
 	c.replied.Add(1)
+	return nil
 }
 
 // fail handles a trap: the instance is discarded and the supervisor
 // decides what happens next.
 func (c *cell) fail(err error) {
+	c.countTrap(err)
 	c.sys.emit(EventTrapped, c.id, err)
 	c.closeInstance(false)
 	c.setState(Restarting)

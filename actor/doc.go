@@ -28,9 +28,10 @@
 //   - A reply is a body alone (text, bytes, payload) or full(response) with
 //     its own content type, status and headers; none answers a request
 //     with an empty reply (0.1.0 leaves it to time out).
-//   - While a handler runs, cell.cur is the message it handles: every send,
+//   - While a handler runs, inc.cur is the message it handles: every send,
 //     request or publish it makes (either world) carries that message's W3C
-//     traceparent and tracestate unless it sets its own (addTrace).
+//     traceparent and tracestate unless it sets its own (addTrace); while a
+//     traced message is handled, the traceparent is its span's instead.
 //
 // Design, in a few lines:
 //
@@ -93,6 +94,23 @@
 //     counted in the message's size. Content types, topics and headers
 //     from Go senders must be UTF-8 (ErrNotUTF8): a component could not be
 //     handed them.
+//
+// Instrumentation (observe.go), for a metrics or tracing adapter outside the
+// package (actor depends on neither):
+//
+//   - Stats adds traps by kind, denied capability calls (send, request,
+//     publish, logging, storage) and, with Options.HandleTimes, a histogram
+//     of handling times (HandleTimeBounds), all atomics on the cell read
+//     when Stats is called; nothing is allocated per message.
+//   - Options.Tracer: the runtime reads the W3C traceparent of each message
+//     (version 00) itself and calls the Tracer only for a sampled one, or
+//     for a new root with probability TraceSample when there is none (or
+//     an invalid one). The span's traceparent goes on what the handler
+//     sends and on its reply (replacing the incoming one when the handler
+//     copied it; tracestate unchanged); the delivery of a traced request's
+//     outcome to handle-reply is a span under the requesting one; key-value
+//     operations are child spans (keyvalue.Session.Trace, set only while a
+//     traced message is handled). Unsampled, the Tracer is never called.
 //
 // IDs are "namespace/name/instance"; a segment is 1 to 128 bytes of ASCII
 // letters, digits, '-', '_' and '.', and never "." or ".." (see ParseID).

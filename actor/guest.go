@@ -16,6 +16,7 @@ func (inc *incarnation) send(ctx context.Context, target string, m Message) erro
 		return err
 	}
 	if g := inc.spec.Grants; g != nil && !g.AllowSend(target) {
+		c.denied.Add(1)
 		s.opts.Audit.Denied(string(c.id), "send", target, "not granted")
 		return ErrDenied
 	}
@@ -29,11 +30,12 @@ func (inc *incarnation) request(ctx context.Context, target string, m Message, t
 		return 0, err
 	}
 	if g := inc.spec.Grants; g != nil && !g.AllowRequest(target) {
+		c.denied.Add(1)
 		s.opts.Audit.Denied(string(c.id), "request", target, "not granted")
 		return 0, ErrDenied
 	}
 	inc.addTrace(&m)
-	return s.requestFrom(ctx, c, ID(target), m, timeout)
+	return s.requestFrom(ctx, c, ID(target), m, timeout, inc.span)
 }
 
 // publish: a topic that is not a valid subject is refused as an unknown
@@ -47,6 +49,7 @@ func (inc *incarnation) publish(ctx context.Context, topic string, m Message) er
 		return err
 	}
 	if g := inc.spec.Grants; g != nil && !g.AllowPublish(topic) {
+		c.denied.Add(1)
 		s.opts.Audit.Denied(string(c.id), "publish", topic, "not granted")
 		return ErrDenied
 	}

@@ -76,6 +76,7 @@ func (s *System) newHost() *engine.Host {
 		}
 		c := inc.c
 		if g := inc.spec.Grants; g != nil && !g.AllowLogging() {
+			c.denied.Add(1)
 			s.opts.Audit.Denied(string(c.id), "logging", "", "not granted")
 			return nil, nil
 		}

@@ -35,6 +35,12 @@ type incarnation struct {
 	kv           *keyvalue.Session
 	cur          *Message
 	callDeadline time.Time
+	callStart    time.Time // set by beginCall only without a timeout
+	// span is the traceparent of the span of the message being handled
+	// ("": not traced); kvTrace is the key-value session's Trace hook
+	// while it is set (made once, on the first traced message).
+	span    string
+	kvTrace func(name, bucket string) func(error)
 }
 
 type incKey struct{}
@@ -61,7 +67,7 @@ func (c *cell) newIncarnation(base context.Context, spec Spec) (*incarnation, er
 	if err != nil {
 		return nil, err
 	}
-	inc := &incarnation{c: c, spec: spec, world: w, names: exportsOf[w], kv: c.sys.storageSession(spec)}
+	inc := &incarnation{c: c, spec: spec, world: w, names: exportsOf[w], kv: c.sys.storageSession(c, spec)}
 	inc.ctx = inc.values(context.Background())
 	_ = base
 	return inc, nil
@@ -77,10 +83,14 @@ func (inc *incarnation) values(ctx context.Context) context.Context {
 	return ctx
 }
 
-// beginCall notes when the guest call about to start times out.
+// beginCall notes when the guest call about to start times out (and,
+// without a timeout, when it starts if handling times are kept: see
+// handleStart).
 func (inc *incarnation) beginCall() {
 	if t := inc.spec.Limits.Timeout; t > 0 {
 		inc.callDeadline = time.Now().Add(t)
+	} else if inc.c.times != nil {
+		inc.callStart = time.Now()
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 // storageSession is the actor's storage: whose data and what it may do.
 // The owner is the component's identity from its grants (publisher key and
 // manifest name), or Spec.Owner without a policy; nil means no storage.
-func (s *System) storageSession(spec Spec) *keyvalue.Session {
+func (s *System) storageSession(c *cell, spec Spec) *keyvalue.Session {
 	db := s.opts.Storage
 	if db == nil {
 		return nil
@@ -30,9 +30,12 @@ func (s *System) storageSession(spec Spec) *keyvalue.Session {
 		owner, grant = spec.Owner, keyvalue.All(storage.Limits{})
 	}
 	sess := keyvalue.NewSession(db, owner, grant)
-	if a := s.opts.Audit; a != nil {
-		id := string(spec.ID)
-		sess.Denied = func(op, bucket, why string) { a.Denied(id, "storage."+op, bucket, why) }
+	a, id := s.opts.Audit, string(spec.ID)
+	sess.Denied = func(op, bucket, why string) {
+		c.denied.Add(1)
+		if a != nil {
+			a.Denied(id, "storage."+op, bucket, why)
+		}
 	}
 	return sess
 }

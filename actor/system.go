@@ -111,6 +111,16 @@ type Options struct {
 	// Audit, when set, records deploys, denials (rate-limited), traps,
 	// restarts and stops.
 	Audit *security.Audit
+
+	// Tracer, when set, traces message handling (see Tracer).
+	Tracer Tracer
+	// TraceSample is the share (0 to 1) of messages that carry no trace
+	// context for which the runtime starts a trace (0: none; only messages
+	// whose traceparent is sampled are traced).
+	TraceSample float64
+	// HandleTimes keeps a histogram of each actor's handling times
+	// (Stats.HandleTime); off, the runtime reads no clock per message.
+	HandleTimes bool
 }
 
 // Defaults of Options.
@@ -840,6 +850,7 @@ type pending struct {
 	requester *cell
 	timer     *time.Timer
 	start     time.Time
+	trace     string // a component's request: the span it was made under
 }
 
 // complete delivers the outcome of request corr, once.
@@ -870,7 +881,7 @@ func (s *System) complete(corr uint64, msg *Message, err error) {
 		return
 	}
 	p.requester.pendingOut.Add(-1)
-	p.requester.pushReply(&envelope{kind: envReply, corr: corr, reply: r, start: p.start})
+	p.requester.pushReply(&envelope{kind: envReply, corr: corr, reply: r, start: p.start, trace: p.trace})
 }
 
 // refuseReply turns a reply over the caps into ErrTooLarge for its
@@ -888,12 +899,15 @@ func withoutPayload(m Message) Message {
 
 // requestFrom starts a request made by a component; the caller has checked
 // the sizes.
-func (s *System) requestFrom(ctx context.Context, c *cell, to ID, m Message, timeout time.Duration) (uint64, error) {
+// trace is the span the request is made under ("": none), for the
+// delivery of its outcome.
+func (s *System) requestFrom(ctx context.Context, c *cell, to ID, m Message, timeout time.Duration,
+	trace string) (uint64, error) {
 	if int(c.pendingOut.Load()) >= s.opts.MaxPendingRequests {
 		return 0, ErrTooManyWaits
 	}
 	corr := s.corr.Add(1)
-	p := &pending{requester: c, start: time.Now()}
+	p := &pending{requester: c, start: time.Now(), trace: trace}
 	c.pendingOut.Add(1)
 	s.pending.Store(corr, p)
 	if timeout <= 0 {

@@ -272,6 +272,22 @@ type Stats struct {
 	// Handles counts the message and payload handles the actor's current
 	// instance holds (world 0.2.0; bounded by Options.MaxHandles).
 	Handles int
+	// Traps counts the traps by kind (engine.TrapKind); nil when none.
+	// Every failure of the actor's instance counts once: a trap handling
+	// a message or a reply, asking its health, or in init on a restart. A
+	// failure that is no engine trap (a handle cap the runtime enforces
+	// itself, an init that returned an error) counts as engine.TrapOther;
+	// a WASI exit counts as engine.TrapExit whatever its code.
+	Traps map[engine.TrapKind]uint64
+	// Denied counts capability calls the grants refused (send, request,
+	// publish, logging, storage...).
+	Denied uint64
+	// HandleTime is the histogram of handling times (Options.HandleTimes):
+	// one observation per handle-message call that returned without a
+	// trap (Handled plus Errors, for world 0.1.0; world 0.2.0 adds the
+	// rare reply that could not be read), from the start of the guest call
+	// to its return.
+	HandleTime Histogram
 }
 
 // DeadLetter is a message that could not be delivered or handled.

@@ -410,9 +410,8 @@ func sendError2(err error) wit.Result {
 // ---- delivery -----------------------------------------------------------------
 
 // deliver2 calls a 0.2.0 handle-message: the message goes in as a handle.
-func (c *cell) deliver2(env *envelope) {
-	m := &env.msg
-	inc := c.inc
+// It returns the outcome (see deliver1).
+func (c *cell) deliver2(inc *incarnation, m *Message, traced bool) error {
 	isRequest := m.CorrelationID != 0 && m.ReplyTo != ""
 	rep, err := inc.addHandle(slot{kind: slotMessage, msg: m})
 	var res any
@@ -421,17 +420,19 @@ func (c *cell) deliver2(env *envelope) {
 		inc.cur = m
 		inc.beginCall()
 		res, err = inc.handle.Call(inc.ctx, engine.HostResource{Type: c.sys.msgType, Rep: rep})
+		if c.times != nil && err == nil {
+			c.times.observe(time.Since(inc.handleStart()))
+		}
 		inc.cur = nil
 		c.busy.Store(false)
 	}
 	if err != nil {
 		c.trapped(m, err)
-		return
+		return err
 	}
 	r, _ := res.(wit.Result)
 	if r.IsErr {
-		c.handlerError(m, r)
-		return
+		return c.handlerError(m, r, traced)
 	}
 	reply := Message{Sender: c.id, CorrelationID: m.CorrelationID, ContentType: m.ContentType}
 	if o, ok := r.Value.(wit.Option); ok && o.IsSome {
@@ -444,7 +445,7 @@ func (c *cell) deliver2(env *envelope) {
 				c.sys.complete(m.CorrelationID, nil, fmt.Errorf("%w: %s: %w", ErrActorFailed, c.id, err))
 			}
 			c.fail(err)
-			return
+			return err
 		}
 	}
 	// Counted once the reply has been read (a payload handle in it has
@@ -452,14 +453,18 @@ func (c *cell) deliver2(env *envelope) {
 	// handles are still counted.
 	c.handled.Add(1)
 	if !isRequest {
-		return
+		return nil
 	}
 	reply.Timestamp = time.Now()
+	if inc.span != "" {
+		addTraceFrom(m, inc.span, &reply)
+	}
 	if err := c.sys.checkReply(&reply); err != nil {
 		c.sys.refuseReply(m.ReplyTo, &reply, fmt.Errorf("%w from %s", err, c.id))
-		return
+		return nil
 	}
 	c.sys.complete(m.CorrelationID, &reply, nil)
+	return nil
 }
 
 // readReply fills m from a reply: a body alone, or full(response).
@@ -510,15 +515,15 @@ func (inc *incarnation) readBody(v wit.Variant, m *Message) error {
 }
 
 // deliverReply2 calls a 0.2.0 handle-reply: a reply goes in as a handle.
-func (c *cell) deliverReply2(env *envelope, outcome wit.Result) {
-	inc := c.inc
+// It returns the trap, if any.
+func (c *cell) deliverReply2(inc *incarnation, env *envelope, outcome wit.Result) error {
 	if !outcome.IsErr {
 		m := env.reply.msg
 		rep, err := inc.addHandle(slot{kind: slotMessage, msg: &m})
 		if err != nil {
 			c.failed.Add(1)
 			c.fail(err)
-			return
+			return err
 		}
 		outcome = wit.Ok(engine.HostResource{Type: c.sys.msgType, Rep: rep})
 	}
@@ -526,28 +531,8 @@ func (c *cell) deliverReply2(env *envelope, outcome wit.Result) {
 	if _, err := inc.onRep.Call(inc.ctx, env.corr, outcome); err != nil {
 		c.failed.Add(1)
 		c.fail(err)
-		return
+		return err
 	}
 	c.replied.Add(1)
+	return nil
 }
-
-// addTrace gives an outgoing message the trace context of the message
-// being handled, unless its sender set its own: a trace survives actors
-// that do not copy headers (0.1.0 actors included).
-func (inc *incarnation) addTrace(m *Message) {
-	cur := inc.cur
-	if cur == nil || len(cur.Headers) == 0 {
-		return
-	}
-	for _, name := range traceHeaders {
-		if _, ok := m.Header(name); ok {
-			continue
-		}
-		if v, ok := cur.Header(name); ok {
-			m.Headers = append(m.Headers, Header{Name: name, Value: v})
-		}
-	}
-}
-
-// traceHeaders are the W3C trace context headers.
-var traceHeaders = [...]string{"traceparent", "tracestate"}

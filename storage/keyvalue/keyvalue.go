@@ -20,6 +20,9 @@
 //     Refusals are error values, never traps: access-denied for what is
 //     not granted, no-such-store for an identifier that cannot exist,
 //     other(...) for the rest (a quota, a bad key, a busy database).
+//   - Session.Trace, when set, is told of each operation on a bucket (and
+//     of usage), for a tracing span around it; left nil it costs one
+//     check per call.
 package keyvalue
 
 import (
@@ -73,8 +76,19 @@ type Session struct {
 	DB    storage.Backend
 	Owner storage.Owner
 	Grant Grant
-	// Denied, when set, is told of every refused call (for the audit).
+	// Denied, when set, is told of every refused call (for the audit and
+	// the count of denials).
 	Denied func(op, bucket, why string)
+	// Trace, when set, is called as each operation starts: name is
+	// "keyvalue." and the operation (get, set, delete, exists, list-keys,
+	// increment, cas.new, swap, get-many, set-many, delete-many, usage),
+	// bucket its bucket ("" for usage). The end it returns (nil: not
+	// traced) is called once with the outcome: nil, a *CallError for an
+	// error value (a refusal included), or the error that traps the
+	// guest. Opening a bucket, cas.current and drops touch no data and are
+	// not reported. Like the handles, it belongs to the goroutine that
+	// calls into the instance: set it between guest calls.
+	Trace func(name, bucket string) (end func(err error))
 
 	slots []slot
 	free  []uint32
@@ -206,6 +220,54 @@ func (s *Session) check(op, id string) (wit.Result, bool) {
 
 var errNoSession = errors.New("keyvalue: called outside a storage session")
 
+// CallError is the outcome Session.Trace's end is given for an operation
+// that returned an error value: Case is the error's case (access-denied,
+// no-such-store, other, cas-failed, store-error), Text what it carries
+// ("other: <text>", or the case of a store-error).
+type CallError struct {
+	Case, Text string
+}
+
+func (e *CallError) Error() string {
+	if e.Text == "" {
+		return "keyvalue: " + e.Case
+	}
+	return "keyvalue: " + e.Case + ": " + e.Text
+}
+
+// outcome is what a traced operation ended with (see Session.Trace).
+func outcome(res any, err error) error {
+	if err != nil {
+		return err
+	}
+	r, ok := res.(wit.Result)
+	if !ok || !r.IsErr {
+		return nil
+	}
+	v, _ := r.Value.(wit.Variant)
+	e := &CallError{Case: v.Case}
+	switch x := v.Value.(type) {
+	case string:
+		e.Text = x
+	case wit.Variant: // store-error(error)
+		e.Text = x.Case
+		if t, ok := x.Value.(string); ok {
+			e.Text += ": " + t
+		}
+	}
+	return e
+}
+
+// traced runs f inside the session's Trace hook, if it asks to be told.
+func (s *Session) traced(name, bucket string, f func() (any, error)) (any, error) {
+	end := s.Trace(name, bucket)
+	res, err := f()
+	if end != nil {
+		end(outcome(res, err))
+	}
+	return res, err
+}
+
 // ---- the host ---------------------------------------------------------------
 
 // Define adds wasi:keyvalue (store, atomics, batch; 0.2.0-draft2 and
@@ -218,24 +280,32 @@ func Define(h *engine.Host) {
 		if s == nil {
 			return kvErr("other", "no storage for this component"), nil
 		}
-		u, err := s.DB.Usage(ctx, s.Owner)
-		if err != nil {
-			return errValue(err), nil
+		if s.Trace != nil {
+			return s.traced("keyvalue.usage", "", func() (any, error) { return usage(ctx, s) })
 		}
-		lim := s.Grant.Limits
-		if lim.MaxBytes <= 0 {
-			lim.MaxBytes = storage.DefaultMaxBytes
-		}
-		if lim.MaxKeys <= 0 {
-			lim.MaxKeys = storage.DefaultMaxKeys
-		}
-		if lim.MaxValueBytes <= 0 {
-			lim.MaxValueBytes = storage.DefaultMaxValueBytes
-		}
-		return wit.Ok(wit.Record{{Name: "bytes", Value: uint64(u.Bytes)}, {Name: "keys", Value: uint64(u.Keys)},
-			{Name: "max-bytes", Value: uint64(lim.MaxBytes)}, {Name: "max-keys", Value: uint64(lim.MaxKeys)},
-			{Name: "max-value-bytes", Value: uint64(lim.MaxValueBytes)}}), nil
+		return usage(ctx, s)
 	})
+}
+
+// usage is airssys:storage/usage of s.
+func usage(ctx context.Context, s *Session) (any, error) {
+	u, err := s.DB.Usage(ctx, s.Owner)
+	if err != nil {
+		return errValue(err), nil
+	}
+	lim := s.Grant.Limits
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = storage.DefaultMaxBytes
+	}
+	if lim.MaxKeys <= 0 {
+		lim.MaxKeys = storage.DefaultMaxKeys
+	}
+	if lim.MaxValueBytes <= 0 {
+		lim.MaxValueBytes = storage.DefaultMaxValueBytes
+	}
+	return wit.Ok(wit.Record{{Name: "bytes", Value: uint64(u.Bytes)}, {Name: "keys", Value: uint64(u.Keys)},
+		{Name: "max-bytes", Value: uint64(lim.MaxBytes)}, {Name: "max-keys", Value: uint64(lim.MaxKeys)},
+		{Name: "max-value-bytes", Value: uint64(lim.MaxValueBytes)}}), nil
 }
 
 func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
@@ -268,16 +338,25 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 		return s, sl.id, nil
 	}
 	type op func(ctx context.Context, s *Session, id string, args []any) (any, error)
-	on := func(kind string, f op) engine.HostFunc {
+	// on makes the host function of operation name, which needs the
+	// permission kind.
+	on := func(kind, name string, f op) engine.HostFunc {
+		name = "keyvalue." + name
+		run := func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+			if res, ok := s.check(kind, id); !ok {
+				return res, nil
+			}
+			return f(ctx, s, id, args)
+		}
 		return func(ctx context.Context, args []any) (any, error) {
 			s, id, err := bucketOf(ctx, args[0])
 			if err != nil {
 				return nil, err
 			}
-			if res, ok := s.check(kind, id); !ok {
-				return res, nil
+			if s.Trace != nil {
+				return s.traced(name, id, func() (any, error) { return run(ctx, s, id, args) })
 			}
-			return f(ctx, s, id, args)
+			return run(ctx, s, id, args)
 		}
 	}
 	h.Interface(store, map[string]engine.HostFunc{
@@ -303,7 +382,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			}
 			return wit.Ok(engine.HostResource{Type: bucketT, Rep: rep}), nil
 		},
-		"[method]bucket.get": on("read", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		"[method]bucket.get": on("read", "get", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			v, ok, err := s.DB.Get(ctx, s.Owner, id, args[1].(string))
 			if err != nil {
 				return errValue(err), nil
@@ -313,27 +392,27 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			}
 			return wit.Ok(wit.Some(v)), nil
 		}),
-		"[method]bucket.set": on("write", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		"[method]bucket.set": on("write", "set", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			v, _ := args[2].([]byte)
 			if err := s.DB.Set(ctx, s.Owner, id, args[1].(string), v, s.Grant.Limits); err != nil {
 				return errValue(err), nil
 			}
 			return wit.Ok(nil), nil
 		}),
-		"[method]bucket.delete": on("delete", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		"[method]bucket.delete": on("delete", "delete", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			if err := s.DB.Delete(ctx, s.Owner, id, args[1].(string)); err != nil {
 				return errValue(err), nil
 			}
 			return wit.Ok(nil), nil
 		}),
-		"[method]bucket.exists": on("read", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		"[method]bucket.exists": on("read", "exists", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			ok, err := s.DB.Exists(ctx, s.Owner, id, args[1].(string))
 			if err != nil {
 				return errValue(err), nil
 			}
 			return wit.Ok(ok), nil
 		}),
-		"[method]bucket.list-keys": on("read", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		"[method]bucket.list-keys": on("read", "list-keys", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			c, _ := args[1].(wit.Option)
 			var keys []string
 			var cursor wit.Option
@@ -366,14 +445,14 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 
 	atom := map[string]engine.HostFunc{}
 	if draft2 {
-		atom["increment"] = on("write", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		atom["increment"] = on("write", "increment", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			n, err := s.DB.Increment(ctx, s.Owner, id, args[1].(string), args[2].(int64), s.Grant.Limits)
 			if err != nil {
 				return errValue(err), nil
 			}
 			return wit.Ok(n), nil
 		})
-		atom["[static]cas.new"] = on("read", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		atom["[static]cas.new"] = on("read", "cas.new", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			key := args[1].(string)
 			v, found, err := s.DB.Get(ctx, s.Owner, id, key)
 			if err != nil {
@@ -408,33 +487,13 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if err != nil {
 				return nil, err
 			}
-			storeErr := func(r wit.Result) wit.Result {
-				return wit.Err(wit.Variant{Case: "store-error", Value: r.Value})
+			if s.Trace != nil {
+				return s.traced("keyvalue.swap", c.id, func() (any, error) { return swap(ctx, s, c, args[1], casT) })
 			}
-			if res, ok := s.check("write", c.id); !ok {
-				return storeErr(res), nil
-			}
-			v, _ := args[1].([]byte)
-			err = s.DB.CompareAndSwap(ctx, s.Owner, c.id, c.key, c.old, c.found, v, s.Grant.Limits)
-			switch {
-			case err == nil:
-				return wit.Ok(nil), nil
-			case errors.Is(err, storage.ErrCASFailed):
-				// Hand back a cas on the value as it is now, to retry with.
-				cur, found, gerr := s.DB.Get(ctx, s.Owner, c.id, c.key)
-				if gerr != nil {
-					return storeErr(errValue(gerr)), nil
-				}
-				rep, aerr := s.add(slot{kind: slotCAS, id: c.id, key: c.key, old: cur, found: found})
-				if aerr != nil {
-					return nil, aerr
-				}
-				return wit.Err(wit.Variant{Case: "cas-failed", Value: engine.HostResource{Type: casT, Rep: rep}}), nil
-			}
-			return storeErr(errValue(err)), nil
+			return swap(ctx, s, c, args[1], casT)
 		}
 	} else {
-		atom["increment"] = on("write", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		atom["increment"] = on("write", "increment", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			n, err := s.DB.IncrementUnsigned(ctx, s.Owner, id, args[1].(string), args[2].(uint64), s.Grant.Limits)
 			if err != nil {
 				return errValue(err), nil
@@ -445,7 +504,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 	h.Interface(atomics, atom)
 
 	h.Interface(batch, map[string]engine.HostFunc{
-		"get-many": on("read", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		"get-many": on("read", "get-many", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			keys := stringList(args[1])
 			vals, err := s.DB.GetMany(ctx, s.Owner, id, keys)
 			if err != nil {
@@ -461,7 +520,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			}
 			return wit.Ok(out), nil
 		}),
-		"set-many": on("write", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		"set-many": on("write", "set-many", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			list, _ := args[1].([]any)
 			kvs := make([]storage.KV, 0, len(list))
 			for _, e := range list {
@@ -478,7 +537,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			}
 			return wit.Ok(nil), nil
 		}),
-		"delete-many": on("delete", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
+		"delete-many": on("delete", "delete-many", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
 			if err := s.DB.DeleteMany(ctx, s.Owner, id, stringList(args[1])); err != nil {
 				return errValue(err), nil
 			}
@@ -494,4 +553,33 @@ func stringList(v any) []string {
 		out[i], _ = e.(string)
 	}
 	return out
+}
+
+// swap does atomics.swap of cas c (already taken from the table) to the
+// value v.
+func swap(ctx context.Context, s *Session, c slot, v any, casT *engine.ResourceType) (any, error) {
+	storeErr := func(r wit.Result) wit.Result {
+		return wit.Err(wit.Variant{Case: "store-error", Value: r.Value})
+	}
+	if res, ok := s.check("write", c.id); !ok {
+		return storeErr(res), nil
+	}
+	value, _ := v.([]byte)
+	err := s.DB.CompareAndSwap(ctx, s.Owner, c.id, c.key, c.old, c.found, value, s.Grant.Limits)
+	switch {
+	case err == nil:
+		return wit.Ok(nil), nil
+	case errors.Is(err, storage.ErrCASFailed):
+		// Hand back a cas on the value as it is now, to retry with.
+		cur, found, gerr := s.DB.Get(ctx, s.Owner, c.id, c.key)
+		if gerr != nil {
+			return storeErr(errValue(gerr)), nil
+		}
+		rep, aerr := s.add(slot{kind: slotCAS, id: c.id, key: c.key, old: cur, found: found})
+		if aerr != nil {
+			return nil, aerr
+		}
+		return wit.Err(wit.Variant{Case: "cas-failed", Value: engine.HostResource{Type: casT, Rep: rep}}), nil
+	}
+	return storeErr(errValue(err)), nil
 }
