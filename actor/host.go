@@ -100,6 +100,12 @@ func (s *System) newHost() *engine.Host {
 		if c.logReportDue(now) {
 			c.reportLogDrops(now)
 		}
+		if sp := inc.span; len(sp) == 55 {
+			// Handling a traced message: the line names its trace and span
+			// (the traceparent's ids), so logs and traces meet.
+			s.log.Log(ctx, lvl, msg, "actor", string(c.id), "context", context, "trace_id", sp[3:35], "span_id", sp[36:52])
+			return nil, nil
+		}
 		s.log.Log(ctx, lvl, msg, "actor", string(c.id), "context", context)
 		return nil, nil
 	})

@@ -539,3 +539,38 @@ func TestHandleTimes(t *testing.T) {
 		})
 	}
 }
+
+// TestLogLinesOfATracedHandlingNameTheTrace: a component's wasi:logging
+// line written while a traced message is handled carries the trace's and
+// the span's ids; an untraced one carries neither.
+func TestLogLinesOfATracedHandlingNameTheTrace(t *testing.T) {
+	tr := &testTracer{}
+	sys, rec := systemWith(t, actor.Options{Tracer: tr})
+	deploy(t, sys, spec(t, "t/agent/1", "actor_agent"))
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	m := traced(tp, "log|info|traced line")
+	if err := sys.SendMessage(context.Background(), "t/agent/1", m); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.SendMessage(context.Background(), "t/agent/1", actor.Message{Payload: []byte("log|info|plain line")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both lines logged", func() bool { return strings.Contains(rec.logText(), "plain line") })
+	spans := tr.ended(t, 1)
+	var tracedLine, plainLine string
+	for _, l := range strings.Split(rec.logText(), "\n") {
+		if strings.Contains(l, "traced line") {
+			tracedLine = l
+		}
+		if strings.Contains(l, "plain line") {
+			plainLine = l
+		}
+	}
+	wantSpan := spans[0].id[36:52]
+	if !strings.Contains(tracedLine, "trace_id=0af7651916cd43dd8448eb211c80319c") || !strings.Contains(tracedLine, "span_id="+wantSpan) {
+		t.Fatalf("traced line: %q (span %s)", tracedLine, wantSpan)
+	}
+	if plainLine == "" || strings.Contains(plainLine, "trace_id") {
+		t.Fatalf("untraced line: %q", plainLine)
+	}
+}
