@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/catalog"
@@ -87,6 +89,8 @@ func (s *Service) actorView(id actor.ID, app string) admin.Actor {
 		v.State, v.Busy, v.MailboxDepth = st.State.String(), st.Busy, st.MailboxDepth
 		v.Handled, v.Errors, v.Failed, v.DeadLettered = st.Handled, st.Errors, st.Failed, st.DeadLettered
 		v.Restarts, v.Handles, v.LogLinesDropped = st.Restarts, st.Handles, st.LogLinesDropped
+		v.HandleP50us = quantile(st.HandleTime, 0.50).Microseconds()
+		v.HandleP99us = quantile(st.HandleTime, 0.99).Microseconds()
 	}
 	return v
 }
@@ -430,4 +434,25 @@ func (s *Service) ExportStorage(ctx context.Context, component string, w io.Writ
 		}
 	}
 	return coded(admin.ErrNotFound, fmt.Errorf("no component %q in the store", component))
+}
+
+// quantile is the upper bound of the bucket of h where the q quantile
+// falls (the last bound when it falls above them all); 0 when h counted
+// nothing.
+func quantile(h actor.Histogram, q float64) time.Duration {
+	if h.Count == 0 || len(h.Counts) == 0 {
+		return 0
+	}
+	want := uint64(math.Ceil(q * float64(h.Count)))
+	var seen uint64
+	for i, n := range h.Counts {
+		seen += n
+		if seen >= want {
+			if i < len(h.Bounds) {
+				return h.Bounds[i]
+			}
+			break
+		}
+	}
+	return h.Bounds[len(h.Bounds)-1]
 }

@@ -178,6 +178,7 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 	}
 	ao := o.Actors
 	ao.Logger, ao.Storage = s.log, s.kv
+	ao.HandleTimes = ao.HandleTimes || cfg.Telemetry.HandleTimes
 	user := ao.Observer
 	ao.Observer = func(e actor.Event) {
 		if e.Kind == actor.EventStarted {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/host/admin"
 	"github.com/airsstack/airssys-wasm-go/host/config"
 	"github.com/airsstack/airssys-wasm-go/security"
@@ -581,4 +582,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestQuantile(t *testing.T) {
+	b := actor.HandleTimeBounds
+	h := actor.Histogram{Bounds: b, Counts: make([]uint64, len(b)+1)}
+	if quantile(h, 0.5) != 0 {
+		t.Fatal("an empty histogram has a median")
+	}
+	h.Counts[0], h.Counts[3], h.Counts[len(b)] = 50, 49, 1
+	h.Count = 100
+	if q := quantile(h, 0.5); q != b[0] {
+		t.Fatalf("p50 %v, want %v", q, b[0])
+	}
+	if q := quantile(h, 0.99); q != b[3] {
+		t.Fatalf("p99 %v, want %v", q, b[3])
+	}
+	if q := quantile(h, 1); q != b[len(b)-1] {
+		t.Fatalf("p100 %v, want the last bound", q)
+	}
+}
+
+// TestActorsReportHandleTimes: with telemetry.handle-times (the default)
+// an actor's view has its median and 99th percentile handling times.
+func TestActorsReportHandleTimes(t *testing.T) {
+	f := newFixture(t)
+	s := f.open(t, Options{})
+	f.install(t, s, "actor2_echo", "echo", "1.0.0")
+	deploy(t, s, echoAppFile("1.0.0", 1, ""))
+	for i := 0; i < 20; i++ {
+		post(t, s.Gateway(), "/echo", "x")
+	}
+	a, _ := s.Actor(context.Background(), "demo/echo/1")
+	if a.HandleP50us <= 0 || a.HandleP99us < a.HandleP50us {
+		t.Fatalf("handle times: p50 %d µs, p99 %d µs", a.HandleP50us, a.HandleP99us)
+	}
 }

@@ -107,6 +107,12 @@ type Actor struct {
 	Restarts        uint64 `json:"restarts,omitempty"`
 	Handles         int    `json:"handles,omitempty"`
 	LogLinesDropped uint64 `json:"log_lines_dropped,omitempty"`
+	// HandleP50us and HandleP99us are the median and 99th percentile of
+	// the actor's handling times since it started, in microseconds (the
+	// upper bound of the histogram bucket they fall in; 0 when unmeasured:
+	// host.toml telemetry.handle-times off, or nothing handled).
+	HandleP50us int64 `json:"handle_p50_us,omitempty"`
+	HandleP99us int64 `json:"handle_p99_us,omitempty"`
 	// Rollback is the version Rollback would return to ("" none).
 	Rollback string `json:"rollback,omitempty"`
 }
