@@ -19,6 +19,7 @@ import (
 	"github.com/airsstack/airssys-wasm-go/host/config"
 	"github.com/airsstack/airssys-wasm-go/host/gateway"
 	"github.com/airsstack/airssys-wasm-go/host/state"
+	"github.com/airsstack/airssys-wasm-go/host/telemetry"
 	"github.com/airsstack/airssys-wasm-go/security"
 	"github.com/airsstack/airssys-wasm-go/storage"
 )
@@ -43,6 +44,10 @@ type Options struct {
 	// LogLines is how many recent log lines are kept for the admin API
 	// (default 10,000).
 	LogLines int
+	// Tracing is where spans go beyond host.toml's OTLP endpoint (an
+	// embedder's exporter or span processor, a test's in-memory one); the
+	// endpoint and the sampling come from host.toml.
+	Tracing telemetry.TracingOptions
 	// Pages, when set, makes the web pages Run serves on the admin
 	// listeners beside the API, under prefix: the dashboard (package
 	// host/dashboard), as the serve command wires it. ctx ends when Run
@@ -65,6 +70,7 @@ type Service struct {
 	gw  *gateway.Gateway
 	// metrics serves /metrics on the admin listeners (nil: none).
 	metrics http.Handler
+	tracing *telemetry.Tracing
 
 	started time.Time
 
@@ -193,12 +199,40 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 	if ao.HostName == "" {
 		ao.HostName = "serve"
 	}
+	// Traces: the OpenTelemetry SDK only when host.toml names an OTLP
+	// endpoint (or an embedder gives an exporter); otherwise no Tracer, and
+	// no message costs anything for tracing.
+	tel := cfg.Telemetry
+	to := o.Tracing
+	to.Endpoint, to.Sample, to.Labels = tel.OTLPEndpoint, tel.Sample, s.labels
+	if to.ServiceVersion == "" {
+		to.ServiceVersion = o.Version
+	}
+	if to.Logger == nil {
+		to.Logger = s.log
+	}
+	if s.tracing, err = telemetry.NewTracing(ctx, to); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	if s.tracing.Enabled() {
+		ao.Tracer, ao.TraceSample = s.tracing.Tracer(), s.tracing.Sample()
+	}
 	s.sys = actor.NewSystem(s.eng, ao)
+	m, err := telemetry.NewMetrics(telemetry.MetricsOptions{System: s.sys, Labels: s.labels,
+		PerActor: tel.MetricsPerActor, Engine: s.eng, Storage: s.kv, Owners: s.storageOwners, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	s.metrics = m.Handler()
 	gwc := cfg.Gateway
-	if s.gw, err = gateway.New(s.sys, nil, gateway.Options{MaxBodyBytes: gwc.MaxBodyBytes,
+	gwo := gateway.Options{MaxBodyBytes: gwc.MaxBodyBytes,
 		ReadHeaderTimeout: gwc.ReadHeaderTimeout, ReadTimeout: gwc.ReadTimeout, WriteTimeout: gwc.WriteTimeout,
 		IdleTimeout: gwc.IdleTimeout, MaxHeaderBytes: gwc.MaxHeaderBytes, MaxConns: gwc.MaxConnections,
-		Logger: s.log}); err != nil {
+		Logger: s.log, Observe: m.ObserveRequest}
+	if s.tracing.Enabled() {
+		gwo.Trace = s.tracing.GatewayTrace()
+	}
+	if s.gw, err = gateway.New(s.sys, nil, gwo); err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
 	ok = true
@@ -292,6 +326,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	}
 	start := time.Now()
 	err := s.sys.Shutdown(ctx)
+	if terr := s.tracing.Shutdown(ctx); terr != nil { // the last spans are sent
+		s.log.Warn("traces not sent at shutdown", "err", terr)
+	}
 	s.log.Info("actors stopped", "took", time.Since(start).Round(time.Millisecond).String(), "err", err)
 	s.mu.Lock()
 	s.closed = true
@@ -364,4 +401,39 @@ func (s *Service) Status(ctx context.Context) (admin.Status, error) {
 		st.Component = len(vs)
 	}
 	return st, nil
+}
+
+// labels names an actor's app, component and version for metrics and
+// spans (a map read: cheap, from any goroutine).
+func (s *Service) labels(id actor.ID) (app, component, version string, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a := s.actors[id]
+	if a == nil || a.ver == nil {
+		return "", "", "", false
+	}
+	return a.app, a.ver.Name, a.ver.Version, true
+}
+
+// storageOwners are the owners of the components that run, with the
+// quotas their grants give (the storage series).
+func (s *Service) storageOwners() []telemetry.StorageOwner {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[storage.Owner]bool{}
+	var out []telemetry.StorageOwner
+	for _, a := range s.actors {
+		o := storage.Owner{Publisher: a.ver.Publisher, Name: a.ver.Name}
+		if seen[o] {
+			continue
+		}
+		seen[o] = true
+		so := telemetry.StorageOwner{Owner: o}
+		if a.grants != nil {
+			g := a.grants.Storage()
+			so.Limits = storage.Limits{MaxBytes: g.MaxBytes, MaxKeys: g.MaxKeys, MaxValueBytes: g.MaxValueBytes}
+		}
+		out = append(out, so)
+	}
+	return out
 }
