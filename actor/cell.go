@@ -13,6 +13,7 @@ import (
 
 	"github.com/airsstack/airssys-wasm-go/engine"
 	"github.com/airsstack/airssys-wasm-go/security"
+	"github.com/airsstack/airssys-wasm-go/storage/keyvalue"
 	"github.com/airsstack/airssys-wasm-go/wit"
 )
 
@@ -108,9 +109,10 @@ type cell struct {
 	dead       atomic.Uint64
 	restarts   atomic.Uint64
 	pendingOut atomic.Int32
-	logLines   atomic.Uint64 // wasi:logging lines dropped
-	logBytes   atomic.Uint64 // and bytes
-	denied     atomic.Uint64 // capability calls the grants refused
+	logLines   atomic.Uint64     // wasi:logging lines dropped
+	logBytes   atomic.Uint64     // and bytes
+	denied     atomic.Uint64     // capability calls the grants refused
+	kvCount    keyvalue.Counters // key-value operations and bytes, all instances
 	traps      [trapKinds]atomic.Uint64
 	times      *handleHist // Options.HandleTimes; nil when off
 	abort      atomic.Bool
@@ -137,7 +139,8 @@ func (c *cell) stats() Stats {
 	st := Stats{State: State(c.state.Load()), Busy: c.busy.Load(), MailboxDepth: depth, Handled: c.handled.Load(),
 		Replies: c.replied.Load(), Errors: c.errs.Load(), Failed: c.failed.Load(), DeadLettered: c.dead.Load(),
 		Restarts: c.restarts.Load(), BlockedSenders: blocked, LogLinesDropped: c.logLines.Load(),
-		LogBytesDropped: c.logBytes.Load(), Handles: c.handleCount()}
+		LogBytesDropped: c.logBytes.Load(), Handles: c.handleCount(),
+		KVOps: c.kvCount.Ops.Load(), KVBytes: c.kvCount.Bytes.Load()}
 	c.observeStats(&st)
 	return st
 }

@@ -30,6 +30,7 @@ func (s *System) storageSession(c *cell, spec Spec) *keyvalue.Session {
 		owner, grant = spec.Owner, keyvalue.All(storage.Limits{})
 	}
 	sess := keyvalue.NewSession(db, owner, grant)
+	sess.Counters = &c.kvCount
 	a, id := s.opts.Audit, string(spec.ID)
 	sess.Denied = func(op, bucket, why string) {
 		c.denied.Add(1)

@@ -244,3 +244,35 @@ func TestKeyValueFollowsTheGrants(t *testing.T) {
 		return strings.Contains(log.String(), "storage.delete") && strings.Contains(log.String(), "storage.open")
 	})
 }
+
+// TestKeyValueCounts: an actor's key-value operations and the bytes of
+// keys and values they moved are counted, across its restarts.
+func TestKeyValueCounts(t *testing.T) {
+	db, _ := kvDB(t)
+	sys, rec := kvSystem(t, db)
+	s := kvSpec(t, "app/kv/1", billing)
+	deploy(t, sys, s)
+	for _, c := range []struct{ cmd, want string }{
+		{"set|orders|k|hello", "ok"},               // 1 op, 1+5 bytes
+		{"get|orders|k", "some:hello"},             // 1 op, 1+5 bytes
+		{"getmany|orders|k,zz", "k=hello,zz=none"}, // 1 op, 1+5+2 bytes
+		{"setmany|orders|a=xy,b=z", "ok"},          // 1 op, 1+2+1+1 bytes
+		{"exists|orders|k", "true"},                // 1 op, no bytes counted
+	} {
+		if got := ask(t, sys, "app/kv/1", c.cmd); got != c.want {
+			t.Fatalf("%s: %q, want %q", c.cmd, got, c.want)
+		}
+	}
+	st, _ := sys.Stats("app/kv/1")
+	if st.KVOps != 5 || st.KVBytes != 6+6+8+5 {
+		t.Fatalf("counts: %d operations, %d bytes; want 5 and 25", st.KVOps, st.KVBytes)
+	}
+	if err := sys.Restart(context.Background(), "app/kv/1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "restarted", func() bool { return rec.count(actor.EventRestarted, "app/kv/1") == 1 })
+	ask(t, sys, "app/kv/1", "get|orders|k")
+	if st, _ := sys.Stats("app/kv/1"); st.KVOps != 6 || st.KVBytes != 31 {
+		t.Fatalf("after a restart: %d operations, %d bytes; want 6 and 31", st.KVOps, st.KVBytes)
+	}
+}

@@ -272,6 +272,9 @@ type Stats struct {
 	// Handles counts the message and payload handles the actor's current
 	// instance holds (world 0.2.0; bounded by Options.MaxHandles).
 	Handles int
+	// KVOps and KVBytes count the key-value operations the grants allowed
+	// and the bytes of keys and values they read or wrote (Options.Storage).
+	KVOps, KVBytes uint64
 	// Traps counts the traps by kind (engine.TrapKind); nil when none.
 	// Every failure of the actor's instance counts once: a trap handling
 	// a message or a reply, asking its health, or in init on a restart. A

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,6 +104,21 @@ func TestTraceOfARequestThroughActors(t *testing.T) {
 	}
 	if parent[gw] != "" || parent[counter] != gw || parent[audit] != counter {
 		t.Fatalf("links: gateway %q <- counter %q (parent %q) <- audit %q (parent %q)", gw, counter, parent[counter], audit, parent[audit])
+	}
+	// The key-value calls are counted per component too (/metrics).
+	st, _ := s.System().Stats("shop/counter/1")
+	if st.KVOps == 0 || st.KVBytes < uint64(len("apples")) {
+		t.Fatalf("key-value counts: %d operations, %d bytes", st.KVOps, st.KVBytes)
+	}
+	mrec := httptest.NewRecorder()
+	s.metrics.ServeHTTP(mrec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		fmt.Sprintf(`airssys_keyvalue_operations_total{app="shop",component="counter",version="1.0.0"} %d`, st.KVOps),
+		fmt.Sprintf(`airssys_keyvalue_bytes_total{app="shop",component="counter",version="1.0.0"} %d`, st.KVBytes),
+	} {
+		if !strings.Contains(mrec.Body.String(), want) {
+			t.Errorf("no %s in /metrics", want)
+		}
 	}
 	kv := 0
 	for name, p := range parent {

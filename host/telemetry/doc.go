@@ -17,16 +17,17 @@
 // Series (all airssys_; per app, component and version, plus actor with
 // PerActor): messages_handled_total, handler_errors_total,
 // messages_failed_total, traps_total (by kind), restarts_total,
-// mailbox_depth, dead_letters_total, denied_calls_total, handle_seconds
+// mailbox_depth, dead_letters_total, denied_calls_total,
+// keyvalue_operations_total, keyvalue_bytes_total, handle_seconds
 // (a histogram, when the runtime keeps handling times), actors. Per host:
 // live_instances, compile_cache_hits_total and _misses_total,
 // gateway_requests_total (by route pattern and status) and
 // gateway_request_duration_seconds (by route), storage_used_bytes and
 // _keys against storage_quota_bytes and _keys (per owner: publisher and
-// component), storage_commits_total and storage_writes_total. The
-// key-value store counts its commits and writes for the whole host only:
-// there are no per-component counts of key-value operations or bytes to
-// read (each operation is a span of the trace of its message instead).
+// component), storage_commits_total and storage_writes_total. Key-value
+// operations and their bytes are counted per actor by the runtime
+// (actor.Stats.KVOps, KVBytes), summed like the rest; each operation of a
+// traced message is also a span.
 //
 // Traces (NewTracing) use the OpenTelemetry SDK with a parent-based ratio
 // sampler and W3C trace context: the gateway starts a server span per

@@ -160,9 +160,9 @@ func statusLabel(status int) string {
 
 // counts are the cumulative numbers of one actor (or a sum of actors).
 type counts struct {
-	handled, errors, failed, dead, restarts, denied uint64
-	traps                                           map[engine.TrapKind]uint64
-	hist                                            hist
+	handled, errors, failed, dead, restarts, denied, kvOps, kvBytes uint64
+	traps                                                           map[engine.TrapKind]uint64
+	hist                                                            hist
 }
 
 // hist is a handle-time histogram: counts per bucket (not cumulative), the
@@ -176,7 +176,7 @@ type hist struct {
 
 func countsOf(st *actor.Stats) counts {
 	c := counts{handled: st.Handled, errors: st.Errors, failed: st.Failed, dead: st.DeadLettered,
-		restarts: st.Restarts}
+		restarts: st.Restarts, kvOps: st.KVOps, kvBytes: st.KVBytes}
 	countsOfObserved(&c, st)
 	return c
 }
@@ -185,7 +185,8 @@ func countsOf(st *actor.Stats) counts {
 // a new actor under an old id.
 func (c *counts) below(o *counts) bool {
 	if c.handled < o.handled || c.errors < o.errors || c.failed < o.failed || c.dead < o.dead ||
-		c.restarts < o.restarts || c.denied < o.denied || c.hist.count < o.hist.count {
+		c.restarts < o.restarts || c.denied < o.denied || c.hist.count < o.hist.count ||
+		c.kvOps < o.kvOps || c.kvBytes < o.kvBytes {
 		return true
 	}
 	for k, n := range o.traps {
@@ -204,6 +205,8 @@ func (c *counts) addDiff(x, base *counts) {
 	c.dead += x.dead - base.dead
 	c.restarts += x.restarts - base.restarts
 	c.denied += x.denied - base.denied
+	c.kvOps += x.kvOps - base.kvOps
+	c.kvBytes += x.kvBytes - base.kvBytes
 	for k, n := range x.traps {
 		if d := n - base.traps[k]; d > 0 {
 			if c.traps == nil {
@@ -261,6 +264,7 @@ type collector struct {
 	o     MetricsOptions
 	descs struct {
 		handled, errors, failed, traps, restarts, depth, dead, denied, handle, actors *prometheus.Desc
+		kvOps, kvOpBytes                                                              *prometheus.Desc
 		live, cacheHits, cacheMisses                                                  *prometheus.Desc
 		kvBytes, kvKeys, kvMaxBytes, kvMaxKeys, kvCommits, kvWrites                   *prometheus.Desc
 	}
@@ -289,6 +293,8 @@ func newCollector(o MetricsOptions) *collector {
 	d.depth = nd("mailbox_depth", "Messages waiting in mailboxes.", l)
 	d.dead = nd("dead_letters_total", "Messages to actors that became dead letters.", l)
 	d.denied = nd("denied_calls_total", "Host calls refused by the capability grants.", l)
+	d.kvOps = nd("keyvalue_operations_total", "Key-value operations the grants allowed.", l)
+	d.kvOpBytes = nd("keyvalue_bytes_total", "Bytes of keys and values key-value operations read or wrote.", l)
 	d.handle = nd("handle_seconds", "Time to handle a message.", l)
 	d.actors = nd("actors", "Actors deployed.", l)
 	d.live = nd("live_instances", "Actors running (instantiated and serving their mailbox).", nil)
@@ -307,7 +313,7 @@ func newCollector(o MetricsOptions) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := &c.descs
 	for _, x := range []*prometheus.Desc{d.handled, d.errors, d.failed, d.traps, d.restarts, d.depth, d.dead,
-		d.denied, d.handle, d.actors, d.live} {
+		d.denied, d.kvOps, d.kvOpBytes, d.handle, d.actors, d.live} {
 		ch <- x
 	}
 	if c.o.Engine != nil {
@@ -342,6 +348,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(d.restarts, s.restarts, lv)
 		counter(d.dead, s.dead, lv)
 		counter(d.denied, s.denied, lv)
+		counter(d.kvOps, s.kvOps, lv)
+		counter(d.kvOpBytes, s.kvBytes, lv)
 		gauge(d.depth, float64(s.depth), lv)
 		gauge(d.actors, float64(s.actors), lv)
 		for kind, n := range s.traps {

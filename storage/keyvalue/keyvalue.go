@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
@@ -89,10 +90,28 @@ type Session struct {
 	// not reported. Like the handles, it belongs to the goroutine that
 	// calls into the instance: set it between guest calls.
 	Trace func(name, bucket string) (end func(err error))
+	// Counters, when set, count the operations the grant allowed and the
+	// bytes of the keys and values they read or wrote (shared by the
+	// sessions of one actor's successive instances).
+	Counters *Counters
 
 	slots []slot
 	free  []uint32
 	live  atomic.Int32 // read by Handles from any goroutine
+}
+
+// Counters are the operations and bytes of a Session (see
+// Session.Counters); safe to read from any goroutine.
+type Counters struct {
+	Ops, Bytes atomic.Uint64
+}
+
+// moved counts n bytes of keys and values read or written (an increment's
+// value as stored: decimal text; exists and delete move none).
+func (s *Session) moved(n int) {
+	if c := s.Counters; c != nil {
+		c.Bytes.Add(uint64(n))
+	}
 }
 
 type slotKind uint8
@@ -346,6 +365,9 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if res, ok := s.check(kind, id); !ok {
 				return res, nil
 			}
+			if c := s.Counters; c != nil {
+				c.Ops.Add(1)
+			}
 			return f(ctx, s, id, args)
 		}
 		return func(ctx context.Context, args []any) (any, error) {
@@ -387,6 +409,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if err != nil {
 				return errValue(err), nil
 			}
+			s.moved(len(args[1].(string)) + len(v))
 			if !ok {
 				return wit.Ok(wit.None()), nil
 			}
@@ -397,6 +420,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if err := s.DB.Set(ctx, s.Owner, id, args[1].(string), v, s.Grant.Limits); err != nil {
 				return errValue(err), nil
 			}
+			s.moved(len(args[1].(string)) + len(v))
 			return wit.Ok(nil), nil
 		}),
 		"[method]bucket.delete": on("delete", "delete", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
@@ -450,6 +474,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if err != nil {
 				return errValue(err), nil
 			}
+			s.moved(len(args[1].(string)) + len(strconv.FormatInt(n, 10))) // stored as decimal text
 			return wit.Ok(n), nil
 		})
 		atom["[static]cas.new"] = on("read", "cas.new", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
@@ -498,6 +523,7 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if err != nil {
 				return errValue(err), nil
 			}
+			s.moved(len(args[1].(string)) + len(strconv.FormatUint(n, 10)))
 			return wit.Ok(n), nil
 		})
 	}
@@ -511,13 +537,16 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 				return errValue(err), nil
 			}
 			out := make([]any, len(keys))
+			n := 0
 			for i, k := range keys {
+				n += len(k) + len(vals[i])
 				if vals[i] == nil {
 					out[i] = wit.None()
 				} else {
 					out[i] = wit.Some(wit.Tuple{k, vals[i]})
 				}
 			}
+			s.moved(n)
 			return wit.Ok(out), nil
 		}),
 		"set-many": on("write", "set-many", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
@@ -535,6 +564,11 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if err := s.DB.SetMany(ctx, s.Owner, id, kvs, s.Grant.Limits); err != nil {
 				return errValue(err), nil
 			}
+			n := 0
+			for _, kv := range kvs {
+				n += len(kv.Key) + len(kv.Value)
+			}
+			s.moved(n)
 			return wit.Ok(nil), nil
 		}),
 		"delete-many": on("delete", "delete-many", func(ctx context.Context, s *Session, id string, args []any) (any, error) {
