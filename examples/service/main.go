@@ -9,7 +9,7 @@
 //  3. real HTTP requests through the gateway, ps;
 //  4. a live update to counter 1.1.0 while requests flow: none fails, and
 //     the answers move from version 1.0.0 to 1.1.0 with the counts intact;
-//  5. logs, then SIGTERM: the host drains and stops.
+//  5. logs and metrics, then SIGTERM: the host drains and stops.
 //
 // Usage: go run ./examples/service -bin ./airssys-wasm (make demo builds it).
 package main
@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -331,6 +332,29 @@ actor = "shop/audit/1"
 	}
 	if _, err := d.cli("logs", "--tail", "5"); err != nil {
 		return err
+	}
+	// Prometheus metrics, on the admin socket only (never the gateway's).
+	sock := strings.TrimPrefix(d.host, "unix:")
+	uc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+	fmt.Printf("$ curl --unix-socket %s http://admin/metrics | grep counter\n", filepath.Base(sock))
+	mr, err := uc.Get("http://admin/metrics")
+	if err != nil {
+		return err
+	}
+	metrics, _ := io.ReadAll(mr.Body)
+	mr.Body.Close()
+	shown := 0
+	for _, l := range strings.Split(string(metrics), "\n") {
+		if strings.Contains(l, `component="counter",version="1.1.0"`) && !strings.HasPrefix(l, "airssys_handle_seconds_bucket") {
+			fmt.Println("  " + l)
+			shown++
+		}
+	}
+	if shown == 0 {
+		return errors.New("/metrics has no series of the counter")
 	}
 
 	step("5. SIGTERM: the host drains and stops")
