@@ -780,6 +780,10 @@ func (s *System) Actors() []ID {
 	return out
 }
 
+// DeadLetterTotal is how many dead letters there have been in all, to
+// every actor and to ids that do not exist (cheap: no copy).
+func (s *System) DeadLetterTotal() uint64 { return s.deadTotal.Load() }
+
 // DeadLetters returns the most recent dead letters (up to
 // Options.DeadLetterLimit) and how many there have been in all.
 func (s *System) DeadLetters() ([]DeadLetter, uint64) {

@@ -200,6 +200,9 @@ func TestMetricsOnTheAdminSocket(t *testing.T) {
 			t.Errorf("no %s in /metrics", want)
 		}
 	}
+	if want := fmt.Sprintf("airssys_host_dead_letters_total %d\n", s.System().DeadLetterTotal()); !strings.Contains(string(body), want) {
+		t.Errorf("no %q in /metrics", want)
+	}
 	if r, err := http.Get("http://" + addrs.Gateway + "/metrics"); err != nil || r.StatusCode != http.StatusNotFound {
 		t.Fatalf("the gateway serves /metrics: %v %v", r, err)
 	}

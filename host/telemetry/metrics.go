@@ -265,7 +265,7 @@ type collector struct {
 	descs struct {
 		handled, errors, failed, traps, restarts, depth, dead, denied, handle, actors *prometheus.Desc
 		kvOps, kvOpBytes                                                              *prometheus.Desc
-		live, cacheHits, cacheMisses                                                  *prometheus.Desc
+		live, cacheHits, cacheMisses, allDead                                         *prometheus.Desc
 		kvBytes, kvKeys, kvMaxBytes, kvMaxKeys, kvCommits, kvWrites                   *prometheus.Desc
 	}
 
@@ -298,6 +298,7 @@ func newCollector(o MetricsOptions) *collector {
 	d.handle = nd("handle_seconds", "Time to handle a message.", l)
 	d.actors = nd("actors", "Actors deployed.", l)
 	d.live = nd("live_instances", "Actors running (instantiated and serving their mailbox).", nil)
+	d.allDead = nd("host_dead_letters_total", "Dead letters of the whole host, to ids that do not exist too.", nil)
 	d.cacheHits = nd("compile_cache_hits_total", "Compiles served from the compile cache.", nil)
 	d.cacheMisses = nd("compile_cache_misses_total", "Compiles that ran the compiler.", nil)
 	ol := []string{"publisher", "component"}
@@ -313,7 +314,7 @@ func newCollector(o MetricsOptions) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := &c.descs
 	for _, x := range []*prometheus.Desc{d.handled, d.errors, d.failed, d.traps, d.restarts, d.depth, d.dead,
-		d.denied, d.kvOps, d.kvOpBytes, d.handle, d.actors, d.live} {
+		d.denied, d.kvOps, d.kvOpBytes, d.handle, d.actors, d.live, d.allDead} {
 		ch <- x
 	}
 	if c.o.Engine != nil {
@@ -366,6 +367,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge(d.live, float64(live), nil)
+	counter(d.allDead, c.o.System.DeadLetterTotal(), nil)
 	if e := c.o.Engine; e != nil {
 		cs := e.CacheStats()
 		counter(d.cacheHits, cs.Hits, nil)

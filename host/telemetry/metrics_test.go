@@ -123,6 +123,7 @@ func TestMetricsPerComponent(t *testing.T) {
 		series("airssys_handle_seconds_bucket", with(echo, "le", "+Inf")...): 30,
 		series("airssys_handle_seconds_count", trap...):                      5,
 		series("airssys_live_instances"):                                     5,
+		series("airssys_host_dead_letters_total"):                            1, // the trap's message
 	})
 	// Only the kinds that happened have a series.
 	if ks := withPrefix(got, "airssys_traps_total{"); len(ks) != 1 {
