@@ -631,13 +631,13 @@ func TestGracefulShutdownDrainsAndCallsShutdown(t *testing.T) {
 func TestShutdownDeadlineTurnsTheRestIntoDeadLetters(t *testing.T) {
 	sys, rec := newSystem(t)
 	s := spec(t, "test/counter/1", "actor_counter")
-	s.MailboxSize = 100_000
+	s.MailboxSize = 20_000
 	deploy(t, sys, s)
-	const n = 100_000
+	const n = 20_000
 	for i := 1; i <= n; i++ {
 		send(t, sys, "test/counter/1", "x")
 	}
-	// Far too short to handle 100,000 messages (each takes microseconds).
+	// Far too short to handle 20,000 messages (each takes microseconds).
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
 	if err := sys.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
