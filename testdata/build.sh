@@ -176,3 +176,22 @@ node tools/jsactor.mjs "$here" "$scratch"
 
 log "done in $((SECONDS - start)) s"
 ls -l ./*.wasm >&2
+
+# --- actors in Go (guest package, standard Go toolchain) -------------------------
+# Each src/goactor/<name>/ (a main package using ../../../guest) is built
+# by the Go toolchain of this module (GOOS=wasip1 GOARCH=wasm, c-shared:
+# a reactor exporting the actor interface with go:wasmexport) into
+# <scratch>/goactor/<name>.core.wasm; src/goactor/build.mjs wraps each into
+# goactor_<name>.wasm with the WIT and the preview1 reactor adapter of the
+# pinned jco (sha256 checked).
+command -v go >/dev/null || { echo "build.sh: go is required for src/goactor" >&2; exit 1; }
+mkdir -p "$scratch/goactor"
+for dir in src/goactor/*/; do
+  name="$(basename "$dir")"
+  log "goactor $name.core.wasm (input of goactor_$name.wasm, $(go env GOVERSION))"
+  (cd "$dir" && GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 go build -buildmode=c-shared -trimpath \
+    -ldflags=-s -o "$scratch/goactor/$name.core.wasm" .)
+  wasm-validate --enable-all "$scratch/goactor/$name.core.wasm"
+done
+node src/goactor/build.mjs "$here" "$scratch"
+ls -l ./goactor_*.wasm >&2
