@@ -240,24 +240,13 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 	return s, nil
 }
 
-// devPolicy admits everything; actors then run with no grants.
-const devPolicy = `[policy]
-require-signatures = false
-dev-mode = true
-[trust.dev]
-env = ["*"]
-config = ["*"]
-send = ["*/*/*"]
-request = ["*/*/*"]
-publish = [">"]
-subscribe = [">"]
-logging = true
-storage-buckets = ["*"]
-storage-read = true
-storage-write = true
-storage-delete = true
-[trust.unknown]
-env = ["*"]
+// devPolicy admits everything (unsigned components get trust "dev",
+// signed ones by unlisted keys "unknown"); actors then run with no grants.
+const devPolicy = "[policy]\nrequire-signatures = false\ndev-mode = true\n" +
+	"[trust.dev]\n" + everything + "[trust.unknown]\n" + everything
+
+// everything is a trust level's grants of every capability.
+const everything = `env = ["*"]
 config = ["*"]
 send = ["*/*/*"]
 request = ["*/*/*"]

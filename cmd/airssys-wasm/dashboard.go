@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/airsstack/airssys-wasm-go/host/admin"
 )
 
 // dashboardCookie holds the key of `airssys-wasm dashboard` in the browser.
@@ -35,7 +37,7 @@ func (e *cliEnv) dashboardCmd() *cobra.Command {
 	e.addHostFlags(c)
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		host, _, err := net.SplitHostPort(listen)
-		if err != nil || !isLoopback(host) {
+		if err != nil || !admin.IsLoopbackHost(host) {
 			return usagef("--listen %q: a loopback host:port only", listen)
 		}
 		b, err := e.dialHost(cmd)

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -115,7 +114,7 @@ func checkTarget(t string) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !admin.IsLoopbackHost(u.Hostname()) {
 			return errors.New("plain http:// only to a loopback address: elsewhere the host's admin API is https://")
 		}
 	default:
@@ -135,15 +134,6 @@ func checkTarget(t string) error {
 		}
 	}
 	return nil
-}
-
-// isLoopback tells whether host is localhost or a loopback address.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // dialHost reaches the host the flags of cmd name (checked first; bad

@@ -97,7 +97,7 @@ func Dial(target string, o ClientOptions) (*Client, error) {
 		if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			return nil, fmt.Errorf("admin client: %q is not %s://HOST:PORT", target, u.Scheme)
 		}
-		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
 			return nil, fmt.Errorf("admin client: %s is not a loopback address: use https", u.Host)
 		}
 		if u.Scheme == "https" {

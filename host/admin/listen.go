@@ -120,7 +120,7 @@ func ListenTCP(addr, certFile, keyFile string) (net.Listener, error) {
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}
 		cfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	} else if !loopbackHost(host) {
+	} else if !IsLoopbackHost(host) {
 		return nil, fmt.Errorf("admin listener: %s is not a loopback address: the admin API needs TLS there", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -139,8 +139,11 @@ func ListenTCP(addr, certFile, keyFile string) (net.Listener, error) {
 	return tls.NewListener(ln, cfg), nil
 }
 
-// loopbackHost reports whether host is "localhost" or a loopback IP.
-func loopbackHost(host string) bool {
+// IsLoopbackHost reports whether host (no port) is "localhost" or a
+// loopback IP: where the admin API may listen, and be reached, without TLS.
+// The CLI checks its --host and --listen flags with it, so that both sides
+// agree on what loopback is.
+func IsLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
