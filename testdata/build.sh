@@ -185,13 +185,5 @@ ls -l ./*.wasm >&2
 # goactor_<name>.wasm with the WIT and the preview1 reactor adapter of the
 # pinned jco (sha256 checked).
 command -v go >/dev/null || { echo "build.sh: go is required for src/goactor" >&2; exit 1; }
-mkdir -p "$scratch/goactor"
-for dir in src/goactor/*/; do
-  name="$(basename "$dir")"
-  log "goactor $name.core.wasm (input of goactor_$name.wasm, $(go env GOVERSION))"
-  (cd "$dir" && GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 go build -buildmode=c-shared -trimpath \
-    -ldflags=-s -o "$scratch/goactor/$name.core.wasm" .)
-  wasm-validate --enable-all "$scratch/goactor/$name.core.wasm"
-done
-node src/goactor/build.mjs "$here" "$scratch"
+SCRATCH="$scratch" bash src/goactor/build.sh
 ls -l ./goactor_*.wasm >&2

@@ -36,26 +36,46 @@ if (got !== adapterSHA256) {
   throw new Error(`${adapterPath}: sha256 ${got}, want ${adapterSHA256}`);
 }
 
-const world = 'airssys:actor/component@0.2.0';
-const witDir = path.join(testdata, '..', 'wit', 'airssys-actor-0.2.0');
-let witSource = fs.readFileSync(path.join(witDir, 'actor.wit'), 'utf8');
-const depsDir = path.join(witDir, 'deps');
-for (const dir of fs.readdirSync(depsDir).sort()) {
-  for (const file of fs.readdirSync(path.join(depsDir, dir)).filter((f) => f.endsWith('.wit')).sort()) {
-    const text = fs.readFileSync(path.join(depsDir, dir, file), 'utf8');
+// The world of the guest SDK: actor world 0.2.0 plus key-value
+// (wit/airssys-guest). The WIT source is its file followed by one nested
+// `package name { ... }` block per package it uses, holding all of that
+// package's files. A component imports only what its core module imports.
+const world = 'airssys:guest/actor@0.2.0';
+const witRoot = path.join(testdata, '..', 'wit');
+let witSource = fs.readFileSync(path.join(witRoot, 'airssys-guest', 'world.wit'), 'utf8');
+const packages = new Map();
+const addPackages = (dir) => {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      addPackages(p);
+      continue;
+    }
+    if (!entry.name.endsWith('.wit')) continue;
+    const text = fs.readFileSync(p, 'utf8');
     const pkg = /^package\s+([^;\s]+)\s*;[ \t]*$/m.exec(text);
-    if (!pkg) throw new Error(`actor WIT: no package statement in deps/${dir}/${file}`);
-    witSource +=
-      `\n// deps/${dir}/${file}\n` +
-      text.slice(0, pkg.index).replace(/^(\s*)\/\/\//gm, '$1//') +
-      `package ${pkg[1]} {` +
-      text.slice(pkg.index + pkg[0].length) +
-      '}\n';
+    if (!pkg) throw new Error(`${p}: no package statement`);
+    const body = `// ${path.relative(witRoot, p)}\n` + text.slice(0, pkg.index).replace(/^(\s*)\/\/\//gm, '$1//') +
+      text.slice(pkg.index + pkg[0].length);
+    if (!packages.has(pkg[1])) packages.set(pkg[1], new Map());
+    packages.get(pkg[1]).set(body.replace(/^\/\/ [^\n]*\n/, ''), body); // one copy of a file found twice
   }
+};
+// airssys-storage's own copy of wasi:keyvalue (its deps/) is the same files.
+for (const d of ['airssys-actor-0.2.0', 'wasi-keyvalue-0.2.0-draft2', 'airssys-storage']) {
+  addPackages(path.join(witRoot, d));
+}
+for (const [name, files] of packages) {
+  witSource += `\npackage ${name} {\n${[...files.values()].join('\n')}}\n`;
 }
 
 const dir = path.join(scratch, 'goactor');
-const cores = fs.readdirSync(dir).filter((f) => /^[a-z0-9_]+\.core\.wasm$/.test(f)).sort();
+const only = process.argv.slice(4);
+const cores = fs
+  .readdirSync(dir)
+  .filter((f) => /^[a-z0-9_]+\.core\.wasm$/.test(f))
+  .filter((f) => only.length === 0 || only.includes(f.replace(/\.core\.wasm$/, '')))
+  .sort();
 if (cores.length === 0) throw new Error(`no Go actor core modules in ${dir}`);
 for (const file of cores) {
   const t0 = Date.now();
