@@ -5,6 +5,7 @@
 //	airssys-wasm run [flags] FILE [ARGS...]
 //	airssys-wasm inspect FILE
 //	airssys-wasm dev FILE.wasm
+//	airssys-wasm build [DIR] -o FILE.wasm
 //	airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] COMPONENT ...
 //	airssys-wasm install|push|list|info|uninstall|gc [--data DIR] ...
 //	airssys-wasm keygen|sign|verify ...
@@ -72,6 +73,9 @@ const usage = `usage:
   airssys-wasm dev [--config K=V]... FILE.wasm
                     runs an actor component, sends stdin's lines to it as requests and
                     prints the replies; each new build of FILE takes over by live update
+  airssys-wasm build [DIR] [-o FILE.wasm]
+                    an actor component from a Go package using the guest SDK
+                    (needs Go and Node.js; "airssys-wasm build --help")
   airssys-wasm kv ls|get|put|rm|export|import --data DIR [--publisher KEY] [COMPONENT ...]
                     a data directory's key-value storage ("airssys-wasm kv help")
   airssys-wasm install --policy policy.toml [--data DIR] FILE|REFERENCE
@@ -207,6 +211,7 @@ func (e *cliEnv) newRootCmd() *cobra.Command {
 	root.AddCommand(newServeCmd())
 	root.AddCommand(e.hostCommands()...)
 	root.AddCommand(e.dashboardCmd())
+	root.AddCommand(e.buildCmd())
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
