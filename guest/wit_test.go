@@ -2,8 +2,11 @@ package guest
 
 // The glue is written by hand: this test (which runs on the host, the rest
 // of the package being built only for wasip1) checks that it imports and
-// exports exactly the functions of world airssys:actor/component@0.2.0,
-// by name, as the canonical ABI names them in a core module.
+// exports exactly the functions of world airssys:guest/actor@0.2.0 (the
+// actor world airssys:actor/component@0.2.0 plus wasi:keyvalue and
+// airssys:storage), by name, as the canonical ABI names them in a core
+// module. The core signatures are checked when a component is built: the
+// wrapping refuses an import whose type does not match the WIT.
 
 import (
 	"os"
@@ -73,11 +76,39 @@ var (
 	goExport = regexp.MustCompile(`(?m)^//go:wasmexport (\S+)$`)
 )
 
+var (
+	witWorldInclude = regexp.MustCompile(`(?m)^\s*include\s+([^;\s]+)\s*;`)
+	witWorldImport  = regexp.MustCompile(`(?m)^\s*import\s+([^;\s]+)\s*;`)
+)
+
+// The glue covers the world of the guest SDK, airssys:guest/actor@0.2.0
+// (wit/airssys-guest/world.wit): the actor world 0.2.0 it includes, and the
+// key-value interfaces it imports (guest/kv.go), each resolved against its
+// package's WIT files.
 func TestGlueMatchesTheWorld(t *testing.T) {
-	wit := filepath.Join("..", "wit", "airssys-actor-0.2.0")
-	world := witFuncs(t, filepath.Join(wit, "actor.wit"))
-	for k, v := range witFuncs(t, filepath.Join(wit, "deps", "logging", "logging.wit")) {
-		world[k] = v
+	root := filepath.Join("..", "wit")
+	src, err := os.ReadFile(filepath.Join(root, "airssys-guest", "world.wit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc := witWorldInclude.FindAllStringSubmatch(string(src), -1); len(inc) != 1 || inc[0][1] != "airssys:actor/component@0.2.0" {
+		t.Fatalf("world.wit includes %q, want only airssys:actor/component@0.2.0", inc)
+	}
+	world := map[string][]string{}
+	for _, f := range []string{
+		"airssys-actor-0.2.0/actor.wit",
+		"airssys-actor-0.2.0/deps/logging/logging.wit",
+		"wasi-keyvalue-0.2.0-draft2/store.wit",
+		"wasi-keyvalue-0.2.0-draft2/atomic.wit",
+		"wasi-keyvalue-0.2.0-draft2/batch.wit",
+		"airssys-storage/storage.wit",
+	} {
+		for k, v := range witFuncs(t, filepath.Join(root, f)) {
+			if world[k] != nil {
+				t.Fatalf("%s: interface %s defined twice", f, k)
+			}
+			world[k] = v
+		}
 	}
 	var wantImports, wantExports []string
 	for mod, fs := range world {
@@ -90,6 +121,20 @@ func TestGlueMatchesTheWorld(t *testing.T) {
 				strings.HasPrefix(mod, "wasi:logging/logging@"):
 				wantImports = append(wantImports, mod+" "+f)
 			}
+		}
+	}
+	// The interfaces world.wit imports besides the actor world's.
+	imported := witWorldImport.FindAllStringSubmatch(string(src), -1)
+	if len(imported) != 4 {
+		t.Fatalf("world.wit imports %q, want store, atomics, batch and usage", imported)
+	}
+	for _, m := range imported {
+		fs := world[m[1]]
+		if len(fs) == 0 {
+			t.Fatalf("world.wit imports %s, which no WIT file read here defines", m[1])
+		}
+		for _, f := range fs {
+			wantImports = append(wantImports, m[1]+" "+f)
 		}
 	}
 	// The glue's own exports: the allocator, and the post-return
@@ -121,7 +166,7 @@ func TestGlueMatchesTheWorld(t *testing.T) {
 	for _, l := range [][]string{imports, exports, wantImports, wantExports} {
 		slices.Sort(l)
 	}
-	if len(wantImports) < 20 || len(wantExports) < 7 {
+	if len(wantImports) < 37 || len(wantExports) < 7 {
 		t.Fatalf("WIT parse found too little: %q %q", wantImports, wantExports)
 	}
 	if !slices.Equal(imports, wantImports) {
