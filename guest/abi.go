@@ -97,13 +97,8 @@ func cabiRealloc(old, oldSize, align, newSize uint32) uint32 {
 		}
 		copy(bytesAt(p, n), bytesAt(old, n))
 	}
-	allocated += uint64(newSize)
 	return p
 }
-
-// allocated counts the bytes cabi_realloc put on the Go heap since the
-// last collection (a quick trigger for large payloads).
-var allocated uint64
 
 // release ends what an export call pinned.
 func release() {
@@ -115,36 +110,27 @@ func release() {
 
 // GC policy: automatic GC is off; a collection runs at the start of an
 // export body when the heap grew since the last one by more than the live
-// heap then (GOGC=100), and at least gcMin bytes. The counters are read
-// every gcEvery calls, or at once when cabi_realloc allocated gcMin.
-const (
-	gcMin   = 4 << 20
-	gcEvery = 16
-)
+// heap then (GOGC=100), and at least gcMin bytes. The allocation counter
+// is read at the start of every call (a runtime/metrics read, 1 to 2 µs
+// in a guest): read only every 16 calls, it let an actor whose messages
+// each leave much garbage run out of memory with almost nothing live
+// (messages of 16 MiB of garbage each trapped a 128 MiB instance at the
+// seventh; TestGoActorLoadGarbageHeavyMessages in actor/).
+const gcMin = 4 << 20
 
 var (
 	gcSamples   [2]metrics.Sample
-	gcCalls     uint32
 	gcLastAlloc uint64
 	gcLive      uint64
 )
 
 func maybeGC() {
-	gcCalls++
-	if gcCalls < gcEvery && allocated < gcMin {
-		return
-	}
-	gcCalls = 0
 	metrics.Read(gcSamples[:1])
 	grown := gcSamples[0].Value.Uint64() - gcLastAlloc
 	if grown < gcMin || grown < gcLive {
 		return
 	}
-	runtime.GC()
-	metrics.Read(gcSamples[:])
-	gcLastAlloc = gcSamples[0].Value.Uint64()
-	gcLive = gcSamples[1].Value.Uint64()
-	allocated = 0
+	Collect()
 }
 
 // Collect runs a garbage collection now (automatic collection is off in a
@@ -154,7 +140,6 @@ func Collect() {
 	metrics.Read(gcSamples[:])
 	gcLastAlloc = gcSamples[0].Value.Uint64()
 	gcLive = gcSamples[1].Value.Uint64()
-	allocated = 0
 }
 
 // --- raw memory --------------------------------------------------------------
