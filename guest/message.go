@@ -2,6 +2,8 @@
 
 package guest
 
+import "unicode/utf8"
+
 // Message is a received message (a host resource). Its methods read from
 // the host lazily and cache what they read.
 type Message struct {
@@ -91,6 +93,9 @@ func (m *Message) Metadata() Metadata {
 // Header is the value of the first header named name (ASCII case
 // ignored).
 func (m *Message) Header(name string) (string, bool) {
+	if !utf8.ValidString(name) {
+		return "", false // no header has that name
+	}
 	importMsgHeader(m.handle, strPtr(name), uint32(len(name)), iretPtr())
 	keepAlive(name)
 	if iretU8(0) == 0 {

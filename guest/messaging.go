@@ -5,6 +5,7 @@ package guest
 import (
 	"runtime"
 	"time"
+	"unicode/utf8"
 )
 
 // Payload is bytes to send, held by the host. Send, Request and Publish
@@ -12,7 +13,14 @@ import (
 type Payload struct{ handle uint32 }
 
 // TextPayload makes a payload holding text (one copy into the host).
+// Text that is not valid UTF-8 goes as bytes (the host would refuse it as
+// a string with a trap).
 func TextPayload(s string) Payload {
+	if !utf8.ValidString(s) {
+		h := importPayloadFromBytes(strPtr(s), uint32(len(s)))
+		keepAlive(s)
+		return Payload{h}
+	}
 	h := importPayloadFromText(strPtr(s), uint32(len(s)))
 	keepAlive(s)
 	return Payload{h}
@@ -75,8 +83,21 @@ func lowerOptions(o *SendOptions) (ct string, l []uint32, lp uint32) {
 	return o.ContentType, l, lp
 }
 
+// refuse checks what a messaging call passes as strings; when one is not
+// UTF-8 it drops p (the call consumes it) and returns ErrFieldNotUTF8.
+func refuse(target string, p Payload, o *SendOptions) error {
+	if utf8.ValidString(target) && (o == nil || utf8.ValidString(o.ContentType) && validHeaders(o.Headers)) {
+		return nil
+	}
+	p.Drop()
+	return ErrFieldNotUTF8
+}
+
 // Send sends p to target, fire and forget. p is consumed.
 func Send(target string, p Payload, opts *SendOptions) error {
+	if err := refuse(target, p, opts); err != nil {
+		return err
+	}
 	ct, l, lp := lowerOptions(opts)
 	importSend(strPtr(target), uint32(len(target)), p.handle, strPtr(ct), uint32(len(ct)), lp, uint32(len(l)/4), iretPtr())
 	runtime.KeepAlive(target)
@@ -92,6 +113,9 @@ func Send(target string, p Payload, opts *SendOptions) error {
 // Request sends a request; the reply arrives through Actor.HandleReply
 // with the returned correlation id. p is consumed.
 func Request(target string, p Payload, opts *SendOptions, timeout time.Duration) (uint64, error) {
+	if err := refuse(target, p, opts); err != nil {
+		return 0, err
+	}
 	ct, l, lp := lowerOptions(opts)
 	ms := timeout.Milliseconds()
 	if ms < 0 {
@@ -112,6 +136,9 @@ func Request(target string, p Payload, opts *SendOptions, timeout time.Duration)
 
 // Publish publishes p to a topic. p is consumed.
 func Publish(topic string, p Payload, opts *SendOptions) error {
+	if err := refuse(topic, p, opts); err != nil {
+		return err
+	}
 	ct, l, lp := lowerOptions(opts)
 	importPublish(strPtr(topic), uint32(len(topic)), p.handle, strPtr(ct), uint32(len(ct)), lp, uint32(len(l)/4), iretPtr())
 	runtime.KeepAlive(topic)
@@ -152,8 +179,9 @@ const (
 )
 
 // Log logs msg with a context (by convention the actor's id or a
-// subsystem).
+// subsystem). Invalid UTF-8 in either is replaced by U+FFFD.
 func Log(level Level, context, msg string) {
+	context, msg = validUTF8(context), validUTF8(msg)
 	importLog(uint32(level), strPtr(context), uint32(len(context)), strPtr(msg), uint32(len(msg)))
 	runtime.KeepAlive(context)
 	runtime.KeepAlive(msg)
