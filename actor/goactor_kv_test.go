@@ -423,6 +423,10 @@ func TestGoKVCASFailed(t *testing.T) {
 		{"casretry|b|k|v2", "cas-failed,current:v1+,swapped"},
 		{"get|b|k", "some:v2"},
 		{"casretry|b|k", "bad-command"},
+		// Names, keys and cursors that are not UTF-8 are refused by the
+		// SDK (the host would trap the instance on such a string).
+		{"badkeys|b|-", "refused=11/11"},
+		{"get|b|k", "some:v2"},
 	})
 	noFailures(t, sys, "app/kv/1")
 }

@@ -97,6 +97,7 @@ func cabiRealloc(old, oldSize, align, newSize uint32) uint32 {
 		}
 		copy(bytesAt(p, n), bytesAt(old, n))
 	}
+	allocated += uint64(newSize)
 	return p
 }
 
@@ -110,23 +111,63 @@ func release() {
 
 // GC policy: automatic GC is off; a collection runs at the start of an
 // export body when the heap grew since the last one by more than the live
-// heap then (GOGC=100), and at least gcMin bytes. The allocation counter
-// is read at the start of every call (a runtime/metrics read, 1 to 2 µs
-// in a guest): read only every 16 calls, it let an actor whose messages
-// each leave much garbage run out of memory with almost nothing live
-// (messages of 16 MiB of garbage each trapped a 128 MiB instance at the
-// seventh; TestGoActorLoadGarbageHeavyMessages in actor/).
-const gcMin = 4 << 20
+// heap then (GOGC=100), and at least gcMin bytes.
+//
+// Reading the allocation counter (runtime/metrics) costs 1 to 2 µs in a
+// guest, so it is read only as often as the allocation rate needs: every
+// gcInterval calls, an interval set at each read from the bytes allocated
+// per call recently (so that about gcMin/4 is allocated between
+// reads; 1 to 64 calls), and at once when the linear memory grew since
+// the last read or cabi_realloc brought gcMin bytes in. An echo reads it
+// every 64 calls; an actor whose messages each leave megabytes of garbage
+// reads it every call (read only every 16 calls, messages of 16 MiB of
+// garbage each trapped a 128 MiB instance at the seventh; read only when
+// memory grew, the heap filled all the memory before every collection and
+// grew by a message each time: TestGoActorLoadGarbageHeavyMessages).
+const (
+	gcMin         = 4 << 20
+	gcMaxInterval = 64
+)
 
 var (
 	gcSamples   [2]metrics.Sample
-	gcLastAlloc uint64
+	gcCalls     uint32
+	gcInterval  uint32 = 1
+	gcPages     uint32 // linear memory size (64 KiB pages) at the last read
+	gcLastRead  uint64 // allocation counter at the last read
+	gcRate      uint64 // bytes allocated per call, as last estimated
+	gcLastAlloc uint64 // allocation counter after the last collection
 	gcLive      uint64
 )
 
+// memoryPages is the linear memory's size in 64 KiB pages (memory.size;
+// mem_wasm.s).
+func memoryPages() uint32
+
+// allocated counts the bytes cabi_realloc put on the Go heap since the
+// last read of the counters.
+var allocated uint64
+
 func maybeGC() {
+	gcCalls++
+	pages := memoryPages()
+	if pages <= gcPages && gcCalls < gcInterval && allocated < gcMin {
+		return
+	}
+	calls := uint64(gcCalls)
+	gcCalls, gcPages, allocated = 0, pages, 0
 	metrics.Read(gcSamples[:1])
-	grown := gcSamples[0].Value.Uint64() - gcLastAlloc
+	total := gcSamples[0].Value.Uint64()
+	// The rate remembered halves at each read unless the calls since the
+	// last one allocated more: one quiet call between heavy ones does not
+	// lengthen the interval at once.
+	gcRate = max((total-gcLastRead)/calls, gcRate/2)
+	gcLastRead = total
+	gcInterval = gcMaxInterval
+	if gcRate > 0 && gcRate*gcMaxInterval > gcMin/4 {
+		gcInterval = uint32(max(1, gcMin/4/gcRate))
+	}
+	grown := total - gcLastAlloc
 	if grown < gcMin || grown < gcLive {
 		return
 	}
@@ -140,6 +181,8 @@ func Collect() {
 	metrics.Read(gcSamples[:])
 	gcLastAlloc = gcSamples[0].Value.Uint64()
 	gcLive = gcSamples[1].Value.Uint64()
+	gcLastRead = gcLastAlloc
+	gcPages = memoryPages()
 }
 
 // --- raw memory --------------------------------------------------------------

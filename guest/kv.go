@@ -43,6 +43,7 @@ package guest
 import (
 	"errors"
 	"runtime"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -193,6 +194,9 @@ type Bucket struct {
 
 // OpenBucket opens the bucket the host knows by name.
 func OpenBucket(name string) (*Bucket, error) {
+	if !utf8.ValidString(name) {
+		return nil, ErrKeyNotUTF8
+	}
 	importKVOpen(strPtr(name), uint32(len(name)), iretPtr())
 	runtime.KeepAlive(name)
 	if iretU8(0) != 0 {
@@ -223,6 +227,9 @@ func (b *Bucket) h() uint32 {
 // Get is the value stored under key; found is false when the key is
 // absent.
 func (b *Bucket) Get(key string) (value []byte, found bool, err error) {
+	if !utf8.ValidString(key) {
+		return nil, false, ErrKeyNotUTF8
+	}
 	importKVGet(b.h(), strPtr(key), uint32(len(key)), iretPtr())
 	runtime.KeepAlive(key)
 	return optionBytesResult()
@@ -230,6 +237,9 @@ func (b *Bucket) Get(key string) (value []byte, found bool, err error) {
 
 // Set stores value under key.
 func (b *Bucket) Set(key string, value []byte) error {
+	if !utf8.ValidString(key) {
+		return ErrKeyNotUTF8
+	}
 	importKVSet(b.h(), strPtr(key), uint32(len(key)), slicePtr(value), uint32(len(value)), iretPtr())
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(value)
@@ -238,6 +248,9 @@ func (b *Bucket) Set(key string, value []byte) error {
 
 // Delete removes key (an absent key is not an error).
 func (b *Bucket) Delete(key string) error {
+	if !utf8.ValidString(key) {
+		return ErrKeyNotUTF8
+	}
 	importKVDelete(b.h(), strPtr(key), uint32(len(key)), iretPtr())
 	runtime.KeepAlive(key)
 	return unitResult()
@@ -245,6 +258,9 @@ func (b *Bucket) Delete(key string) error {
 
 // Exists tells whether key is present.
 func (b *Bucket) Exists(key string) (bool, error) {
+	if !utf8.ValidString(key) {
+		return false, ErrKeyNotUTF8
+	}
 	importKVExists(b.h(), strPtr(key), uint32(len(key)), iretPtr())
 	runtime.KeepAlive(key)
 	if iretU8(0) != 0 {
@@ -257,6 +273,9 @@ func (b *Bucket) Exists(key string) (bool, error) {
 // the page an earlier call's next points to; next is "" after the last
 // page.
 func (b *Bucket) ListKeys(cursor string) (keys []string, next string, err error) {
+	if !utf8.ValidString(cursor) {
+		return nil, "", ErrKeyNotUTF8
+	}
 	var has uint32
 	if cursor != "" {
 		has = 1
@@ -278,6 +297,9 @@ func (b *Bucket) ListKeys(cursor string) (keys []string, next string, err error)
 // Increment adds delta to the number stored under key (an absent key
 // counts as zero) and returns the sum, in one step.
 func (b *Bucket) Increment(key string, delta int64) (int64, error) {
+	if !utf8.ValidString(key) {
+		return 0, ErrKeyNotUTF8
+	}
 	importKVIncrement(b.h(), strPtr(key), uint32(len(key)), delta, iretPtr())
 	runtime.KeepAlive(key)
 	if iretU8(0) != 0 {
@@ -304,6 +326,9 @@ type CAS struct{ handle uint32 }
 
 // NewCAS takes a token for key as it is now.
 func (b *Bucket) NewCAS(key string) (*CAS, error) {
+	if !utf8.ValidString(key) {
+		return nil, ErrKeyNotUTF8
+	}
 	importKVCASNew(b.h(), strPtr(key), uint32(len(key)), iretPtr())
 	runtime.KeepAlive(key)
 	if iretU8(0) != 0 {
@@ -372,6 +397,9 @@ type Entry struct {
 
 // GetMany reads several keys at once: one Entry per key, in order.
 func (b *Bucket) GetMany(keys []string) ([]Entry, error) {
+	if !validKeys(keys) {
+		return nil, ErrKeyNotUTF8
+	}
 	l, lp := lowerStrings(keys)
 	importKVGetMany(b.h(), lp, uint32(len(keys)), iretPtr())
 	runtime.KeepAlive(l)
@@ -404,6 +432,11 @@ func (b *Bucket) GetMany(keys []string) ([]Entry, error) {
 
 // SetMany stores every pair, as Set would one by one (not a transaction).
 func (b *Bucket) SetMany(pairs []KeyValue) error {
+	for _, kv := range pairs {
+		if !utf8.ValidString(kv.Key) {
+			return ErrKeyNotUTF8
+		}
+	}
 	var l []uint32
 	var lp uint32
 	if len(pairs) > 0 {
@@ -424,11 +457,28 @@ func (b *Bucket) SetMany(pairs []KeyValue) error {
 
 // DeleteMany removes every key; absent keys are not an error.
 func (b *Bucket) DeleteMany(keys []string) error {
+	if !validKeys(keys) {
+		return ErrKeyNotUTF8
+	}
 	l, lp := lowerStrings(keys)
 	importKVDeleteMany(b.h(), lp, uint32(len(keys)), iretPtr())
 	runtime.KeepAlive(l)
 	runtime.KeepAlive(keys)
 	return unitResult()
+}
+
+// ErrKeyNotUTF8 refuses a bucket name, key or cursor that is not valid
+// UTF-8 (a WIT string must be; the host would trap the instance), before
+// anything reaches the host.
+var ErrKeyNotUTF8 = errors.New("guest: bucket name or key is not valid UTF-8")
+
+func validKeys(keys []string) bool {
+	for _, k := range keys {
+		if !utf8.ValidString(k) {
+			return false
+		}
+	}
+	return true
 }
 
 // lowerStrings lowers keys to a list<string>; the result must be kept

@@ -95,7 +95,7 @@ func split(s string, sep string) []string {
 var bucketCommands = map[string]bool{
 	"open": true, "get": true, "set": true, "del": true, "exists": true, "list": true, "inc": true,
 	"cas": true, "getmany": true, "setmany": true, "delmany": true, "get64": true, "count": true,
-	"casretry": true,
+	"casretry": true, "badkeys": true,
 }
 
 func (counter) HandleMessage(msg *guest.Message) (*guest.Reply, error) {
@@ -220,6 +220,32 @@ func withBucket(cmd string, b *guest.Bucket, hasRest bool, rest string) *guest.R
 		default:
 			return errorReply(err)
 		}
+	case "badkeys":
+		// Every call with a name, key or cursor that is not UTF-8: each
+		// must be refused with ErrKeyNotUTF8, the instance alive.
+		k := "\xff"
+		var errs []error
+		_, err := guest.OpenBucket(k)
+		errs = append(errs, err)
+		_, _, err = b.Get(k)
+		errs = append(errs, err, b.Set(k, nil), b.Delete(k))
+		_, err = b.Exists(k)
+		errs = append(errs, err)
+		_, _, err = b.ListKeys(k)
+		errs = append(errs, err)
+		_, err = b.Increment(k, 1)
+		errs = append(errs, err)
+		_, err = b.NewCAS(k)
+		errs = append(errs, err)
+		_, err = b.GetMany([]string{"ok", k})
+		errs = append(errs, err, b.SetMany([]guest.KeyValue{{Key: k}}), b.DeleteMany([]string{k}))
+		n := 0
+		for _, err := range errs {
+			if errors.Is(err, guest.ErrKeyNotUTF8) {
+				n++
+			}
+		}
+		return some(fmt.Sprintf("refused=%d/%d", n, len(errs)))
 	case "casretry":
 		key, value, ok := strings.Cut(rest, "|")
 		if !ok {
