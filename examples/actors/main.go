@@ -1,9 +1,10 @@
 // Command actors shows components talking to each other as supervised
 // actors: request/reply between components, ping-pong, publish/subscribe,
 // a crash with a restart that loses no queued message, actor world 0.2.0
-// (a JavaScript actor reading JSON as text, payloads at copy speed, a
-// large payload forwarded through a chain of actors without a copy), and a
-// graceful shutdown.
+// (a JavaScript actor reading JSON as text, actors written in Go, payloads
+// at copy speed, a large payload forwarded through a chain of actors
+// without a copy), storage that follows a counter from C to Go by live
+// update, and a graceful shutdown.
 //
 //	go run ./examples/actors
 package main
@@ -149,7 +150,7 @@ func run(ctx context.Context) error {
 
 // world2 shows actor world 0.2.0: messages as host resources.
 func world2(ctx context.Context, sys *actor.System, load func(string) *engine.Component) error {
-	section("7. World 0.2.0: a JavaScript actor (componentize-js) reads a JSON request as text")
+	section("7. World 0.2.0: a JavaScript actor (componentize-js) reads a JSON request as text; Go actors beside it")
 	start := time.Now()
 	js, echo1, echo2, fwd := load("actor2_js"), load("actor_echo"), load("actor2_echotext"), load("actor2_forward")
 	fmt.Printf("   loaded the 0.2.0 actors in %v (cached after the first run)\n", time.Since(start).Round(time.Millisecond))
@@ -158,6 +159,7 @@ func world2(ctx context.Context, sys *actor.System, load func(string) *engine.Co
 		{ID: "demo/router/1", Component: js, Config: map[string]string{"role": "router", "next": "demo/json/1"}},
 		{ID: "demo/echo-v1/1", Component: echo1},
 		{ID: "demo/echo-v2/1", Component: echo2},
+		{ID: "demo/goecho/1", Component: load("goactor_echo")},
 	} {
 		if err := sys.Deploy(ctx, s); err != nil {
 			return err
@@ -178,6 +180,27 @@ func world2(ctx context.Context, sys *actor.System, load func(string) *engine.Co
 			break
 		}
 	}
+
+	// A router written in Go (testdata/src/goactor/router) in front of the
+	// JavaScript one: it forwards by handle too.
+	if err := sys.Deploy(ctx, actor.Spec{ID: "demo/gorouter/1", Component: load("goactor_router"),
+		Config: map[string]string{"next": "demo/router/1"}}); err != nil {
+		return err
+	}
+	if err := sys.Send(ctx, "demo/gorouter/1", []byte(`{"via":"a Go router, then the JavaScript one"}`), "application/json"); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if st, _ := sys.Stats("demo/json/1"); st.Handled == 3 {
+			fmt.Println("   a Go router, then the JavaScript router, forwarded another one to it (handled: 3)")
+			break
+		}
+	}
+	m, err = sys.Request(ctx, "demo/goecho/1", []byte("hello from Go"), "text/plain")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   the Go echo actor replied %q\n", m.Payload)
 
 	section("8. World 0.2.0: a payload read as text costs one copy; 0.1.0 converts every byte")
 	payload := []byte(strings.Repeat("0123456789abcdef", 1024)) // 16 KiB
@@ -265,9 +288,16 @@ func storageDemo(ctx context.Context, eng *engine.Engine, load func(string) *eng
 	if err := sys.Update(ctx, "demo/another-id/1", load("actor2_kv"), nil); err != nil {
 		return err
 	}
+	ask(ctx, sys, "demo/another-id/1", "count|counters|visits")
+	// Then to the same counter written in Go (testdata/src/goactor/counter,
+	// built by airssys-wasm build): same protocol, same data.
+	if err := sys.Update(ctx, "demo/another-id/1", load("goactor_counter"), nil); err != nil {
+		return err
+	}
 	last := ask(ctx, sys, "demo/another-id/1", "count|counters|visits")
 	u, _ := db.Usage(ctx, spec.Owner)
-	fmt.Printf("   this run counted %s to %s, across a restart under another actor id and a live update\n", first, last)
+	fmt.Printf("   this run counted %s to %s, across a restart under another actor id and two live updates:\n", first, last)
+	fmt.Println("   C to C, then C to the same counter written in Go (it went on from the C one's data)")
 	fmt.Printf("   stored in %s (%d keys, %d bytes); run the demo again and it goes on from %s\n",
 		db.Path(), u.Keys, u.Bytes, last)
 	return nil
