@@ -178,12 +178,11 @@ log "done in $((SECONDS - start)) s"
 ls -l ./*.wasm >&2
 
 # --- actors in Go (guest package, standard Go toolchain) -------------------------
-# Each src/goactor/<name>/ (a main package using ../../../guest) is built
-# by the Go toolchain of this module (GOOS=wasip1 GOARCH=wasm, c-shared:
-# a reactor exporting the actor interface with go:wasmexport) into
-# <scratch>/goactor/<name>.core.wasm; src/goactor/build.mjs wraps each into
-# goactor_<name>.wasm with the WIT and the preview1 reactor adapter of the
-# pinned jco (sha256 checked).
+# Each src/goactor/<name>/ (a main package using ../../../guest) becomes
+# goactor_<name>.wasm through the project's own `airssys-wasm build`
+# (src/goactor/build.sh): the Go toolchain of this module (GOOS=wasip1
+# GOARCH=wasm, c-shared), then wit-component through the jco of
+# tools/node_modules with its preview1 reactor adapter (sha256 checked).
 command -v go >/dev/null || { echo "build.sh: go is required for src/goactor" >&2; exit 1; }
 SCRATCH="$scratch" bash src/goactor/build.sh
 ls -l ./goactor_*.wasm >&2
