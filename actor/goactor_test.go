@@ -83,3 +83,26 @@ func TestGoActorCollectsGarbage(t *testing.T) {
 		t.Fatalf("started %d times (restarted?): %s", c, rec.logText())
 	}
 }
+
+// TestGoActorSixteenMiB: the smallest memory limit the guide recommends
+// for a Go actor (docs/go-actors.md) carries a long run of messages of up
+// to 64 KiB without a trap (collections keep the heap in it).
+func TestGoActorSixteenMiB(t *testing.T) {
+	sys, rec := newSystem(t)
+	s := spec(t, "t/goecho/16", "goactor_echo")
+	s.Limits.MemoryLimit = 16 << 20
+	deploy(t, sys, s)
+	n := 20000
+	if testing.Short() || raceEnabled {
+		n = 4000
+	}
+	for i := range n {
+		want := strings.Repeat("y", (i*7919)%(64<<10))
+		if got := ask(t, sys, "t/goecho/16", want); got != want {
+			t.Fatalf("message %d: %d bytes back, want %d", i, len(got), len(want))
+		}
+	}
+	if c := rec.count(actor.EventStarted, "t/goecho/16"); c != 1 {
+		t.Fatalf("%d starts: the instance did not last", c)
+	}
+}
