@@ -227,13 +227,23 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Component, error) {
 }
 
 func (c *Component) compile(wasm []byte) error {
-	var err error
-	if c.kind == KindComponent {
-		c.comp, err = wt.CompileComponent(c.eng.wt, wasm)
-	} else {
-		c.mod, err = wt.CompileModule(c.eng.wt, wasm)
+	compile := func(wasm []byte) (err error) {
+		if c.kind == KindComponent {
+			c.comp, err = wt.CompileComponent(c.eng.wt, wasm)
+		} else {
+			c.mod, err = wt.CompileModule(c.eng.wt, wasm)
+		}
+		return err
 	}
-	if err != nil {
+	// Fewer data segments make every instantiation cheaper (datasegs.go);
+	// should Wasmtime refuse the merged bytes, the original ones decide.
+	var err error
+	if merged, ok := mergeDataSegments(wasm); ok {
+		if err = compile(merged); err == nil {
+			return nil
+		}
+	}
+	if err = compile(wasm); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidWasm, err)
 	}
 	return nil

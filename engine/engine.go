@@ -359,10 +359,12 @@ func (e *Engine) tick() {
 	}
 }
 
-// fingerprint names the settings that make compiled code incompatible.
+// fingerprint names the settings that make compiled code incompatible, or
+// different (data=merged1: the data segments merged before compiling, see
+// datasegs.go; an entry compiled otherwise is compiled again).
 func (e *Engine) fingerprint() string {
 	c := e.cfg
-	return fmt.Sprintf("wasmtime-39.0.1;fuel=%t;epoch=%t;res=%d;guard=%d;stack=%d;pool=%t/%d/%d;opt=1",
+	return fmt.Sprintf("wasmtime-39.0.1;fuel=%t;epoch=%t;res=%d;guard=%d;stack=%d;pool=%t/%d/%d;opt=1;data=merged1",
 		c.ConsumeFuel, !c.DisableEpochInterruption, c.MemoryReservation, c.MemoryGuard, c.MaxWasmStack,
 		c.Pooling, c.PoolInstances, c.PoolMaxMemory)
 }
