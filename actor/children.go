@@ -41,6 +41,7 @@ func (s *System) DeployChild(ctx context.Context, parent string, spec Spec) erro
 		s.subs = append(s.subs, subscription{pattern: p, cell: c})
 	}
 	s.mu.Unlock()
+	s.served([]ID{c.id}, true)
 	sup.mu.Lock()
 	// A root with no child left has been (or is being) removed.
 	gone := sup.done || len(sup.children) == 0

@@ -26,6 +26,10 @@ type Options struct {
 	// Observer, when set, is called synchronously with every lifecycle
 	// event. It must not block.
 	Observer func(Event)
+	// Remote, when set, reaches the actors of other hosts (package
+	// lattice): messages to ids not served here and every publish go to it
+	// (see Remote). Nil: this system alone.
+	Remote Remote
 
 	// MaxMessageBytes caps a whole message: payload, content type and
 	// topic together (default 1 MiB). Sender and reply-to are actor ids,
@@ -292,6 +296,13 @@ func (s *System) DeploySupervisor(ctx context.Context, spec SupervisorSpec) erro
 	s.roots = append(s.roots, sup)
 	s.mu.Unlock()
 	cells := sup.cells()
+	if s.opts.Remote != nil {
+		ids := make([]ID, len(cells))
+		for i, c := range cells {
+			ids[i] = c.id
+		}
+		s.served(ids, true)
+	}
 	for _, c := range cells {
 		s.emit(EventDeployed, c.id, nil)
 	}
@@ -434,9 +445,15 @@ func (s *System) lookup(id ID) *cell {
 // unregister removes a cell from lookups and subscriptions.
 func (s *System) unregister(c *cell) {
 	s.mu.Lock()
-	if s.cells[c.id] == c {
+	gone := s.cells[c.id] == c
+	if gone {
 		delete(s.cells, c.id)
 	}
+	defer func() {
+		if gone {
+			s.served([]ID{c.id}, false)
+		}
+	}()
 	subs := s.subs[:0]
 	for _, sub := range s.subs {
 		if sub.cell != c {
@@ -488,8 +505,16 @@ func (s *System) send(ctx context.Context, from, to ID, m Message, w *hostWait) 
 		return ErrClosed
 	}
 	if c == nil {
+		if s.opts.Remote != nil && !closing {
+			return s.sendRemote(ctx, from, to, m)
+		}
 		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
 	}
+	return s.pushTo(ctx, c, from, m, w)
+}
+
+// pushTo puts m from sender from into c's mailbox.
+func (s *System) pushTo(ctx context.Context, c *cell, from ID, m Message, w *hostWait) error {
 	if err := c.fitsActor(m.size()); err != nil {
 		return err
 	}
@@ -599,6 +624,21 @@ func (s *System) PublishMessage(ctx context.Context, topic string, m Message) er
 // publish delivers m (its Topic set); the caller has checked the sizes
 // (checkMessage).
 func (s *System) publish(ctx context.Context, from ID, m Message, w *hostWait) error {
+	err := s.publishLocal(ctx, from, m, w)
+	if r := s.opts.Remote; r != nil && ValidTopic(m.Topic) == nil {
+		m.Sender = from
+		if m.Timestamp.IsZero() {
+			m.Timestamp = time.Now()
+		}
+		if rerr := r.Publish(ctx, m); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// publishLocal is publish to this system's subscribers only.
+func (s *System) publishLocal(ctx context.Context, from ID, m Message, w *hostWait) error {
 	topic := m.Topic
 	if err := ValidTopic(topic); err != nil {
 		return err
@@ -615,7 +655,10 @@ func (s *System) publish(ctx context.Context, from ID, m Message, w *hostWait) e
 		}
 	}
 	s.mu.RUnlock()
-	m.Sender, m.Timestamp = from, time.Now()
+	m.Sender = from
+	if m.Timestamp.IsZero() {
+		m.Timestamp = time.Now()
+	}
 	size := m.size()
 	var first error
 	delivered := map[*cell]bool{}
@@ -854,7 +897,8 @@ type pending struct {
 	requester *cell
 	timer     *time.Timer
 	start     time.Time
-	trace     string // a component's request: the span it was made under
+	trace     string               // a component's request: the span it was made under
+	fn        func(Message, error) // a request from another host (Deliver)
 }
 
 // complete delivers the outcome of request corr, once.
@@ -882,6 +926,10 @@ func (s *System) complete(corr uint64, msg *Message, err error) {
 	}
 	if p.ch != nil {
 		p.ch <- r
+		return
+	}
+	if p.fn != nil {
+		p.fn(r.msg, r.err)
 		return
 	}
 	p.requester.pendingOut.Add(-1)

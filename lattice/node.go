@@ -1,0 +1,600 @@
+package lattice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
+)
+
+// Mode is what a cross-host send promises.
+type Mode int
+
+const (
+	// FireAndForget publishes the message (core NATS, at most once). A
+	// send never waits for the other host. The losses the lattice can see
+	// are counted and reported, never silent: a send to an id no host
+	// serves (the NATS server answers "no responders" to the sender's
+	// loss inbox), a refusal by the receiving host (mailbox full, too
+	// large, stopping: it answers on the same inbox), each a dead letter
+	// here and in Stats. What NATS itself drops (a slow consumer, a
+	// connection lost with messages in its buffers) is counted by the
+	// connection (Stats.Dropped), not per message.
+	FireAndForget Mode = iota
+	// Acknowledged waits for the receiving host to put the message into
+	// the mailbox: the sender gets unknown-target, mailbox-full and the
+	// others as a local send would, one round trip per send, and at most
+	// Config.MaxInFlight sends wait at once (flow control: the next
+	// waits for room until its context ends).
+	Acknowledged
+)
+
+// Config is a node's place in the lattice.
+type Config struct {
+	// Lattice is the lattice's name (subjects airssys.<name>.>), default
+	// "default".
+	Lattice string
+	// Host is this host's name, unique in the lattice.
+	Host string
+	// Mode of sends to other hosts (default FireAndForget). Requests are
+	// always NATS request/reply.
+	Mode Mode
+	// AckTimeout bounds an acknowledged send's wait for its ack (default
+	// 5s).
+	AckTimeout time.Duration
+	// MaxInFlight caps acknowledged sends waiting at once (default 1024).
+	MaxInFlight int
+	// DeliverWait bounds how long a message from another host waits for
+	// room in a full Block mailbox here (default 100ms); past it, it is
+	// refused as mailbox-full.
+	DeliverWait time.Duration
+	// RequestTimeout bounds a request from another host here, and how long
+	// this node waits for the reply to one of its own (default 30s).
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// Stats are a node's counters since it started.
+type Stats struct {
+	SentOut, RequestsOut, PublishedOut uint64 // messages this host sent to others
+	DeliveredIn, RequestsIn, PublishIn uint64 // messages from others delivered here
+	LostUnknown                        uint64 // fire-and-forget sends to ids no host serves
+	LostRefused                        uint64 // fire-and-forget sends the receiving host refused
+	RefusedIn                          uint64 // messages from others refused here
+	Dropped                            uint64 // messages NATS dropped for this connection (slow consumer)
+}
+
+// Node is one host's link to the lattice: it owns nothing but its
+// subscriptions (the NATS connection is the caller's, and so is the
+// System). It implements actor.Remote; see the package doc.
+type Node struct {
+	conn   *nats.Conn
+	cfg    Config
+	prefix string
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	sys    *actor.System
+	subs   map[actor.ID]*nats.Subscription
+	early  map[actor.ID]bool // Local calls before Attach
+	closed bool
+	own    []*nats.Subscription
+
+	inbox   string // <inbox>.<n> replies to this node's requests and acks; <inbox>.lost losses
+	next    atomic.Uint64
+	waiting sync.Map // reply subject token -> chan *nats.Msg or func(*nats.Msg)
+	slots   chan struct{}
+
+	sentOut, requestsOut, publishedOut, deliveredIn, requestsIn, publishIn atomic.Uint64
+	lostUnknown, lostRefused, refusedIn                                    atomic.Uint64
+}
+
+// Subjects a node answers on: <inbox>.<token> the reply or ack of its
+// request or acknowledged send <token>; <inbox>.lost.<sender>.<to> the
+// loss report of a fire-and-forget send (escaped tokens).
+//
+// Headers of a lattice message (NATS headers; values are URL
+// query-escaped where they may hold anything).
+const (
+	hKind    = "Airssys-Kind"    // send, ack, request, publish, reply
+	hSender  = "Airssys-Sender"  // the sending actor's id, set by its host
+	hHost    = "Airssys-Host"    // the sending host
+	hTime    = "Airssys-Time"    // unix nanoseconds
+	hType    = "Airssys-Type"    // content type
+	hHeader  = "Airssys-Header"  // name=value, one per message header, in order
+	hStatus  = "Airssys-Status"  // a reply's status
+	hError   = "Airssys-Error"   // an outcome's error kind
+	hReason  = "Airssys-Reason"  // its text
+	hTimeout = "Airssys-Timeout" // a request's timeout, milliseconds
+)
+
+// New makes a node on conn (not yet attached to a System).
+func New(conn *nats.Conn, cfg Config) (*Node, error) {
+	if conn == nil {
+		return nil, errors.New("lattice: no NATS connection")
+	}
+	if cfg.Lattice == "" {
+		cfg.Lattice = "default"
+	}
+	p, err := prefix(cfg.Lattice)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Host == "" || strings.ContainsAny(cfg.Host, " \t\r\n.*>") {
+		return nil, fmt.Errorf("lattice: host name %q: not empty, no spaces, '.', '*' or '>'", cfg.Host)
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 5 * time.Second
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 1024
+	}
+	if cfg.DeliverWait <= 0 {
+		cfg.DeliverWait = 100 * time.Millisecond
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Node{conn: conn, cfg: cfg, prefix: p, log: log.With("lattice", cfg.Lattice, "host", cfg.Host),
+		subs: map[actor.ID]*nats.Subscription{}, early: map[actor.ID]bool{},
+		inbox: conn.NewRespInbox() + "-" + escapeToken(cfg.Host), slots: make(chan struct{}, cfg.MaxInFlight)}, nil
+}
+
+// Attach starts serving sys: its actors become reachable from the other
+// hosts, publishes from them reach its subscribers. sys must have been
+// made with Options.Remote set to n.
+func (n *Node) Attach(sys *actor.System) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sys != nil {
+		return errors.New("lattice: node already attached")
+	}
+	if n.closed {
+		return errors.New("lattice: node closed")
+	}
+	n.sys = sys
+	for _, s := range []struct {
+		subj string
+		fn   nats.MsgHandler
+	}{
+		{n.inbox + ".>", n.onInbox},
+		{n.prefix + ".topic.>", n.onPublish},
+	} {
+		sub, err := n.conn.Subscribe(s.subj, s.fn)
+		if err != nil {
+			return fmt.Errorf("lattice: subscribe %s: %w", s.subj, err)
+		}
+		n.own = append(n.own, sub)
+	}
+	for id := range n.early {
+		if err := n.serveLocked(id); err != nil {
+			return err
+		}
+	}
+	n.early = nil
+	return n.conn.Flush()
+}
+
+// Close ends the node's subscriptions (the connection stays the
+// caller's).
+func (n *Node) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.closed = true
+	for id, s := range n.subs {
+		s.Unsubscribe()
+		delete(n.subs, id)
+	}
+	for _, s := range n.own {
+		s.Unsubscribe()
+	}
+	n.own = nil
+	return nil
+}
+
+// Stats reads the node's counters.
+func (n *Node) Stats() Stats {
+	st := Stats{
+		SentOut: n.sentOut.Load(), RequestsOut: n.requestsOut.Load(), PublishedOut: n.publishedOut.Load(),
+		DeliveredIn: n.deliveredIn.Load(), RequestsIn: n.requestsIn.Load(), PublishIn: n.publishIn.Load(),
+		LostUnknown: n.lostUnknown.Load(), LostRefused: n.lostRefused.Load(), RefusedIn: n.refusedIn.Load(),
+	}
+	n.mu.Lock()
+	for _, s := range n.subs {
+		if d, err := s.Dropped(); err == nil {
+			st.Dropped += uint64(d)
+		}
+	}
+	n.mu.Unlock()
+	return st
+}
+
+// Local implements actor.Remote: an id served here gets a queue
+// subscription on its subject (so one host answers should two serve it).
+func (n *Node) Local(id actor.ID, served bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	if n.sys == nil {
+		if served {
+			n.early[id] = true
+		} else {
+			delete(n.early, id)
+		}
+		return
+	}
+	if !served {
+		if s := n.subs[id]; s != nil {
+			s.Unsubscribe()
+			delete(n.subs, id)
+		}
+		return
+	}
+	if err := n.serveLocked(id); err != nil {
+		n.log.Error("lattice: cannot serve an actor", "actor", string(id), "err", err)
+	}
+}
+
+func (n *Node) serveLocked(id actor.ID) error {
+	if n.subs[id] != nil {
+		return nil
+	}
+	s, err := n.conn.QueueSubscribe(actorSubject(n.prefix, id), "actor", func(m *nats.Msg) { n.onActor(id, m) })
+	if err != nil {
+		return fmt.Errorf("lattice: serve %s: %w", id, err)
+	}
+	n.subs[id] = s
+	return nil
+}
+
+// --- out -------------------------------------------------------------------------
+
+// encode puts m's metadata into NATS headers.
+func (n *Node) encode(kind string, m actor.Message) nats.Header {
+	h := nats.Header{}
+	h[hKind] = []string{kind}
+	h[hHost] = []string{n.cfg.Host}
+	if m.Sender != "" {
+		h[hSender] = []string{url.QueryEscape(string(m.Sender))}
+	}
+	if !m.Timestamp.IsZero() {
+		h[hTime] = []string{strconv.FormatInt(m.Timestamp.UnixNano(), 10)}
+	}
+	if m.ContentType != "" {
+		h[hType] = []string{url.QueryEscape(m.ContentType)}
+	}
+	if m.Status != 0 {
+		h[hStatus] = []string{strconv.Itoa(int(m.Status))}
+	}
+	for _, kv := range m.Headers {
+		h[hHeader] = append(h[hHeader], url.QueryEscape(kv.Name)+"="+url.QueryEscape(kv.Value))
+	}
+	return h
+}
+
+// decode reads a message from NATS headers and data.
+func decode(msg *nats.Msg) (actor.Message, error) {
+	var m actor.Message
+	get := func(k string) string {
+		if v := msg.Header[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	var err error
+	unq := func(s string) string {
+		v, e := url.QueryUnescape(s)
+		if e != nil && err == nil {
+			err = fmt.Errorf("lattice: bad header value %q", s)
+		}
+		return v
+	}
+	m.Sender = actor.ID(unq(get(hSender)))
+	m.ContentType = unq(get(hType))
+	if t := get(hTime); t != "" {
+		ns, e := strconv.ParseInt(t, 10, 64)
+		if e != nil {
+			return m, fmt.Errorf("lattice: bad time %q", t)
+		}
+		m.Timestamp = time.Unix(0, ns)
+	}
+	if s := get(hStatus); s != "" {
+		v, e := strconv.ParseUint(s, 10, 16)
+		if e != nil {
+			return m, fmt.Errorf("lattice: bad status %q", s)
+		}
+		m.Status = uint16(v)
+	}
+	for _, kv := range msg.Header[hHeader] {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			return m, fmt.Errorf("lattice: bad header %q", kv)
+		}
+		m.Headers = append(m.Headers, actor.Header{Name: unq(name), Value: unq(value)})
+	}
+	m.Payload = msg.Data
+	return m, err
+}
+
+// Send implements actor.Remote.
+func (n *Node) Send(ctx context.Context, to actor.ID, m actor.Message, reply func(actor.Message, error)) error {
+	subj := actorSubject(n.prefix, to)
+	switch {
+	case reply != nil:
+		n.requestsOut.Add(1)
+		token := strconv.FormatUint(n.next.Add(1), 36)
+		h := n.encode("request", m)
+		h[hTimeout] = []string{strconv.FormatInt(n.cfg.RequestTimeout.Milliseconds(), 10)}
+		var once atomic.Bool
+		var timer *time.Timer
+		done := func(r actor.Message, err error) {
+			if once.CompareAndSwap(false, true) {
+				n.waiting.Delete(token)
+				if timer != nil {
+					timer.Stop()
+				}
+				reply(r, err)
+			}
+		}
+		n.waiting.Store(token, func(msg *nats.Msg) { done(outcome(to, msg)) })
+		timer = time.AfterFunc(n.cfg.RequestTimeout, func() {
+			done(actor.Message{}, fmt.Errorf("%w: %s after %v (another host)", actor.ErrRequestTimeout, to, n.cfg.RequestTimeout))
+		})
+		if err := n.conn.PublishMsg(&nats.Msg{Subject: subj, Reply: n.inbox + "." + token, Header: h, Data: m.Payload}); err != nil {
+			n.waiting.Delete(token)
+			timer.Stop()
+			return fmt.Errorf("lattice: send to %s: %w", to, err)
+		}
+		return nil
+	case n.cfg.Mode == Acknowledged:
+		select {
+		case n.slots <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("lattice: send to %s: %w", to, ctx.Err())
+		}
+		defer func() { <-n.slots }()
+		n.sentOut.Add(1)
+		token := strconv.FormatUint(n.next.Add(1), 36)
+		ch := make(chan *nats.Msg, 1)
+		n.waiting.Store(token, ch)
+		defer n.waiting.Delete(token)
+		if err := n.conn.PublishMsg(&nats.Msg{Subject: subj, Reply: n.inbox + "." + token, Header: n.encode("ack", m), Data: m.Payload}); err != nil {
+			return fmt.Errorf("lattice: send to %s: %w", to, err)
+		}
+		t := time.NewTimer(n.cfg.AckTimeout)
+		defer t.Stop()
+		select {
+		case msg := <-ch:
+			_, err := outcome(to, msg)
+			return err
+		case <-t.C:
+			return fmt.Errorf("%w: %s: no acknowledgement from another host in %v", actor.ErrRequestTimeout, to, n.cfg.AckTimeout)
+		case <-ctx.Done():
+			return fmt.Errorf("lattice: send to %s: %w", to, ctx.Err())
+		}
+	default:
+		n.sentOut.Add(1)
+		h := n.encode("send", m)
+		// A loss report comes back to this subject: "no responders" from
+		// the server (which carries no header of ours) or the receiving
+		// host's refusal.
+		lost := n.inbox + ".lost." + escapeToken(string(m.Sender)) + "." + escapeToken(string(to))
+		if err := n.conn.PublishMsg(&nats.Msg{Subject: subj, Reply: lost, Header: h, Data: m.Payload}); err != nil {
+			return fmt.Errorf("lattice: send to %s: %w", to, err)
+		}
+		return nil
+	}
+}
+
+// Publish implements actor.Remote.
+func (n *Node) Publish(ctx context.Context, m actor.Message) error {
+	n.publishedOut.Add(1)
+	if err := n.conn.PublishMsg(&nats.Msg{Subject: topicSubject(n.prefix, m.Topic), Header: n.encode("publish", m), Data: m.Payload}); err != nil {
+		return fmt.Errorf("lattice: publish %s: %w", m.Topic, err)
+	}
+	return nil
+}
+
+// onInbox gets the replies and acks of this node's requests and sends,
+// and the loss reports of its fire-and-forget sends.
+func (n *Node) onInbox(msg *nats.Msg) {
+	token := strings.TrimPrefix(msg.Subject, n.inbox+".")
+	if rest, ok := strings.CutPrefix(token, "lost."); ok {
+		n.onLost(rest, msg)
+		return
+	}
+	v, ok := n.waiting.Load(token)
+	if !ok {
+		return // the wait ended (timeout): a late reply
+	}
+	switch w := v.(type) {
+	case chan *nats.Msg:
+		select {
+		case w <- msg:
+		default:
+		}
+	case func(*nats.Msg):
+		w(msg)
+	}
+}
+
+// onLost counts a fire-and-forget send that did not arrive: "no
+// responders" from the NATS server (no host serves the id), or a refusal
+// by the receiving host. It becomes a dead letter here (without its
+// payload, which this host did not keep).
+func (n *Node) onLost(fromTo string, msg *nats.Msg) {
+	var reason error
+	if msg.Header.Get("Status") == "503" {
+		n.lostUnknown.Add(1)
+		reason = fmt.Errorf("%w (no host serves it)", actor.ErrUnknownActor)
+	} else {
+		n.lostRefused.Add(1)
+		_, reason = outcome("", msg)
+	}
+	f, t, _ := strings.Cut(fromTo, ".")
+	sender, _ := unescapeToken(f)
+	to, _ := unescapeToken(t)
+	n.mu.Lock()
+	sys := n.sys
+	n.mu.Unlock()
+	n.log.Warn("lattice: a send to another host was lost", "to", to, "from", sender, "err", reason)
+	if sys != nil {
+		sys.RecordDeadLetter(actor.ID(to), actor.Message{Sender: actor.ID(sender)}, fmt.Errorf("lattice: %w", reason))
+	}
+}
+
+// --- in --------------------------------------------------------------------------
+
+// onActor gets a message for local actor id from another host. It runs on
+// the id's subscription goroutine: a full Block mailbox holds only this
+// id's messages, DeliverWait at most.
+func (n *Node) onActor(id actor.ID, msg *nats.Msg) {
+	n.mu.Lock()
+	sys := n.sys
+	n.mu.Unlock()
+	if sys == nil {
+		return
+	}
+	m, err := decode(msg)
+	if err == nil && m.Sender == "" {
+		err = errors.New("lattice: a message without a sender")
+	}
+	kind := msg.Header.Get(hKind)
+	respond := func(r actor.Message, err error) {
+		if msg.Reply == "" {
+			return
+		}
+		h := n.encode("reply", r)
+		if err != nil {
+			kind, reason := errorKind(err)
+			h[hError] = []string{kind}
+			h[hReason] = []string{url.QueryEscape(reason)}
+			h[hSender] = msg.Header[hSender]
+		}
+		if perr := n.conn.PublishMsg(&nats.Msg{Subject: msg.Reply, Header: h, Data: r.Payload}); perr != nil {
+			n.log.Warn("lattice: cannot answer another host", "actor", string(id), "err", perr)
+		}
+	}
+	if err != nil {
+		n.refusedIn.Add(1)
+		respond(actor.Message{}, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DeliverWait)
+	defer cancel()
+	switch kind {
+	case "request":
+		n.requestsIn.Add(1)
+		timeout := n.cfg.RequestTimeout
+		if ms, perr := strconv.ParseInt(msg.Header.Get(hTimeout), 10, 64); perr == nil && ms > 0 && time.Duration(ms)*time.Millisecond < timeout {
+			timeout = time.Duration(ms) * time.Millisecond
+		}
+		if err := sys.Deliver(ctx, id, m, timeout, respond); err != nil {
+			n.refusedIn.Add(1)
+			respond(actor.Message{}, err)
+		}
+	case "ack", "send":
+		if err := sys.Deliver(ctx, id, m, 0, nil); err != nil {
+			n.refusedIn.Add(1)
+			respond(actor.Message{}, err) // for a send: a loss report to the sender's host
+			return
+		}
+		n.deliveredIn.Add(1)
+		if kind == "ack" {
+			respond(actor.Message{}, nil)
+		}
+	default:
+		n.refusedIn.Add(1)
+		respond(actor.Message{}, fmt.Errorf("lattice: unknown message kind %q", kind))
+	}
+}
+
+// onPublish gets every publish of the lattice; those of this host are
+// already delivered here (no echo).
+func (n *Node) onPublish(msg *nats.Msg) {
+	if msg.Header.Get(hHost) == n.cfg.Host {
+		return
+	}
+	n.mu.Lock()
+	sys := n.sys
+	n.mu.Unlock()
+	m, err := decode(msg)
+	if err != nil || sys == nil || m.Sender == "" {
+		n.refusedIn.Add(1)
+		return
+	}
+	m.Topic = strings.TrimPrefix(msg.Subject, n.prefix+".topic.")
+	n.publishIn.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DeliverWait)
+	defer cancel()
+	sys.DeliverPublish(ctx, m) // refusals are dead letters there
+}
+
+// --- outcomes --------------------------------------------------------------------
+
+// The error kinds an outcome carries, each the actor error a local call
+// would have given.
+var errorKinds = []struct {
+	kind string
+	err  error
+}{
+	{"unknown-target", actor.ErrUnknownActor},
+	{"mailbox-full", actor.ErrMailboxFull},
+	{"too-large", actor.ErrTooLarge},
+	{"closed", actor.ErrClosed},
+	{"timeout", actor.ErrRequestTimeout},
+	{"failed", actor.ErrActorFailed},
+	{"stopped", actor.ErrActorStopped},
+	{"denied", actor.ErrDenied},
+	{"no-reply", actor.ErrNoReply},
+}
+
+func errorKind(err error) (string, string) {
+	var he *actor.HandlerError
+	if errors.As(err, &he) {
+		return "handler", he.Message
+	}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.kind, err.Error()
+		}
+	}
+	return "other", err.Error()
+}
+
+// outcome reads a reply or an acknowledgement: the message, or the error
+// it carries ("no responders" from the server: no host serves to).
+func outcome(to actor.ID, msg *nats.Msg) (actor.Message, error) {
+	if msg.Header.Get("Status") == "503" {
+		return actor.Message{}, fmt.Errorf("%w: %s (no host serves it)", actor.ErrUnknownActor, to)
+	}
+	if kind := msg.Header.Get(hError); kind != "" {
+		reason, _ := url.QueryUnescape(msg.Header.Get(hReason))
+		if kind == "handler" {
+			return actor.Message{}, &actor.HandlerError{Actor: to, Message: reason}
+		}
+		for _, k := range errorKinds {
+			if k.kind == kind {
+				return actor.Message{}, fmt.Errorf("%w: %s (another host)", k.err, reason)
+			}
+		}
+		return actor.Message{}, fmt.Errorf("lattice: %s: %s", to, reason)
+	}
+	return decode(msg)
+}

@@ -1,0 +1,240 @@
+package lattice
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/engine"
+)
+
+// The engine compiles each fixture once for the whole package.
+var (
+	engOnce sync.Once
+	eng     *engine.Engine
+	comps   sync.Map
+)
+
+func component(t testing.TB, name string) *engine.Component {
+	t.Helper()
+	engOnce.Do(func() {
+		var err error
+		if eng, err = engine.New(engine.Config{}); err != nil {
+			panic(err)
+		}
+	})
+	if c, ok := comps.Load(name); ok {
+		return c.(*engine.Component)
+	}
+	c, err := eng.CompileFile(context.Background(), filepath.Join("..", "testdata", name+".wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comps.Store(name, c)
+	return c
+}
+
+// host is one host of a test lattice: its System and Node.
+type host struct {
+	sys  *actor.System
+	node *Node
+}
+
+// newHost joins a host to the lattice of srv (an in-process connection).
+func newHost(t *testing.T, srv *Server, name string, mode Mode) *host {
+	t.Helper()
+	nc, err := srv.Connect(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(nc, Config{Lattice: "test", Host: name, Mode: mode, AckTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := actor.NewSystem(eng, actor.Options{Remote: n, RequestTimeout: 5 * time.Second})
+	if err := n.Attach(sys); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		sys.Shutdown(ctx)
+		n.Close()
+		nc.Close()
+	})
+	return &host{sys: sys, node: n}
+}
+
+func startServer(t *testing.T) *Server {
+	t.Helper()
+	srv, err := StartServer(context.Background(), ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv
+}
+
+func (h *host) deploy(t *testing.T, id, comp string, config map[string]string, subs ...string) {
+	t.Helper()
+	if err := h.sys.Deploy(context.Background(), actor.Spec{ID: actor.ID(id), Component: component(t, comp),
+		Config: config, Subscriptions: subs}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *host) ask(t *testing.T, id, payload string) string {
+	t.Helper()
+	m, err := h.sys.Request(context.Background(), actor.ID(id), []byte(payload), "text/plain")
+	if err != nil {
+		t.Fatalf("request %s %q: %v", id, payload, err)
+	}
+	return string(m.Payload)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestCrossHostRequestAndSend: Go on host a asks an actor of host b; an
+// actor of host a asks one of host b (the reply comes back to the
+// requesting component); a send from a reaches b's actor with its sender
+// as a asserted it; metadata (content type, headers, status) travels.
+func TestCrossHostRequestAndSend(t *testing.T) {
+	srv := startServer(t)
+	a, b := newHost(t, srv, "a", FireAndForget), newHost(t, srv, "b", FireAndForget)
+	b.deploy(t, "b/echo/1", "actor2_echotext", nil)
+	b.deploy(t, "b/agent/1", "actor2_agent2", nil)
+	a.deploy(t, "a/agent/1", "actor2_agent2", nil)
+
+	if got := a.ask(t, "b/echo/1", "over the lattice"); got != "over the lattice" {
+		t.Fatalf("echo on b replied %q", got)
+	}
+	// A component on a asks one on b: handle-reply on a gets it.
+	if got := a.ask(t, "a/agent/1", "ask|b/agent/1|ping"); !strings.HasPrefix(got, "asked:") {
+		t.Fatalf("ask: %q", got)
+	}
+	eventually(t, "the reply on a", func() bool {
+		return strings.Contains(a.ask(t, "a/agent/1", "replies"), ":ok:got:ping")
+	})
+	// b's agent saw a's agent as the sender: "self" then a send back.
+	if got := a.ask(t, "a/agent/1", "send|b/agent/1|send|a/agent/1|hello back"); got != "sent" {
+		t.Fatalf("send: %q", got)
+	}
+	// Metadata: mirror replies with status 201, a content type and a header.
+	m, err := a.sys.RequestMessage(context.Background(), "b/agent/1", actor.Message{
+		Payload: []byte("mirror|201|application/x-test"), ContentType: "text/plain",
+		Headers: []actor.Header{{Name: "x-one", Value: "1 = one"}, {Name: "x-two", Value: "é\n"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != 201 || m.ContentType != "application/x-test" || string(m.Payload) != "mirror|201|application/x-test" ||
+		len(m.Headers) != 1 || m.Headers[0] != (actor.Header{Name: "x-mirror", Value: "1"}) {
+		t.Fatalf("mirror reply %+v", m)
+	}
+	st := a.node.Stats()
+	if st.RequestsOut < 3 || b.node.Stats().RequestsIn < 3 {
+		t.Fatalf("stats a %+v b %+v", st, b.node.Stats())
+	}
+}
+
+// TestCrossHostErrors: a handler's error comes back as *HandlerError; an
+// id no host serves is ErrUnknownActor for a request, a counted loss and
+// a dead letter for a fire-and-forget send, and ErrUnknownActor for an
+// acknowledged one.
+func TestCrossHostErrors(t *testing.T) {
+	srv := startServer(t)
+	a, b := newHost(t, srv, "a", FireAndForget), newHost(t, srv, "b", FireAndForget)
+	acked := newHost(t, srv, "c", Acknowledged)
+	b.deploy(t, "b/sick/1", "actor2_sick", nil)
+	b.deploy(t, "b/go/1", "goactor_agent", nil)
+	ctx := context.Background()
+
+	_, err := a.sys.Request(ctx, "nowhere/x/1", []byte("hi"), "text/plain")
+	if !errors.Is(err, actor.ErrUnknownActor) {
+		t.Fatalf("request to nobody: %v", err)
+	}
+	if err := a.sys.Send(ctx, "nowhere/x/1", []byte("hi"), "text/plain"); err != nil {
+		t.Fatalf("fire and forget to nobody: %v (the loss is reported later)", err)
+	}
+	eventually(t, "the loss counted", func() bool { return a.node.Stats().LostUnknown == 1 })
+	dead, _ := a.sys.DeadLetters()
+	if len(dead) != 1 || dead[0].To != "nowhere/x/1" || !errors.Is(dead[0].Reason, actor.ErrUnknownActor) {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	if err := acked.sys.Send(ctx, "nowhere/x/1", []byte("hi"), "text/plain"); !errors.Is(err, actor.ErrUnknownActor) {
+		t.Fatalf("acknowledged send to nobody: %v", err)
+	}
+	if err := acked.sys.Send(ctx, "b/sick/1", []byte("hi"), "text/plain"); err != nil {
+		t.Fatalf("acknowledged send: %v", err)
+	}
+	var he *actor.HandlerError
+	_, err = a.sys.Request(ctx, "b/go/1", []byte("fail"), "text/plain")
+	if !errors.As(err, &he) || he.Message != "failed on purpose" || he.Actor != "b/go/1" {
+		t.Fatalf("handler error across hosts: %T %v", err, err)
+	}
+}
+
+// TestCrossHostPublish: a publish on a reaches the subscribers of b and
+// a's own, each once (no echo of a's publish back to a).
+func TestCrossHostPublish(t *testing.T) {
+	srv := startServer(t)
+	a, b := newHost(t, srv, "a", FireAndForget), newHost(t, srv, "b", FireAndForget)
+	subA, _ := a.sys.Subscribe("news.>", 16)
+	subB, _ := b.sys.Subscribe("news.*", 16)
+	if err := a.sys.Publish(context.Background(), "news.eu", []byte("elections"), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*actor.Subscription{subA, subB} {
+		select {
+		case m := <-s.C:
+			if string(m.Payload) != "elections" || m.Topic != "news.eu" {
+				t.Fatalf("got %+v", m)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no publish arrived")
+		}
+	}
+	// Nothing more: a got its own publish once, b once.
+	if err := b.sys.Publish(context.Background(), "sport.x", []byte("goal"), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	a.node.conn.Flush()
+	b.node.conn.Flush()
+	time.Sleep(50 * time.Millisecond) // a duplicate would have arrived by now
+	select {
+	case m := <-subA.C:
+		t.Fatalf("a got a second message %+v", m)
+	case m := <-subB.C:
+		t.Fatalf("b got a second message %+v", m)
+	default:
+	}
+}
+
+// TestEscapeToken: ids with what NATS treats specially survive the trip.
+func TestEscapeToken(t *testing.T) {
+	for _, s := range []string{"app/x/1", "a.b/c.d/1", "a*b>c", "100%", "sp ace", "é", ""} {
+		e := escapeToken(s)
+		if strings.ContainsAny(e, ".*> ") {
+			t.Errorf("%q escaped to %q", s, e)
+		}
+		if back, err := unescapeToken(e); err != nil || back != s {
+			t.Errorf("%q -> %q -> %q, %v", s, e, back, err)
+		}
+	}
+	if escapeToken("app/x/1") != "app/x/1" {
+		t.Error("an ordinary id changed")
+	}
+}

@@ -1,0 +1,147 @@
+package lattice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// ServerConfig is an embedded NATS server. The zero value is a host
+// alone: no listener at all, reached in-process only.
+type ServerConfig struct {
+	// Name of the server (default: a generated one).
+	Name string
+	// Listen is the client address ("127.0.0.1:4222"); empty: no client
+	// listener (in-process connections only).
+	Listen string
+	// Cluster joins servers into one NATS cluster (a lattice that
+	// survives the loss of a host needs three servers or more).
+	Cluster ClusterConfig
+	// JetStreamDir enables JetStream with its storage there (desired
+	// state, durable mailboxes, the key-value backend); empty: off.
+	JetStreamDir string
+	// ReadyTimeout bounds the start (default 10s).
+	ReadyTimeout time.Duration
+}
+
+// ClusterConfig is the route side of a clustered server.
+type ClusterConfig struct {
+	// Name of the cluster, the same on every server of it.
+	Name string
+	// Listen is the route address ("127.0.0.1:6222"); empty: no cluster.
+	Listen string
+	// Routes are the other servers' route addresses ("host:port").
+	Routes []string
+}
+
+// Server is an embedded NATS server: the lattice's transport when the
+// host runs it itself.
+type Server struct {
+	s *server.Server
+}
+
+// StartServer starts an embedded NATS server and waits until it accepts
+// connections.
+func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
+	opts := &server.Options{
+		ServerName: cfg.Name,
+		NoLog:      true,
+		NoSigs:     true,
+		// A lattice message carries up to the actor system's 1 MiB cap plus
+		// its headers.
+		MaxPayload: 2 << 20,
+	}
+	if cfg.Listen == "" {
+		opts.DontListen = true
+	} else {
+		host, port, err := splitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("lattice: listen %q: %w", cfg.Listen, err)
+		}
+		opts.Host, opts.Port = host, port
+	}
+	if cfg.Cluster.Listen != "" {
+		host, port, err := splitHostPort(cfg.Cluster.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("lattice: cluster listen %q: %w", cfg.Cluster.Listen, err)
+		}
+		if cfg.Cluster.Name == "" {
+			return nil, errors.New("lattice: a cluster needs a name")
+		}
+		opts.Cluster = server.ClusterOpts{Name: cfg.Cluster.Name, Host: host, Port: port}
+		for _, r := range cfg.Cluster.Routes {
+			u, err := url.Parse("nats-route://" + r)
+			if err != nil {
+				return nil, fmt.Errorf("lattice: route %q: %w", r, err)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
+	}
+	if cfg.JetStreamDir != "" {
+		opts.JetStream = true
+		opts.StoreDir = cfg.JetStreamDir
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("lattice: NATS server: %w", err)
+	}
+	go s.Start()
+	wait := cfg.ReadyTimeout
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
+		wait = time.Until(d)
+	}
+	if !s.ReadyForConnections(wait) {
+		s.Shutdown()
+		return nil, fmt.Errorf("lattice: NATS server not ready in %v", wait)
+	}
+	return &Server{s: s}, nil
+}
+
+// Connect opens an in-process connection to the server (no socket).
+func (s *Server) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{nats.InProcessServer(s.s), nats.Name(name)}, opts...)
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("lattice: connect: %w", err)
+	}
+	return nc, nil
+}
+
+// ClientURL is the client listener's URL ("" without one).
+func (s *Server) ClientURL() string {
+	if s.s.Addr() == nil {
+		return ""
+	}
+	return s.s.ClientURL()
+}
+
+// Routes is the number of routes to other servers of the cluster.
+func (s *Server) Routes() int { return s.s.NumRoutes() }
+
+// Shutdown stops the server (its connections are closed).
+func (s *Server) Shutdown() {
+	s.s.Shutdown()
+	s.s.WaitForShutdown()
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, err
+	}
+	return host, port, nil
+}
