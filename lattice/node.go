@@ -2,10 +2,12 @@ package lattice
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,7 +63,28 @@ type Config struct {
 	// RequestTimeout bounds a request from another host here, and how long
 	// this node waits for the reply to one of its own (default 30s).
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// Heartbeat is how often this host says it is alive (default 250ms);
+	// a host not heard from for three heartbeats of its own is gone.
+	Heartbeat time.Duration
+	// Load, when set, is what this host reports of itself in its
+	// heartbeats (Hosts shows it).
+	Load   func() Load
+	Logger *slog.Logger
+}
+
+// Load is what a host reports of itself.
+type Load struct {
+	Actors int     `json:"actors"`
+	Rate   float64 `json:"rate,omitempty"` // messages handled per second
+}
+
+// HostInfo is a host of the lattice as its heartbeats tell.
+type HostInfo struct {
+	Name     string    `json:"name"`
+	Self     bool      `json:"self,omitempty"`
+	Started  time.Time `json:"started"`
+	LastSeen time.Time `json:"last_seen"`
+	Load     Load      `json:"load"`
 }
 
 // Stats are a node's counters since it started.
@@ -94,6 +117,13 @@ type Node struct {
 	next    atomic.Uint64
 	waiting sync.Map // reply subject token -> chan *nats.Msg or func(*nats.Msg)
 	slots   chan struct{}
+
+	started  time.Time
+	hostsMu  sync.Mutex
+	hosts    map[string]*peer
+	peers    atomic.Int32 // len(hosts), read without the lock on every send
+	stopBeat chan struct{}
+	beatDone chan struct{}
 
 	sentOut, requestsOut, publishedOut, deliveredIn, requestsIn, publishIn atomic.Uint64
 	lostUnknown, lostRefused, refusedIn                                    atomic.Uint64
@@ -145,12 +175,16 @@ func New(conn *nats.Conn, cfg Config) (*Node, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 250 * time.Millisecond
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Node{conn: conn, cfg: cfg, prefix: p, log: log.With("lattice", cfg.Lattice, "host", cfg.Host),
-		subs: map[actor.ID]*nats.Subscription{}, early: map[actor.ID]bool{},
+		subs: map[actor.ID]*nats.Subscription{}, early: map[actor.ID]bool{}, started: time.Now(),
+		hosts: map[string]*peer{}, stopBeat: make(chan struct{}), beatDone: make(chan struct{}),
 		inbox: conn.NewRespInbox() + "-" + escapeToken(cfg.Host), slots: make(chan struct{}, cfg.MaxInFlight)}, nil
 }
 
@@ -173,6 +207,7 @@ func (n *Node) Attach(sys *actor.System) error {
 	}{
 		{n.inbox + ".>", n.onInbox},
 		{n.prefix + ".topic.>", n.onPublish},
+		{n.prefix + ".hosts.*", n.onHeartbeat},
 	} {
 		sub, err := n.conn.Subscribe(s.subj, s.fn)
 		if err != nil {
@@ -186,6 +221,8 @@ func (n *Node) Attach(sys *actor.System) error {
 		}
 	}
 	n.early = nil
+	n.beat()
+	go n.heartbeats()
 	return n.conn.Flush()
 }
 
@@ -194,7 +231,14 @@ func (n *Node) Attach(sys *actor.System) error {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
 	n.closed = true
+	if n.sys != nil {
+		close(n.stopBeat)
+		<-n.beatDone
+	}
 	for id, s := range n.subs {
 		s.Unsubscribe()
 		delete(n.subs, id)
@@ -334,6 +378,10 @@ func decode(msg *nats.Msg) (actor.Message, error) {
 
 // Send implements actor.Remote.
 func (n *Node) Send(ctx context.Context, to actor.ID, m actor.Message, reply func(actor.Message, error)) error {
+	if !n.hasPeers() {
+		// A host alone: nobody else can serve the id (no NATS hop).
+		return fmt.Errorf("%w: %s", actor.ErrUnknownActor, to)
+	}
 	subj := actorSubject(n.prefix, to)
 	switch {
 	case reply != nil:
@@ -404,6 +452,9 @@ func (n *Node) Send(ctx context.Context, to actor.ID, m actor.Message, reply fun
 
 // Publish implements actor.Remote.
 func (n *Node) Publish(ctx context.Context, m actor.Message) error {
+	if !n.hasPeers() {
+		return nil // a host alone: the local fan-out was all
+	}
 	n.publishedOut.Add(1)
 	if err := n.conn.PublishMsg(&nats.Msg{Subject: topicSubject(n.prefix, m.Topic), Header: n.encode("publish", m), Data: m.Payload}); err != nil {
 		return fmt.Errorf("lattice: publish %s: %w", m.Topic, err)
@@ -597,4 +648,121 @@ func outcome(to actor.ID, msg *nats.Msg) (actor.Message, error) {
 		return actor.Message{}, fmt.Errorf("lattice: %s: %s", to, reason)
 	}
 	return decode(msg)
+}
+
+// --- membership ------------------------------------------------------------------
+
+type peer struct {
+	info    HostInfo
+	expires time.Time
+}
+
+type heartbeat struct {
+	Host     string `json:"host"`
+	Started  int64  `json:"started"`
+	EveryMS  int64  `json:"every_ms"`
+	Load     Load   `json:"load"`
+	Stopping bool   `json:"stopping,omitempty"`
+}
+
+// beat publishes this host's heartbeat.
+func (n *Node) beat() {
+	hb := heartbeat{Host: n.cfg.Host, Started: n.started.UnixNano(), EveryMS: n.cfg.Heartbeat.Milliseconds()}
+	if n.cfg.Load != nil {
+		hb.Load = n.cfg.Load()
+	}
+	b, _ := json.Marshal(hb)
+	if err := n.conn.Publish(n.prefix+".hosts."+escapeToken(n.cfg.Host), b); err != nil {
+		n.log.Debug("lattice: heartbeat not sent", "err", err)
+	}
+}
+
+// heartbeats runs until Close: a heartbeat every Config.Heartbeat, and
+// peers not heard from in time forgotten.
+func (n *Node) heartbeats() {
+	defer close(n.beatDone)
+	t := time.NewTicker(n.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stopBeat:
+			b, _ := json.Marshal(heartbeat{Host: n.cfg.Host, Started: n.started.UnixNano(), Stopping: true})
+			n.conn.Publish(n.prefix+".hosts."+escapeToken(n.cfg.Host), b)
+			n.conn.Flush()
+			return
+		case now := <-t.C:
+			n.beat()
+			n.hostsMu.Lock()
+			for name, p := range n.hosts {
+				if now.After(p.expires) {
+					delete(n.hosts, name)
+					n.peers.Store(int32(len(n.hosts)))
+					n.log.Warn("lattice: a host is gone (no heartbeat)", "peer", name)
+				}
+			}
+			n.hostsMu.Unlock()
+		}
+	}
+}
+
+func (n *Node) onHeartbeat(msg *nats.Msg) {
+	var hb heartbeat
+	if len(msg.Data) > 4096 || json.Unmarshal(msg.Data, &hb) != nil || hb.Host == "" || hb.Host == n.cfg.Host {
+		return
+	}
+	every := time.Duration(hb.EveryMS) * time.Millisecond
+	if every <= 0 || every > time.Minute {
+		every = n.cfg.Heartbeat
+	}
+	n.hostsMu.Lock()
+	defer n.hostsMu.Unlock()
+	if hb.Stopping {
+		delete(n.hosts, hb.Host)
+		n.peers.Store(int32(len(n.hosts)))
+		return
+	}
+	p := n.hosts[hb.Host]
+	if p == nil {
+		p = &peer{}
+		n.hosts[hb.Host] = p
+		n.peers.Store(int32(len(n.hosts)))
+		n.log.Info("lattice: a host joined", "peer", hb.Host)
+	}
+	now := time.Now()
+	p.info = HostInfo{Name: hb.Host, Started: time.Unix(0, hb.Started), LastSeen: now, Load: hb.Load}
+	p.expires = now.Add(3 * every)
+}
+
+// hasPeers tells whether another host is alive in the lattice.
+func (n *Node) hasPeers() bool { return n.peers.Load() > 0 }
+
+// WaitHosts waits until count hosts (this one included) are alive in the
+// lattice, or ctx ends.
+func (n *Node) WaitHosts(ctx context.Context, count int) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for int(n.peers.Load())+1 < count {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lattice: %d of %d hosts: %w", n.peers.Load()+1, count, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Hosts lists the lattice's live hosts, this one first, then by name.
+func (n *Node) Hosts() []HostInfo {
+	self := HostInfo{Name: n.cfg.Host, Self: true, Started: n.started, LastSeen: time.Now()}
+	if n.cfg.Load != nil {
+		self.Load = n.cfg.Load()
+	}
+	n.hostsMu.Lock()
+	out := make([]HostInfo, 0, len(n.hosts)+1)
+	for _, p := range n.hosts {
+		out = append(out, p.info)
+	}
+	n.hostsMu.Unlock()
+	slices.SortFunc(out, func(a, b HostInfo) int { return strings.Compare(a.Name, b.Name) })
+	return append([]HostInfo{self}, out...)
 }

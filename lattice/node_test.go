@@ -80,6 +80,18 @@ func startServer(t *testing.T) *Server {
 	return srv
 }
 
+// joined waits until every host sees all of them.
+func joined(t *testing.T, hosts ...*host) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, h := range hosts {
+		if err := h.node.WaitHosts(ctx, len(hosts)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func (h *host) deploy(t *testing.T, id, comp string, config map[string]string, subs ...string) {
 	t.Helper()
 	if err := h.sys.Deploy(context.Background(), actor.Spec{ID: actor.ID(id), Component: component(t, comp),
@@ -115,6 +127,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestCrossHostRequestAndSend(t *testing.T) {
 	srv := startServer(t)
 	a, b := newHost(t, srv, "a", FireAndForget), newHost(t, srv, "b", FireAndForget)
+	joined(t, a, b)
 	b.deploy(t, "b/echo/1", "actor2_echotext", nil)
 	b.deploy(t, "b/agent/1", "actor2_agent2", nil)
 	a.deploy(t, "a/agent/1", "actor2_agent2", nil)
@@ -158,6 +171,7 @@ func TestCrossHostErrors(t *testing.T) {
 	srv := startServer(t)
 	a, b := newHost(t, srv, "a", FireAndForget), newHost(t, srv, "b", FireAndForget)
 	acked := newHost(t, srv, "c", Acknowledged)
+	joined(t, a, b, acked)
 	b.deploy(t, "b/sick/1", "actor2_sick", nil)
 	b.deploy(t, "b/go/1", "goactor_agent", nil)
 	ctx := context.Background()
@@ -192,6 +206,7 @@ func TestCrossHostErrors(t *testing.T) {
 func TestCrossHostPublish(t *testing.T) {
 	srv := startServer(t)
 	a, b := newHost(t, srv, "a", FireAndForget), newHost(t, srv, "b", FireAndForget)
+	joined(t, a, b)
 	subA, _ := a.sys.Subscribe("news.>", 16)
 	subB, _ := b.sys.Subscribe("news.*", 16)
 	if err := a.sys.Publish(context.Background(), "news.eu", []byte("elections"), "text/plain"); err != nil {
@@ -236,5 +251,38 @@ func TestEscapeToken(t *testing.T) {
 	}
 	if escapeToken("app/x/1") != "app/x/1" {
 		t.Error("an ordinary id changed")
+	}
+}
+
+// TestMembership: hosts see each other by heartbeats; a host that stops
+// says so (gone at once); a host that dies silently (its connection
+// closed without a word) is gone after three heartbeats. A host alone
+// sends nothing to NATS: a publish stays local, a send to an id it does
+// not serve fails at once.
+func TestMembership(t *testing.T) {
+	srv := startServer(t)
+	a := newHost(t, srv, "a", FireAndForget)
+	if err := a.sys.Publish(context.Background(), "x.y", []byte("alone"), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.sys.Send(context.Background(), "b/x/1", []byte("hi"), "text/plain"); !errors.Is(err, actor.ErrUnknownActor) {
+		t.Fatalf("send with no peer: %v", err)
+	}
+	if st := a.node.Stats(); st.PublishedOut != 0 || st.SentOut != 0 {
+		t.Fatalf("a host alone used NATS: %+v", st)
+	}
+	b := newHost(t, srv, "b", FireAndForget)
+	c := newHost(t, srv, "c", FireAndForget)
+	joined(t, a, b, c)
+	if hs := a.node.Hosts(); len(hs) != 3 || hs[0].Name != "a" || !hs[0].Self || hs[1].Name != "b" || hs[2].Name != "c" {
+		t.Fatalf("hosts %+v", hs)
+	}
+	b.node.Close() // a stop: says so
+	eventually(t, "b gone", func() bool { return len(a.node.Hosts()) == 2 })
+	c.node.conn.Close() // a death: no word
+	start := time.Now()
+	eventually(t, "c gone", func() bool { return len(a.node.Hosts()) == 1 })
+	if d := time.Since(start); d < a.node.cfg.Heartbeat {
+		t.Fatalf("c forgotten after %v, before its heartbeats could expire", d)
 	}
 }
