@@ -71,6 +71,7 @@ type Service struct {
 	// metrics serves /metrics on the admin listeners (nil: none).
 	metrics http.Handler
 	tracing *telemetry.Tracing
+	lat     *latticeLink // the lattice (package lattice); nil before Open made it
 
 	started time.Time
 
@@ -217,7 +218,14 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 	if s.tracing.Enabled() {
 		ao.Tracer, ao.TraceSample = s.tracing.Tracer(), s.tracing.Sample()
 	}
+	if err := s.openLattice(ctx); err != nil {
+		return nil, err
+	}
+	ao.Remote = s.lat.node
 	s.sys = actor.NewSystem(s.eng, ao)
+	if err := s.lat.node.Attach(s.sys); err != nil {
+		return nil, fmt.Errorf("host: lattice: %w", err)
+	}
 	m, err := telemetry.NewMetrics(telemetry.MetricsOptions{System: s.sys, Labels: s.labels,
 		PerActor: tel.MetricsPerActor, Engine: s.eng, Storage: s.kv, Owners: s.storageOwners, Logger: s.log})
 	if err != nil {
@@ -330,6 +338,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 
 func (s *Service) closeParts() error {
 	var errs []error
+	s.lat.close() // first: other hosts hear this one stop
 	if s.cat != nil {
 		errs = append(errs, s.cat.Close())
 	}
@@ -389,6 +398,7 @@ func (s *Service) Status(ctx context.Context) (admin.Status, error) {
 	if vs, err := s.cat.List(); err == nil {
 		st.Component = len(vs)
 	}
+	st.Lattice = s.lat.status(s.cfg.Lattice.Name, s.cfg.Lattice.Host)
 	return st, nil
 }
 

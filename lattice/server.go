@@ -19,7 +19,9 @@ type ServerConfig struct {
 	// Name of the server (default: a generated one).
 	Name string
 	// Listen is the client address ("127.0.0.1:4222"); empty: no client
-	// listener (in-process connections only).
+	// listener (in-process connections only), except that a clustered
+	// server needs one (nats-server starts routes after it): a random
+	// loopback port then.
 	Listen string
 	// Cluster joins servers into one NATS cluster (a lattice that
 	// survives the loss of a host needs three servers or more).
@@ -58,9 +60,14 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		// its headers.
 		MaxPayload: 2 << 20,
 	}
-	if cfg.Listen == "" {
+	switch {
+	case cfg.Listen == "" && cfg.Cluster.Listen != "":
+		// nats-server starts its routes only once the client listener is
+		// up (without one, it waits forever): a loopback port of its own.
+		opts.Host, opts.Port = "127.0.0.1", server.RANDOM_PORT
+	case cfg.Listen == "":
 		opts.DontListen = true
-	} else {
+	default:
 		host, port, err := splitHostPort(cfg.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("lattice: listen %q: %w", cfg.Listen, err)

@@ -398,6 +398,12 @@ func (e *cliEnv) hostCommands() []*cobra.Command {
 		Args:  nArgs(0, 0, "no arguments"),
 	}, func(r *hostRun, _ []string) error { return r.status() })
 
+	hosts := e.onHost(&cobra.Command{
+		Use:   "hosts",
+		Short: "the hosts of the host's lattice, with their actors",
+		Args:  nArgs(0, 0, "no arguments"),
+	}, func(r *hostRun, _ []string) error { return r.hosts() })
+
 	components := e.onHost(&cobra.Command{
 		Use:   "components",
 		Short: "list the components installed in the host's store",
@@ -405,7 +411,7 @@ func (e *cliEnv) hostCommands() []*cobra.Command {
 	}, func(r *hostRun, _ []string) error { return r.components() })
 
 	cmds := []*cobra.Command{deploy, undeploy, appsCmd, ps, logs, update, rollback, stop, restart, health,
-		deadLetters, status, components}
+		deadLetters, status, hosts, components}
 	for _, c := range cmds {
 		e.addHostFlags(c)
 	}
@@ -877,6 +883,39 @@ func (r *hostRun) deadLetters(limit int) error {
 }
 
 // status prints the host as a whole.
+// hosts lists the lattice's hosts: this one first, then by name.
+func (r *hostRun) hosts() error {
+	s, err := r.host.Status(r.ctx)
+	if err != nil {
+		return fmt.Errorf("hosts: %w", err)
+	}
+	if s.Lattice == nil {
+		return errors.New("hosts: this host runs without a lattice")
+	}
+	if r.json {
+		return r.writeJSON(s.Lattice)
+	}
+	w := tabwriter.NewWriter(r.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "lattice %s (%s)\n", printable(s.Lattice.Name), s.Lattice.Mode)
+	fmt.Fprintln(w, "HOST\tACTORS\tUP\tLAST SEEN\t")
+	for _, h := range s.Lattice.Hosts {
+		name := printable(h.Name)
+		if h.Self {
+			name += " (this host)"
+		}
+		up := "-"
+		if !h.Started.IsZero() {
+			up = time.Since(h.Started).Round(time.Second).String()
+		}
+		seen := "now"
+		if !h.Self {
+			seen = time.Since(h.LastSeen).Round(time.Millisecond).String() + " ago"
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t\n", name, h.Actors, up, seen)
+	}
+	return w.Flush()
+}
+
 func (r *hostRun) status() error {
 	s, err := r.host.Status(r.ctx)
 	if err != nil {
@@ -913,6 +952,9 @@ func (r *hostRun) status() error {
 	}
 	if s.Draining {
 		printField(w, "draining", "yes: the host is shutting down")
+	}
+	if l := s.Lattice; l != nil {
+		printField(w, "lattice", fmt.Sprintf("%s as %s (%s), %d host(s)", printable(l.Name), printable(l.Host), l.Mode, len(l.Hosts)))
 	}
 	if len(s.Problems) == 0 {
 		printField(w, "problems", "none")

@@ -645,6 +645,29 @@ func TestAppsListAndShow(t *testing.T) {
 	}
 }
 
+// TestHosts: `hosts` lists the lattice's hosts (this one marked), `status`
+// names the lattice, -o json is the lattice as the API gives it, and a
+// host without a lattice says so (exit 1).
+func TestHosts(t *testing.T) {
+	h := sampleHost()
+	h.status = admin.Status{PID: 1, Started: t0, Lattice: &admin.Lattice{Name: "prod", Host: "web-1", Mode: "acknowledged",
+		Hosts: []admin.LatticeHost{{Name: "web-1", Self: true, Started: t0, LastSeen: time.Now(), Actors: 12},
+			{Name: "web-2", Started: t0, LastSeen: time.Now().Add(-200 * time.Millisecond), Actors: 7}}}}
+	r := hostOK(t, h, "hosts")
+	want(t, "hosts", r.stdout, "lattice prod (acknowledged)", "web-1 (this host)", "12", "web-2", "7", " ago")
+	r = hostOK(t, h, "status")
+	want(t, "status", r.stdout, "prod as web-1 (acknowledged), 2 host(s)")
+	r = hostOK(t, h, "hosts", "-o", "json")
+	var l admin.Lattice
+	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil || len(l.Hosts) != 2 || l.Hosts[1].Actors != 7 {
+		t.Errorf("hosts -o json: %v\n%s", err, r.stdout)
+	}
+	h.status.Lattice = nil
+	if r := runHost(t, context.Background(), h, nil, "hosts"); r.code != 1 || !strings.Contains(r.stderr, "without a lattice") {
+		t.Errorf("hosts without a lattice: exit %d, %q", r.code, r.stderr)
+	}
+}
+
 func TestStatusAndDeadLetters(t *testing.T) {
 	h := sampleHost()
 	h.status = admin.Status{Version: "0.9.0", PID: 4242, DataDir: "/srv/data", Policy: "/srv/data/policy.toml",

@@ -10,7 +10,7 @@
 //	airssys-wasm install|push|list|info|uninstall|gc [--data DIR] ...
 //	airssys-wasm keygen|sign|verify ...
 //	airssys-wasm serve [--config host.toml]
-//	airssys-wasm deploy APP.toml | undeploy APP | apps [NAME] | ps | status
+//	airssys-wasm deploy APP.toml | undeploy APP | apps [NAME] | ps | status | hosts
 //	airssys-wasm logs [-f] [--tail N] [ACTOR] | dead-letters [--limit N]
 //	airssys-wasm update ACTOR NAME@VERSION | rollback|stop|restart|health ACTOR
 //	airssys-wasm components | component install|info|uninstall|export ...
@@ -89,7 +89,7 @@ const usage = `usage:
 The host as a service, and the commands against a running one:
   airssys-wasm serve [--config host.toml]   ("airssys-wasm serve --help")
   airssys-wasm deploy APP.toml              reconcile the host to an app file
-  airssys-wasm undeploy APP | apps [NAME] | ps | status
+  airssys-wasm undeploy APP | apps [NAME] | ps | status | hosts
   airssys-wasm logs [-f] [--tail N] [ACTOR] | dead-letters [--limit N]
   airssys-wasm update ACTOR NAME@VERSION | rollback|stop|restart|health ACTOR
   airssys-wasm components | component install|info|uninstall|export ...

@@ -68,6 +68,26 @@ type Status struct {
 	Reloaded  time.Time `json:"reloaded"`   // last SIGHUP (zero: never)
 	Problems  []string  `json:"problems"`   // apps or actors not as desired
 	Component int       `json:"components"` // versions in the store
+	// Lattice is the host's lattice and the hosts alive in it, this one
+	// first (nil when the host runs without one).
+	Lattice *Lattice `json:"lattice,omitempty"`
+}
+
+// Lattice is a lattice as one of its hosts sees it.
+type Lattice struct {
+	Name  string        `json:"name"`
+	Host  string        `json:"host"` // this host
+	Mode  string        `json:"mode"` // "fire-and-forget" or "acknowledged"
+	Hosts []LatticeHost `json:"hosts"`
+}
+
+// LatticeHost is a host of the lattice, as its heartbeats tell.
+type LatticeHost struct {
+	Name     string    `json:"name"`
+	Self     bool      `json:"self,omitempty"`
+	Started  time.Time `json:"started"`
+	LastSeen time.Time `json:"last_seen"`
+	Actors   int       `json:"actors"`
 }
 
 // App is a deployed app: its file and its actors' state.

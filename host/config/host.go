@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -75,6 +76,29 @@ type Host struct {
 	Gateway   Gateway
 	Registry  Registry
 	Telemetry Telemetry
+	Lattice   Lattice
+}
+
+// Lattice is the host's place among others (package lattice): by default
+// a lattice of one, over an embedded NATS server with no listener (an
+// in-process connection; nothing on the local message path).
+type Lattice struct {
+	// Name is the lattice's name (default "default"): hosts of one
+	// lattice share it.
+	Name string
+	// Host is this host's name in it (default: the machine's host name).
+	Host string
+	// Acknowledged makes sends to other hosts wait for the receiving host
+	// (mode = "acknowledged"); the default is fire-and-forget with losses
+	// counted and reported.
+	Acknowledged bool
+	// Listen is the embedded server's client address ("" none); Cluster*
+	// join it to the other hosts' servers. Loopback addresses only until
+	// hosts have credentials of their own (the next slice of issue 14).
+	Listen        string
+	ClusterName   string
+	ClusterListen string
+	Routes        []string
 }
 
 // Telemetry is what the host measures and where it sends traces.
@@ -168,6 +192,7 @@ func Defaults() *Host {
 		PolicyDefault: true,
 		LogLevel:      DefaultLogLevel,
 		Telemetry:     Telemetry{HandleTimes: true, Sample: DefaultSample},
+		Lattice:       Lattice{Name: "default", Host: defaultHostName()},
 		ShutdownDrain: DefaultShutdownDrain,
 		Gateway: Gateway{
 			Listen:            DefaultGatewayListen,
@@ -233,6 +258,15 @@ type rawHost struct {
 		OTLPEndpoint    any `toml:"otlp-endpoint"`
 		Sample          any `toml:"sample"`
 	} `toml:"telemetry"`
+	Lattice struct {
+		Name          any `toml:"name"`
+		Host          any `toml:"host"`
+		Mode          any `toml:"mode"`
+		Listen        any `toml:"listen"`
+		ClusterName   any `toml:"cluster-name"`
+		ClusterListen any `toml:"cluster-listen"`
+		Routes        any `toml:"routes"`
+	} `toml:"lattice"`
 	Registry struct {
 		PlainHTTP   any `toml:"plain-http"`
 		Credentials any `toml:"credentials"`
@@ -309,6 +343,34 @@ func Parse(file string, data []byte) (*Host, error) {
 		} else {
 			errs.addf("log.level", "%q is not debug, info, warn or error", s)
 		}
+	}
+	l := r.Lattice
+	if v, ok := errs.str("lattice.name", l.Name); ok {
+		h.Lattice.Name = v
+	}
+	if v, ok := errs.str("lattice.host", l.Host); ok {
+		h.Lattice.Host = v
+	}
+	if v, ok := errs.str("lattice.mode", l.Mode); ok {
+		switch v {
+		case "fire-and-forget":
+		case "acknowledged":
+			h.Lattice.Acknowledged = true
+		default:
+			errs.addf("lattice.mode", "%q is not fire-and-forget or acknowledged", v)
+		}
+	}
+	if v, ok := errs.str("lattice.listen", l.Listen); ok {
+		h.Lattice.Listen = v
+	}
+	if v, ok := errs.str("lattice.cluster-name", l.ClusterName); ok {
+		h.Lattice.ClusterName = v
+	}
+	if v, ok := errs.str("lattice.cluster-listen", l.ClusterListen); ok {
+		h.Lattice.ClusterListen = v
+	}
+	if v, ok := errs.strs("lattice.routes", l.Routes); ok {
+		h.Lattice.Routes = v
 	}
 	a := r.Admin
 	if p, ok := errs.hostPath("admin.socket", a.Socket); ok {
@@ -427,6 +489,7 @@ func maxSocketPath() int {
 }
 
 func (h *Host) validate(errs *errList) {
+	h.Lattice.validate(errs)
 	if t := h.Telemetry; t.Sample < 0 || t.Sample > 1 || t.Sample != t.Sample {
 		errs.addf("telemetry.sample", "%v is not between 0 and 1", t.Sample)
 	}
@@ -671,4 +734,49 @@ func underAny(p string, dirs []string) bool {
 		}
 	}
 	return false
+}
+
+// defaultHostName is the machine's host name, or "host" without one.
+func defaultHostName() string {
+	if n, err := os.Hostname(); err == nil && n != "" {
+		return strings.Map(func(r rune) rune {
+			if r == '.' || r == ' ' || r == '*' || r == '>' {
+				return '-'
+			}
+			return r
+		}, n)
+	}
+	return "host"
+}
+
+var latticeNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+func (l *Lattice) validate(errs *errList) {
+	if !latticeNameRE.MatchString(l.Name) {
+		errs.addf("lattice.name", "%q: want 1 to 63 of [a-z0-9-], starting with a letter or digit", l.Name)
+	}
+	if l.Host == "" || len(l.Host) > 128 || strings.ContainsAny(l.Host, " \t\r\n.*>") {
+		errs.addf("lattice.host", "%q: not empty, at most 128 bytes, no spaces, '.', '*' or '>'", l.Host)
+	}
+	for _, a := range []struct{ key, addr string }{{"lattice.listen", l.Listen}, {"lattice.cluster-listen", l.ClusterListen}} {
+		if a.addr == "" {
+			continue
+		}
+		if loopback, err := checkListen(a.addr); err != nil {
+			errs.addf(a.key, "%v", err)
+		} else if !loopback {
+			errs.addf(a.key, "%s is not a loopback address: a lattice listener is open to anyone who reaches it until hosts have credentials of their own (issue 14's next slice); use 127.0.0.1", a.addr)
+		}
+	}
+	if l.ClusterListen != "" && l.ClusterName == "" {
+		errs.add("lattice.cluster-name", "a cluster needs a name (the same on every host's server)")
+	}
+	if len(l.Routes) > 0 && l.ClusterListen == "" {
+		errs.add("lattice.routes", "routes need cluster-listen")
+	}
+	for _, r := range l.Routes {
+		if loopback, err := checkListen(r); err != nil || !loopback {
+			errs.addf("lattice.routes", "%q: a loopback host:port only (see lattice.listen)", r)
+		}
+	}
 }

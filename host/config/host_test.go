@@ -57,6 +57,7 @@ func TestDefaults(t *testing.T) {
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 			IdleTimeout: 120 * time.Second, MaxConnections: 1024},
 		Telemetry: Telemetry{HandleTimes: true, Sample: 0.01},
+		Lattice:   Lattice{Name: "default", Host: defaultHostName()},
 	}
 	if d := Defaults(); !reflect.DeepEqual(d, want) {
 		t.Fatalf("Defaults() = %+v\nwant %+v", d, want)
@@ -252,7 +253,7 @@ level = 3
 func TestValidate(t *testing.T) {
 	h := &Host{DataDir: "/var/lib/x", Policy: "/var/lib/x/policy.toml", LogLevel: slog.Level(3),
 		Admin:   Admin{Socket: "/var/lib/x/admin.sock", Listen: "0.0.0.0:1", TokenFile: "/t"},
-		Gateway: Defaults().Gateway}
+		Gateway: Defaults().Gateway, Lattice: Defaults().Lattice}
 	h.Gateway.MaxConnections = -1
 	err := h.Validate()
 	var keys []string
@@ -332,5 +333,31 @@ func TestTelemetryChecks(t *testing.T) {
 	h, err := Parse("host.toml", []byte("[host]\ndata-dir = \"/d\"\n[telemetry]\nsample = 1\nhandle-times = false\n"))
 	if err != nil || h.Telemetry.Sample != 1 || h.Telemetry.HandleTimes {
 		t.Fatalf("%+v %v", h.Telemetry, err)
+	}
+}
+
+// TestLatticeConfig: the [lattice] section's checks: names, the mode,
+// loopback listeners only (hosts have no credentials of their own yet), a
+// cluster needs a name and routes need a cluster listener.
+func TestLatticeConfig(t *testing.T) {
+	h, err := Parse("h.toml", []byte("[lattice]\nname = \"edge\"\nhost = \"n1\"\nmode = \"acknowledged\"\n"))
+	if err != nil || h.Lattice.Name != "edge" || h.Lattice.Host != "n1" || !h.Lattice.Acknowledged {
+		t.Fatalf("%+v, %v", h.Lattice, err)
+	}
+	for _, c := range []struct{ toml, key string }{
+		{"name = \"Bad Name\"", "lattice.name"},
+		{"host = \"a.b\"", "lattice.host"},
+		{"mode = \"maybe\"", "lattice.mode"},
+		{"listen = \"0.0.0.0:4222\"", "lattice.listen"},
+		{"cluster-listen = \"10.0.0.1:6222\"\ncluster-name = \"c\"", "lattice.cluster-listen"},
+		{"cluster-listen = \"127.0.0.1:6222\"", "lattice.cluster-name"},
+		{"routes = [\"127.0.0.1:6223\"]", "lattice.routes"},
+		{"cluster-listen = \"127.0.0.1:6222\"\ncluster-name = \"c\"\nroutes = [\"10.1.1.1:6222\"]", "lattice.routes"},
+	} {
+		_, err := Parse("h.toml", []byte("[lattice]\n"+c.toml+"\n"))
+		es := Errors(err)
+		if len(es) != 1 || es[0].Key != c.key {
+			t.Errorf("%q: %v, want one problem at %s", c.toml, err, c.key)
+		}
 	}
 }

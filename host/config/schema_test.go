@@ -52,6 +52,8 @@ func TestSchemaHostExample(t *testing.T) {
 		Registry: Registry{PlainHTTP: []string{"localhost:5000"}, Credentials: "/etc/airssys-wasm/docker-config.json"},
 		Telemetry: Telemetry{MetricsPerActor: false, HandleTimes: true, OTLPEndpoint: "http://127.0.0.1:4318",
 			Sample: 0.05},
+		Lattice: Lattice{Name: "prod", Host: "web-1", Listen: "127.0.0.1:4222", ClusterName: "prod",
+			ClusterListen: "127.0.0.1:6222", Routes: []string{"127.0.0.1:6223", "127.0.0.1:6224"}},
 	}
 	if !reflect.DeepEqual(h, want) {
 		t.Fatalf("the host.toml example parsed as\n%+v\nwant\n%+v", h, want)
