@@ -32,15 +32,46 @@
 // message's own headers (prefixed) and the trace context. Requests use
 // NATS request/reply: "no responders" is unknown-target.
 //
-// What a cross-host send promises (the modes): fire-and-forget is a core
-// NATS publish (at most once; a send to an id no host runs, or to a full
-// mailbox, is counted as a loss by the receiving side or by nobody, and
-// the counts are reported: never silent); acknowledged sends are a request
-// the receiving host answers once the message is in the mailbox (the
-// sender learns unknown-target and mailbox-full, one round trip per send,
-// flow control by a bounded number of sends in flight); durable (JetStream
-// mailboxes, at least once with de-duplication by message id) is for the
-// actors that ask for it in their app file.
+// What a cross-host message promises. A local send is synchronous: the
+// sender learns unknown-target or mailbox-full at once. Across hosts that
+// needs a round trip per send, so the lattice has modes (Config.Mode):
+//
+//   - FireAndForget (default): at most once. The send returns when NATS
+//     has the message. Losses the lattice can see come back to the
+//     sending host without a round trip per send: every send carries a
+//     reply subject of its host, to which the NATS server answers "no
+//     responders" when no host serves the id, and the receiving host
+//     answers only when it refuses the message (mailbox full, too large,
+//     stopping). Each such loss is counted (Stats.LostUnknown,
+//     LostRefused) and is a dead letter on the sending host. What NATS
+//     drops itself (a slow consumer; a connection lost with messages in
+//     its buffers) is counted by the connection, not per message.
+//   - Acknowledged: the send returns once the receiving host put the
+//     message into the mailbox, or with the error a local send would give
+//     (unknown-target, mailbox-full, too-large, closed), or with a timeout
+//     when no acknowledgement came (then the message may or may not have
+//     arrived: at most once still, but never silently). At most
+//     Config.MaxInFlight sends wait at once: flow control.
+//   - Durable (not built yet): JetStream mailboxes for the actors whose
+//     app file asks for durability; at least once, duplicates removed by
+//     message id.
+//
+// Requests are NATS request/reply in every mode: the reply, the
+// responder's error (*actor.HandlerError), unknown-target ("no
+// responders"), or a timeout. A host alone (no other host heard from)
+// sends nothing to NATS: a publish stays local and a send to an id it
+// does not serve fails at once, as without a lattice.
+//
+// Membership: every host publishes a heartbeat on <prefix>.hosts.<host>
+// (Config.Heartbeat, with its load); a host not heard from for three of
+// its heartbeats is gone, and a stopping host says so.
+//
+// Not built yet (issue 14's next slices): placement of app actors over
+// hosts from a desired state in JetStream KV, failover when a host dies,
+// durable mailboxes, the key-value backend on JetStream KV, per-host
+// credentials with subject permissions (until then listeners are loopback
+// only), and checks by the receiving host that a sender id belongs to the
+// host that sent it.
 //
 // Goroutines: NATS delivers each subscription's messages on its own
 // goroutine; the handler pushes into the local mailbox (bounded: a full

@@ -286,3 +286,48 @@ func TestMembership(t *testing.T) {
 		t.Fatalf("c forgotten after %v, before its heartbeats could expire", d)
 	}
 }
+
+// TestCrossHostRefusals: a receiving host refuses what its mailbox cannot
+// take: an acknowledged send gets ErrMailboxFull back; a fire-and-forget
+// one is counted as refused on both sides and is a dead letter on the
+// sending host (its loss report), never silent.
+func TestCrossHostRefusals(t *testing.T) {
+	srv := startServer(t)
+	a, b := newHost(t, srv, "a", FireAndForget), newHost(t, srv, "b", FireAndForget)
+	acked := newHost(t, srv, "c", Acknowledged)
+	joined(t, a, b, acked)
+	ctx := context.Background()
+	// b's actor is kept busy by a request it spins on (until its 2 s
+	// timeout), with room for one message queued behind it.
+	s := actor.Spec{ID: "b/busy/1", Component: component(t, "goactor_agent"), MailboxSize: 1, Overflow: actor.Reject}
+	s.Limits.Timeout = 2 * time.Second
+	if err := b.sys.Deploy(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.sys.Ask(ctx, "b/busy/1", []byte("spin"), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the actor busy", func() bool {
+		st, err := b.sys.Stats("b/busy/1")
+		return err == nil && st.MailboxDepth == 0 && st.Busy
+	})
+	if err := acked.sys.Send(ctx, "b/busy/1", []byte("queued"), "text/plain"); err != nil {
+		t.Fatalf("the one message with room: %v", err)
+	}
+	if err := acked.sys.Send(ctx, "b/busy/1", []byte("no room"), "text/plain"); !errors.Is(err, actor.ErrMailboxFull) {
+		t.Fatalf("acknowledged send to a full mailbox: %v", err)
+	}
+	for range 3 {
+		if err := a.sys.Send(ctx, "b/busy/1", []byte("no room"), "text/plain"); err != nil {
+			t.Fatalf("fire and forget: %v", err)
+		}
+	}
+	eventually(t, "three losses reported to a", func() bool { return a.node.Stats().LostRefused == 3 })
+	if st := b.node.Stats(); st.RefusedIn != 4 {
+		t.Fatalf("b refused %d, want 4 (one acknowledged, three not): %+v", st.RefusedIn, st)
+	}
+	dead, _ := a.sys.DeadLetters()
+	if len(dead) != 3 || dead[0].To != "b/busy/1" || !errors.Is(dead[0].Reason, actor.ErrMailboxFull) {
+		t.Fatalf("a's dead letters: %+v", dead)
+	}
+}
