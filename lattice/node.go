@@ -68,8 +68,14 @@ type Config struct {
 	Heartbeat time.Duration
 	// Load, when set, is what this host reports of itself in its
 	// heartbeats (Hosts shows it).
-	Load   func() Load
-	Logger *slog.Logger
+	Load func() Load
+	// Labels describe this host to placement (Constraint.Labels): at most
+	// 32, keys and values at most 128 bytes each.
+	Labels map[string]string
+	// OnChange, when set, is called when a host joins or leaves the
+	// lattice (on the node's own goroutines: it must not block).
+	OnChange func()
+	Logger   *slog.Logger
 }
 
 // Load is what a host reports of itself.
@@ -80,11 +86,12 @@ type Load struct {
 
 // HostInfo is a host of the lattice as its heartbeats tell.
 type HostInfo struct {
-	Name     string    `json:"name"`
-	Self     bool      `json:"self,omitempty"`
-	Started  time.Time `json:"started"`
-	LastSeen time.Time `json:"last_seen"`
-	Load     Load      `json:"load"`
+	Name     string            `json:"name"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Self     bool              `json:"self,omitempty"`
+	Started  time.Time         `json:"started"`
+	LastSeen time.Time         `json:"last_seen"`
+	Load     Load              `json:"load"`
 }
 
 // Stats are a node's counters since it started.
@@ -162,6 +169,14 @@ func New(conn *nats.Conn, cfg Config) (*Node, error) {
 	}
 	if cfg.Host == "" || strings.ContainsAny(cfg.Host, " \t\r\n.*>") {
 		return nil, fmt.Errorf("lattice: host name %q: not empty, no spaces, '.', '*' or '>'", cfg.Host)
+	}
+	if len(cfg.Labels) > 32 {
+		return nil, fmt.Errorf("lattice: %d labels, at most 32", len(cfg.Labels))
+	}
+	for k, v := range cfg.Labels {
+		if k == "" || len(k) > 128 || len(v) > 128 {
+			return nil, fmt.Errorf("lattice: label %q: keys 1 to 128 bytes, values at most 128", k)
+		}
 	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = 5 * time.Second
@@ -658,16 +673,17 @@ type peer struct {
 }
 
 type heartbeat struct {
-	Host     string `json:"host"`
-	Started  int64  `json:"started"`
-	EveryMS  int64  `json:"every_ms"`
-	Load     Load   `json:"load"`
-	Stopping bool   `json:"stopping,omitempty"`
+	Host     string            `json:"host"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Started  int64             `json:"started"`
+	EveryMS  int64             `json:"every_ms"`
+	Load     Load              `json:"load"`
+	Stopping bool              `json:"stopping,omitempty"`
 }
 
 // beat publishes this host's heartbeat.
 func (n *Node) beat() {
-	hb := heartbeat{Host: n.cfg.Host, Started: n.started.UnixNano(), EveryMS: n.cfg.Heartbeat.Milliseconds()}
+	hb := heartbeat{Host: n.cfg.Host, Labels: n.cfg.Labels, Started: n.started.UnixNano(), EveryMS: n.cfg.Heartbeat.Milliseconds()}
 	if n.cfg.Load != nil {
 		hb.Load = n.cfg.Load()
 	}
@@ -692,24 +708,36 @@ func (n *Node) heartbeats() {
 			return
 		case now := <-t.C:
 			n.beat()
+			changed := false
 			n.hostsMu.Lock()
 			for name, p := range n.hosts {
 				if now.After(p.expires) {
 					delete(n.hosts, name)
 					n.peers.Store(int32(len(n.hosts)))
 					n.log.Warn("lattice: a host is gone (no heartbeat)", "peer", name)
+					changed = true
 				}
 			}
 			n.hostsMu.Unlock()
+			if changed {
+				n.changed()
+			}
 		}
 	}
 }
 
 func (n *Node) onHeartbeat(msg *nats.Msg) {
 	var hb heartbeat
-	if len(msg.Data) > 4096 || json.Unmarshal(msg.Data, &hb) != nil || hb.Host == "" || hb.Host == n.cfg.Host {
+	if len(msg.Data) > 16<<10 || json.Unmarshal(msg.Data, &hb) != nil || hb.Host == "" || hb.Host == n.cfg.Host ||
+		len(hb.Labels) > 32 {
 		return
 	}
+	joined, left := false, false
+	defer func() {
+		if joined || left {
+			n.changed()
+		}
+	}()
 	every := time.Duration(hb.EveryMS) * time.Millisecond
 	if every <= 0 || every > time.Minute {
 		every = n.cfg.Heartbeat
@@ -717,8 +745,11 @@ func (n *Node) onHeartbeat(msg *nats.Msg) {
 	n.hostsMu.Lock()
 	defer n.hostsMu.Unlock()
 	if hb.Stopping {
-		delete(n.hosts, hb.Host)
-		n.peers.Store(int32(len(n.hosts)))
+		if _, ok := n.hosts[hb.Host]; ok {
+			delete(n.hosts, hb.Host)
+			n.peers.Store(int32(len(n.hosts)))
+			left = true
+		}
 		return
 	}
 	p := n.hosts[hb.Host]
@@ -727,10 +758,27 @@ func (n *Node) onHeartbeat(msg *nats.Msg) {
 		n.hosts[hb.Host] = p
 		n.peers.Store(int32(len(n.hosts)))
 		n.log.Info("lattice: a host joined", "peer", hb.Host)
+		joined = true
 	}
 	now := time.Now()
-	p.info = HostInfo{Name: hb.Host, Started: time.Unix(0, hb.Started), LastSeen: now, Load: hb.Load}
+	p.info = HostInfo{Name: hb.Host, Labels: hb.Labels, Started: time.Unix(0, hb.Started), LastSeen: now, Load: hb.Load}
 	p.expires = now.Add(3 * every)
+}
+
+// changed tells Config.OnChange that the hosts changed.
+func (n *Node) changed() {
+	if n.cfg.OnChange != nil {
+		n.cfg.OnChange()
+	}
+}
+
+// Candidates are the live hosts, this one included, for Place.
+func (n *Node) Candidates() []Candidate {
+	var out []Candidate
+	for _, h := range n.Hosts() {
+		out = append(out, Candidate{Name: h.Name, Labels: h.Labels})
+	}
+	return out
 }
 
 // hasPeers tells whether another host is alive in the lattice.
@@ -753,7 +801,7 @@ func (n *Node) WaitHosts(ctx context.Context, count int) error {
 
 // Hosts lists the lattice's live hosts, this one first, then by name.
 func (n *Node) Hosts() []HostInfo {
-	self := HostInfo{Name: n.cfg.Host, Self: true, Started: n.started, LastSeen: time.Now()}
+	self := HostInfo{Name: n.cfg.Host, Labels: n.cfg.Labels, Self: true, Started: n.started, LastSeen: time.Now()}
 	if n.cfg.Load != nil {
 		self.Load = n.cfg.Load()
 	}

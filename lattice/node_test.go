@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,5 +330,50 @@ func TestCrossHostRefusals(t *testing.T) {
 	dead, _ := a.sys.DeadLetters()
 	if len(dead) != 3 || dead[0].To != "b/busy/1" || !errors.Is(dead[0].Reason, actor.ErrMailboxFull) {
 		t.Fatalf("a's dead letters: %+v", dead)
+	}
+}
+
+// TestCandidatesAndChanges: a host's labels reach the others' Candidates,
+// placement over them is the same on every host, and OnChange hears
+// joins and leaves.
+func TestCandidatesAndChanges(t *testing.T) {
+	srv := startServer(t)
+	var changes atomic.Int32
+	node := func(name string, labels map[string]string, onChange func()) *Node {
+		nc, err := srv.Connect(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := New(nc, Config{Lattice: "test", Host: name, Labels: labels, OnChange: onChange})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := actor.NewSystem(eng, actor.Options{Remote: n})
+		if err := n.Attach(sys); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close(); nc.Close() })
+		return n
+	}
+	component(t, "actor2_echotext") // the engine
+	a := node("a", map[string]string{"zone": "eu"}, func() { changes.Add(1) })
+	b := node("b", map[string]string{"zone": "us"}, nil)
+	eventually(t, "a hears b", func() bool { return len(a.Candidates()) == 2 && changes.Load() == 1 })
+	eventually(t, "b hears a", func() bool { return len(b.Candidates()) == 2 })
+	ca := a.Candidates()
+	if ca[1].Name != "b" || ca[1].Labels["zone"] != "us" || ca[0].Labels["zone"] != "eu" {
+		t.Fatalf("candidates %+v", ca)
+	}
+	all := ids(100)
+	pa, pb := Place(all, a.Candidates(), Constraint{}), Place(all, b.Candidates(), Constraint{})
+	for id, h := range pa {
+		if pb[id] != h {
+			t.Fatalf("%s: a places it on %s, b on %s", id, h, pb[id])
+		}
+	}
+	b.Close()
+	eventually(t, "a hears b leave", func() bool { return len(a.Candidates()) == 1 && changes.Load() == 2 })
+	if _, err := New(a.conn, Config{Host: "x", Labels: map[string]string{"": "v"}}); err == nil {
+		t.Fatal("an empty label key was taken")
 	}
 }
