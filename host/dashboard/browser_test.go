@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -138,6 +139,12 @@ func screenshotDir(t testing.TB) string {
 
 func screenshot(t testing.TB, tab context.Context, dir, name string) {
 	t.Helper()
+	// Two frames first: rows of the tree (content-visibility: auto) that
+	// a change of the layout just moved into view are painted a frame
+	// after it.
+	eval[chromedp.Void](t, tab, `window.__framed = false;
+		requestAnimationFrame(() => requestAnimationFrame(() => { window.__framed = true; }))`)
+	waitFor(t, tab, "two frames before "+name, `window.__framed === true`)
 	buf, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
@@ -474,6 +481,116 @@ func TestBrowserGuestText(t *testing.T) {
 	}
 	if eval[bool](t, tab, `window.__pwned !== undefined`) {
 		t.Error("guest script ran")
+	}
+	if errs := eval[[]string](t, tab, `window.__errors`); len(errs) > 0 {
+		t.Errorf("the page reported errors (CSP refusals included): %q", errs)
+	}
+}
+
+// TestBrowserLattice: the fixture's host in a lattice of two hosts, then
+// one, then a thousand, then none: the page shows the lattice's name and
+// mode and each host (this one marked) with its actors, uptime and last
+// heartbeat, live; a host that leaves goes away; a host name with markup
+// in it shows as text; a list cut to the cap says so; with no lattice the
+// panel is gone; on a narrow screen it fits one column.
+func TestBrowserLattice(t *testing.T) {
+	browserPath(t)
+	f := newFixture()
+	d, err := New(f, Options{Interval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, d)
+	browser := newBrowser(t)
+	tab, closeTab := newTab(t, browser)
+	defer closeTab()
+	act(t, tab, "open the page", chromedp.Navigate(srv.URL+"/ui/"), chromedp.WaitVisible(actorSel("shop/counter/1")))
+	if eval[bool](t, tab, `!document.getElementById('lattice').hidden || document.querySelectorAll('#lattice-hosts tbody tr').length > 0`) {
+		t.Error("a host without a lattice shows one")
+	}
+
+	// Two hosts: this one and one whose name is markup.
+	now := time.Now()
+	evil := `<img src=x onerror="window.__pwned=1"><b>web-2</b>`
+	f.setLattice(&admin.Lattice{Name: "prod", Host: "web-1", Mode: "acknowledged", Hosts: []admin.LatticeHost{
+		{Name: "web-1", Self: true, Started: now.Add(-65*time.Minute - 10*time.Second), LastSeen: now, Actors: 12},
+		{Name: evil, Started: now.Add(-30 * time.Second), LastSeen: now.Add(-2 * time.Second), Actors: 7}}})
+	const rows = `Array.from(document.querySelectorAll('#lattice-hosts tbody tr'))`
+	// cellsJS is each row's cells' text, the host name without its badge.
+	const cellsJS = rows + `.map(tr => [tr.cells[0].firstChild.textContent, tr.querySelector('.badge').hidden ? '' : 'self',
+		tr.cells[1].textContent, tr.cells[2].textContent, tr.cells[3].textContent])`
+	waitFor(t, tab, "two hosts", `!document.getElementById('lattice').hidden && `+rows+`.length === 2`)
+	got := eval[[][]string](t, tab, cellsJS)
+	if len(got) != 2 || got[0][0] != "web-1" || got[0][1] != "self" || got[0][2] != "12" || got[0][3] != "1h 5m" || got[0][4] != "now" {
+		t.Errorf("this host's row: %q", got)
+	}
+	if len(got) == 2 && (got[1][0] != evil || got[1][1] != "" || got[1][2] != "7" ||
+		!regexp.MustCompile(`^[34][0-9](\.[0-9])?s$`).MatchString(got[1][3]) ||
+		!regexp.MustCompile(`^[2-9](\.[0-9])?s ago$`).MatchString(got[1][4])) {
+		t.Errorf("the other host's row: %q", got[1])
+	}
+	if got := eval[string](t, tab, `document.getElementById('lattice-title').textContent`); got != "Lattice prod (acknowledged, 2 hosts)" {
+		t.Errorf("the lattice's title: %q", got)
+	}
+	if !eval[bool](t, tab, `document.getElementById('lattice-cut').hidden`) {
+		t.Error("a lattice of two hosts is said to be cut")
+	}
+	if got := eval[string](t, tab, `document.getElementById('host').textContent`); !strings.Contains(got, "lattice prod as web-1") {
+		t.Errorf("the header: %q", got)
+	}
+	if n := eval[int](t, tab, `document.querySelectorAll('img, b').length`); n != 0 {
+		t.Errorf("a host name became %d elements", n)
+	}
+	// Live: the other host's last heartbeat ages with the host's clock.
+	waitFor(t, tab, "the last heartbeat to age", rows+`[1].cells[3].textContent !== `+jsString(got[1][4]))
+	screenshot(t, tab, screenshotDir(t), "dashboard-lattice")
+
+	// The other host leaves, this one runs more actors.
+	f.setLattice(&admin.Lattice{Name: "prod", Host: "web-1", Mode: "acknowledged", Hosts: []admin.LatticeHost{
+		{Name: "web-1", Self: true, Started: now.Add(-65 * time.Minute), LastSeen: time.Now(), Actors: 13}}})
+	waitFor(t, tab, "one host left", rows+`.length === 1 && `+rows+`[0].cells[1].textContent === '13'`)
+	if got := eval[[][]string](t, tab, cellsJS); len(got) != 1 || got[0][0] != "web-1" || got[0][1] != "self" {
+		t.Errorf("after the other host left: %q", got)
+	}
+	if got := eval[string](t, tab, `document.getElementById('lattice-mode').textContent`); got != "(acknowledged, 1 host)" {
+		t.Errorf("the lattice's mode and size: %q", got)
+	}
+
+	// A narrow screen: the lattice in the one column, within the screen.
+	act(t, tab, "a narrow screen", chromedp.EmulateViewport(400, 900))
+	waitFor(t, tab, "one column", `getComputedStyle(document.querySelector('main.grid')).gridTemplateColumns.trim().split(/\s+/).length === 1`)
+	if !eval[bool](t, tab, `(() => { const r = document.getElementById('lattice').getBoundingClientRect();
+		return r.left >= 0 && r.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth; })()`) {
+		t.Error("the lattice does not fit a narrow screen")
+	}
+	if !eval[bool](t, tab, `(() => { const b = document.querySelector('#lattice-hosts .badge');
+		return b.getClientRects().length === 1 && b.getBoundingClientRect().height < 1.5 * parseFloat(getComputedStyle(b).lineHeight) &&
+			b.closest('td').getBoundingClientRect().width >= 100; })()`) {
+		t.Error("on a narrow screen the host's name column is squeezed (its badge wraps)")
+	}
+	screenshot(t, tab, screenshotDir(t), "dashboard-lattice-narrow")
+	act(t, tab, "a wide screen", chromedp.EmulateViewport(1280, 1000))
+
+	// A thousand hosts: the cap's worth shown, and the page says so.
+	big := &admin.Lattice{Name: "big", Host: "web-1", Mode: "fire-and-forget",
+		Hosts: []admin.LatticeHost{{Name: "web-1", Self: true, Started: now, LastSeen: now, Actors: 1}}}
+	for i := range 999 {
+		big.Hosts = append(big.Hosts, admin.LatticeHost{Name: fmt.Sprintf("h%03d", i), Started: now, LastSeen: now, Actors: i})
+	}
+	f.setLattice(big)
+	waitFor(t, tab, "the cut list", fmt.Sprintf(`%s.length === %d && !document.getElementById('lattice-cut').hidden`, rows, maxLatticeHosts))
+	if got, want := eval[string](t, tab, `document.getElementById('lattice-cut').textContent`),
+		fmt.Sprintf("The lattice has 1000 hosts: only %d are shown, this one among them.", maxLatticeHosts); got != want {
+		t.Errorf("the cut says %q, want %q", got, want)
+	}
+
+	// No lattice: nothing of it.
+	f.setLattice(nil)
+	waitFor(t, tab, "the lattice gone", `document.getElementById('lattice').hidden && `+rows+`.length === 0 &&
+		!document.getElementById('host').textContent.includes('lattice')`)
+
+	if eval[bool](t, tab, `window.__pwned !== undefined`) {
+		t.Error("a host name's script ran")
 	}
 	if errs := eval[[]string](t, tab, `window.__errors`); len(errs) > 0 {
 		t.Errorf("the page reported errors (CSP refusals included): %q", errs)

@@ -563,3 +563,84 @@ func TestHubIdle(t *testing.T) {
 		}
 	}
 }
+
+// snapshotOf makes one snapshot of h's hub and decodes it, raw too.
+func snapshotOf(t *testing.T, h *handler) (snapshot, map[string]json.RawMessage) {
+	t.Helper()
+	e, err := readEvent(bufio.NewReader(strings.NewReader(string(h.hub.snapshot()))))
+	if err != nil || e.name != "snapshot" {
+		t.Fatalf("snapshot event %q: %v", e.name, err)
+	}
+	var s snapshot
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(e.data), &s); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(e.data), &raw); err != nil {
+		t.Fatal(err)
+	}
+	return s, raw
+}
+
+// TestSnapshotLattice: a snapshot carries the lattice (name, mode, each
+// host with its actors and times), once (not in the status too), cut to
+// maxLatticeHosts with this host kept and the total said; a host without
+// a lattice sends none.
+func TestSnapshotLattice(t *testing.T) {
+	f := newFixture()
+	h := newHandler(t, f, Options{})
+
+	s, raw := snapshotOf(t, h)
+	if s.Lattice != nil || raw["lattice"] != nil || strings.Contains(string(raw["status"]), "lattice") {
+		t.Errorf("a host without a lattice sends one: %s / %s", raw["lattice"], raw["status"])
+	}
+
+	seen := time.Now().Add(-300 * time.Millisecond).Round(0).UTC()
+	f.setLattice(&admin.Lattice{Name: "prod", Host: "web-1", Mode: "acknowledged", Hosts: []admin.LatticeHost{
+		{Name: "web-1", Self: true, Started: t0, LastSeen: seen, Actors: 12},
+		{Name: hostile, Started: t0.Add(time.Hour), LastSeen: seen, Actors: 7}}})
+	s, raw = snapshotOf(t, h)
+	l := s.Lattice
+	if l == nil || l.Name != "prod" || l.Host != "web-1" || l.Mode != "acknowledged" || l.TotalHosts != 2 || len(l.Hosts) != 2 {
+		t.Fatalf("lattice: %+v", l)
+	}
+	if got := l.Hosts[0]; got != (admin.LatticeHost{Name: "web-1", Self: true, Started: t0, LastSeen: seen, Actors: 12}) {
+		t.Errorf("this host: %+v", got)
+	}
+	if got := l.Hosts[1]; got.Name != hostile || got.Self || got.Actors != 7 || !got.Started.Equal(t0.Add(time.Hour)) {
+		t.Errorf("the other host: %+v", got)
+	}
+	if s.Status.Lattice != nil || strings.Contains(string(raw["status"]), "lattice") {
+		t.Errorf("the lattice is sent twice (in the status too): %s", raw["status"])
+	}
+	if strings.Contains(string(raw["lattice"]), "<") {
+		t.Errorf("a host name carries markup unescaped: %s", raw["lattice"])
+	}
+
+	// 1,000 hosts, this one last: the first ones up to the cap, this one in
+	// the last place, and the total.
+	big := &admin.Lattice{Name: "big", Host: "self", Mode: "fire-and-forget"}
+	for i := range 999 {
+		big.Hosts = append(big.Hosts, admin.LatticeHost{Name: fmt.Sprintf("h%04d-%s", i, strings.Repeat("x", 200)), Actors: i})
+	}
+	big.Hosts = append(big.Hosts, admin.LatticeHost{Name: "self", Self: true, Actors: 1})
+	f.setLattice(big)
+	s, raw = snapshotOf(t, h)
+	l = s.Lattice
+	if l == nil || l.TotalHosts != 1000 || len(l.Hosts) != maxLatticeHosts {
+		t.Fatalf("a big lattice: %d of %d hosts sent, want %d of 1000", len(l.Hosts), l.TotalHosts, maxLatticeHosts)
+	}
+	if l.Hosts[0].Actors != 0 || l.Hosts[maxLatticeHosts-2].Actors != maxLatticeHosts-2 || l.Hosts[maxLatticeHosts-1].Name != "self" ||
+		!l.Hosts[maxLatticeHosts-1].Self {
+		t.Errorf("the hosts kept: first %+v, last two %q %q", l.Hosts[0].Name, l.Hosts[maxLatticeHosts-2].Name, l.Hosts[maxLatticeHosts-1].Name)
+	}
+	if n := len(raw["lattice"]); n > 100_000 {
+		t.Errorf("the lattice takes %d bytes of a snapshot", n)
+	}
+
+	// The lattice goes: so does the snapshot's.
+	f.setLattice(nil)
+	if s, _ := snapshotOf(t, h); s.Lattice != nil {
+		t.Errorf("the lattice stays after the host left it: %+v", s.Lattice)
+	}
+}

@@ -14,6 +14,15 @@
 // letters with their reasons; the store's versions and which actors use
 // them, and every actor that can be rolled back, each with its button.
 //
+// When the host is in a lattice (admin.Status.Lattice), the page shows
+// it above the rest: its name and mode, and each of its hosts (this one
+// marked "this host", then the others by name) with the actors it runs,
+// its uptime and how long ago it was last heard from (both measured on
+// this host's clock, the snapshot's time, not the browser's). It follows
+// the snapshots: a host that leaves the lattice leaves the list, and a
+// host without a lattice shows nothing of it. At most 256 hosts are sent
+// (this one always among them); the page says when the list is cut.
+//
 // # Endpoints (below Options.Prefix, "/ui/" by default)
 //
 //	GET  /ui/              the page (index.html, with the CSRF token)
@@ -24,8 +33,10 @@
 //	                       ActorResult, or {"error": {"code", "message"}}
 //
 // The stream sends "retry", then event "snapshot" every Options.Interval:
-// {time, status, apps: [{name, digest, deployed, routes, actors: [admin.Actor
-// fields + rate]}], dead_letters, components, errors}. With ?actor=ID it
+// {time, status (admin.Status without its lattice), lattice: {admin.Lattice
+// fields, hosts cut to 256, total_hosts} (absent without a lattice), apps:
+// [{name, digest, deployed, routes, actors: [admin.Actor fields + rate]}],
+// dead_letters, components, errors}. With ?actor=ID it
 // also sends that actor's recent log lines, then its new ones (event "log",
 // an admin.LogLine), and its health every interval (event "health": {id,
 // health} or {id, error}). One hub asks the Backend once per interval for
@@ -40,7 +51,7 @@
 // # Hardening
 //
 // The page shows text chosen by guests (log lines, dead-letter reasons,
-// component names), so:
+// component names) and by other hosts (their names, in a lattice), so:
 //
 //   - the script inserts every string from the host with textContent,
 //     text nodes or dataset, never as HTML; the JSON it reads escapes <, >

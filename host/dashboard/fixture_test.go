@@ -25,6 +25,7 @@ type fixture struct {
 	logs      []admin.LogLine // sent by Logs, then it follows until its context ends
 	rollbacks []string        // the ids Rollback was called with
 	rbErr     error           // what Rollback returns
+	lattice   *admin.Lattice  // Status's lattice (nil: none)
 	appsCalls int
 }
 
@@ -83,7 +84,20 @@ func (f *fixture) bigApp(n int) {
 func (f *fixture) Status(ctx context.Context) (admin.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return admin.Status{Version: "v-test", Started: t0, PID: 42, Apps: len(f.apps), Actors: 2, Component: len(f.comps)}, nil
+	st := admin.Status{Version: "v-test", Started: t0, PID: 42, Apps: len(f.apps), Actors: 2, Component: len(f.comps)}
+	if f.lattice != nil {
+		l := *f.lattice
+		l.Hosts = append([]admin.LatticeHost(nil), l.Hosts...)
+		st.Lattice = &l
+	}
+	return st, nil
+}
+
+// setLattice sets the lattice Status reports (nil: none).
+func (f *fixture) setLattice(l *admin.Lattice) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lattice = l
 }
 
 func (f *fixture) Apps(ctx context.Context) ([]admin.App, error) {

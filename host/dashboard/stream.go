@@ -16,10 +16,15 @@ import (
 )
 
 // snapshot is what a stream sends every interval (event "snapshot"): the
-// host, its apps with their actors, the recent dead letters and the store.
+// host, its lattice, its apps with their actors, the recent dead letters
+// and the store.
 type snapshot struct {
-	Time        time.Time         `json:"time"`
-	Status      admin.Status      `json:"status"`
+	Time time.Time `json:"time"`
+	// Status is the host's, without its lattice: that is Lattice.
+	Status admin.Status `json:"status"`
+	// Lattice is the host's lattice with at most maxLatticeHosts of its
+	// hosts (nil, and absent, when the host runs without one).
+	Lattice     *latticeView      `json:"lattice,omitempty"`
 	Apps        []appView         `json:"apps"`
 	DeadLetters admin.DeadLetters `json:"dead_letters"`
 	Components  []admin.Component `json:"components"`
@@ -45,6 +50,42 @@ type actorView struct {
 	// Rate is the messages handled per second since the previous snapshot
 	// (from Handled's difference; 0 in the first one).
 	Rate float64 `json:"rate"`
+}
+
+// latticeView is the lattice as the page gets it: its hosts cut to
+// maxLatticeHosts (this host always among them), and how many it has.
+type latticeView struct {
+	admin.Lattice
+	TotalHosts int `json:"total_hosts"`
+}
+
+// maxLatticeHosts bounds the hosts a snapshot carries (a snapshot goes to
+// every page every interval; a lattice of thousands of hosts is not read
+// on one page). The page says when the list is cut.
+const maxLatticeHosts = 256
+
+// viewLattice is l as a snapshot carries it: at most limit hosts, in l's
+// order (this host first, then by name, as the host gives them), with
+// this host kept when it would fall past the cut.
+func viewLattice(l *admin.Lattice, limit int) *latticeView {
+	if l == nil {
+		return nil
+	}
+	v := &latticeView{Lattice: *l, TotalHosts: len(l.Hosts)}
+	if len(l.Hosts) <= limit {
+		v.Hosts = append([]admin.LatticeHost{}, l.Hosts...)
+		return v
+	}
+	v.Hosts = append(make([]admin.LatticeHost, 0, limit), l.Hosts[:limit]...)
+	for i, h := range l.Hosts {
+		if h.Self {
+			if i >= limit {
+				v.Hosts[limit-1] = h
+			}
+			break
+		}
+	}
+	return v
 }
 
 // hub makes one snapshot per interval for every stream open (the Backend
@@ -152,6 +193,7 @@ func (h *hub) snapshot() []byte {
 	var err error
 	s.Status, err = h.b.Status(ctx)
 	note("status", err)
+	s.Lattice, s.Status.Lattice = viewLattice(s.Status.Lattice, maxLatticeHosts), nil
 	apps, err := h.b.Apps(ctx)
 	note("apps", err)
 	s.DeadLetters, err = h.b.DeadLetters(ctx, h.o.DeadLetters)

@@ -23,6 +23,7 @@
     apps: new Map(), // app name -> {root, list, count, key}
     rows: new Map(), // actor id -> the row of the tree
     rollbacks: new Map(), // actor id -> its line in the rollback list
+    hosts: new Map(), // lattice host name -> its row
     tabStop: null, // the one actor button in the tab order
     keys: {}, // what the tables were last drawn from
     first: true,
@@ -69,6 +70,17 @@
     if (s < 7200) return Math.round(s / 60) + 'm';
     return Math.round(s / 3600) + 'h';
   }
+  // span is a duration in ms, short: 0.3s, 42s, 12m 5s, 5h 12m, 3d 4h.
+  function span(ms) {
+    const s = Math.max(0, ms) / 1000;
+    if (s < 10) return s.toFixed(1) + 's';
+    if (s < 60) return Math.floor(s) + 's';
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + 'm ' + (Math.floor(s) % 60) + 's';
+    const h = Math.floor(m / 60);
+    if (h < 48) return h + 'h ' + (m % 60) + 'm';
+    return Math.floor(h / 24) + 'd ' + (h % 24) + 'h';
+  }
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
   // ---- the live stream ----
@@ -109,6 +121,7 @@
     for (const app of s.apps) for (const a of app.actors) st.byId.set(a.id, a);
     record(s);
     renderHost(s);
+    renderLattice(s);
     renderTree(s.apps);
     renderDeadLetters(s.dead_letters);
     renderComponents(s.components);
@@ -147,6 +160,7 @@
     const h = s.status;
     const parts = ['airssys-wasm ' + (h.version || '(dev build)'), 'pid ' + h.pid, 'up ' + since(h.started),
       h.apps + ' apps', h.actors + ' actors running', h.components + ' versions in the store'];
+    if (s.lattice) parts.push('lattice ' + s.lattice.name + ' as ' + s.lattice.host);
     if (h.dev_mode) parts.push('DEV MODE: everything allowed');
     if (h.draining) parts.push('draining');
     setText($('host'), parts.join(' · '));
@@ -156,6 +170,57 @@
       st.keys.problems = key;
       $('problems').replaceChildren(...problems.map((p) => el('li', '', p)));
     }
+  }
+
+  // ---- the lattice: its hosts, this one first ----
+
+  // renderLattice shows the lattice's hosts (none: the panel is hidden), with their times measured
+  // on the host's clock (the snapshot's time), not the browser's.
+  function renderLattice(s) {
+    const l = s.lattice;
+    const tb = $('lattice-hosts').tBodies[0];
+    $('lattice').hidden = !l;
+    if (!l) {
+      if (st.hosts.size) { tb.replaceChildren(); st.hosts.clear(); }
+      return;
+    }
+    const hosts = l.hosts || [];
+    const total = l.total_hosts || hosts.length;
+    setText($('lattice-name'), l.name);
+    setText($('lattice-mode'), '(' + l.mode + ', ' + total + (total === 1 ? ' host)' : ' hosts)'));
+    const cut = total > hosts.length;
+    $('lattice-cut').hidden = !cut;
+    if (cut) setText($('lattice-cut'), 'The lattice has ' + total + ' hosts: only ' + hosts.length + ' are shown, this one among them.');
+    const now = Date.parse(s.time);
+    const seen = new Set();
+    let i = 0;
+    for (const h of hosts) {
+      if (seen.has(h.name)) continue;
+      seen.add(h.name);
+      let r = st.hosts.get(h.name);
+      if (!r) {
+        const tr = el('tr');
+        const name = el('td');
+        const badge = el('span', 'badge', 'this host');
+        name.append(document.createTextNode(h.name), badge);
+        const actors = el('td');
+        const up = el('td');
+        const last = el('td');
+        tr.append(name, actors, up, last);
+        st.hosts.set(h.name, r = { tr, badge, actors, up, last });
+      }
+      if (tb.children[i] !== r.tr) tb.insertBefore(r.tr, tb.children[i] || null);
+      i++;
+      const self = !!h.self;
+      if (r.tr.className !== (self ? 'self' : '')) r.tr.className = self ? 'self' : '';
+      r.badge.hidden = !self;
+      setText(r.actors, h.actors || 0);
+      const started = Date.parse(h.started);
+      setText(r.up, started > 0 && now >= 0 ? span(now - started) : '–');
+      const last = Date.parse(h.last_seen);
+      setText(r.last, self ? 'now' : last > 0 && now >= 0 ? span(now - last) + ' ago' : '–');
+    }
+    for (const [name, r] of st.hosts) if (!seen.has(name)) { r.tr.remove(); st.hosts.delete(name); }
   }
 
   // ---- the supervision tree: apps, then their actors ----
