@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
 )
 
 // freePort is a loopback address nothing listens on (just now).
@@ -71,5 +73,94 @@ func TestTwoHostsOneLattice(t *testing.T) {
 			t.Fatalf("h2 still listed after its shutdown: %+v", st.Lattice)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// twoHosts opens two services of one lattice (embedded servers clustered
+// on loopback), each with the same echo component installed.
+func twoHosts(t *testing.T) (*Service, *Service, *fixture, *fixture) {
+	t.Helper()
+	p1, p2 := freePort(t), freePort(t)
+	lattice := func(name, listen, route string) string {
+		return fmt.Sprintf("[lattice]\nname = \"t\"\nhost = %q\ncluster-name = \"t\"\ncluster-listen = %q\nroutes = [%q]\n",
+			name, listen, route)
+	}
+	f1, f2 := newFixture(t), newFixture(t)
+	f1.cfg, f2.cfg = f1.config(t, lattice("h1", p1, p2)), f2.config(t, lattice("h2", p2, p1))
+	s1, s2 := f1.open(t, Options{}), f2.open(t, Options{})
+	f1.install(t, s1, "actor2_echotext", "echo", "1.0.0")
+	f2.install(t, s2, "actor2_echotext", "echo", "1.0.0")
+	return s1, s2, f1, f2
+}
+
+// runningHere are the ids of app demo this service runs.
+func runningHere(s *Service) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range s.System().Actors() {
+		out[string(id)] = true
+	}
+	return out
+}
+
+// TestPlacementAndFailover: the same app deployed on two hosts runs each
+// actor once, on one host or the other (placement over the hosts that have
+// that version); every actor answers from either host; when a host dies
+// without a word (its NATS server gone), the other runs all of them
+// within 2 seconds.
+func TestPlacementAndFailover(t *testing.T) {
+	s1, s2, _, _ := twoHosts(t)
+	app := echoAppFile("1.0.0", 8, "")
+	deploy(t, s1, app)
+	deploy(t, s2, app)
+	ctx := context.Background()
+	want := []string{"demo/echo/1", "demo/echo/2", "demo/echo/3", "demo/echo/4", "demo/echo/5", "demo/echo/6",
+		"demo/echo/7", "demo/echo/8"}
+	split := func() (map[string]bool, map[string]bool, bool) {
+		r1, r2 := runningHere(s1), runningHere(s2)
+		for _, id := range want {
+			if r1[id] == r2[id] { // on both, or on neither
+				return r1, r2, false
+			}
+		}
+		return r1, r2, len(r1) > 0 && len(r2) > 0
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r1, r2, ok := split()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never split: h1 %v, h2 %v", r1, r2)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, id := range want {
+		for _, s := range []*Service{s1, s2} {
+			m, err := s.System().Request(ctx, actor.ID(id), []byte(id), "text/plain")
+			if err != nil || string(m.Payload) != id {
+				t.Fatalf("%s from a host: %q, %v", id, m.Payload, err)
+			}
+		}
+	}
+	// h2 dies as far as h1 can tell: its NATS server goes, with no
+	// stopping word (h2 itself goes on, alone: a partition).
+	died := time.Now()
+	s2.lat.srv.Shutdown()
+	for len(runningHere(s1)) != len(want) {
+		if time.Since(died) > 10*time.Second {
+			t.Fatalf("h1 runs %v after h2 died", runningHere(s1))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(died)
+	t.Logf("failover in %v", took)
+	if took > 2*time.Second {
+		t.Fatalf("failover took %v, more than 2s", took)
+	}
+	for _, id := range want {
+		if m, err := s1.System().Request(ctx, actor.ID(id), []byte("after"), "text/plain"); err != nil || string(m.Payload) != "after" {
+			t.Fatalf("%s after the failover: %q, %v", id, m.Payload, err)
+		}
 	}
 }

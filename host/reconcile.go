@@ -114,6 +114,14 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 			progress(r)
 		}
 	}
+	// In a lattice, other hosts with this version of the app run their
+	// share of its actors: this host plans only its own, and stops those
+	// placed elsewhere (routes still reach them, through the lattice).
+	elsewhere := s.placedElsewhere(app.Name, rec.Digest, order)
+	all := order
+	if len(elsewhere) > 0 {
+		order = slices.DeleteFunc(slices.Clone(order), func(id actor.ID) bool { return elsewhere[id] })
+	}
 	supKey := keyOf(app.Supervisor)
 	run := &appRun{app: app, rec: rec, ids: order, supKey: supKey}
 	supChanged := cur != nil && cur.supKey != supKey
@@ -153,7 +161,7 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 	var removed []actor.ID
 	if cur != nil {
 		for _, id := range slices.Backward(cur.ids) {
-			if _, ok := wants[id]; !ok {
+			if _, ok := wants[id]; !ok || elsewhere[id] {
 				removed = append(removed, id)
 			}
 		}
@@ -161,7 +169,10 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 
 	// 1. Routes first point only at actors that go on running, so that no
 	// request reaches an actor about to stop.
-	if err := s.setRoutesWith(app, func(id actor.ID) bool { k, ok := plan[id]; return ok && (k == keep || k == update) }); err != nil {
+	if err := s.setRoutesWith(app, func(id actor.ID) bool {
+		k, ok := plan[id]
+		return elsewhere[id] || (ok && (k == keep || k == update))
+	}); err != nil {
 		s.log.Error("gateway routes", "app", app.Name, "err", err)
 	}
 	// 2. Stop what the file dropped, then what is replaced (a changed
@@ -292,7 +303,11 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 			failed++
 		}
 	}
-	s.log.Info("app deployed", "app", app.Name, "digest", rec.Digest, "changed", rep.Changed, "actors", len(order), "failed", failed)
+	s.log.Info("app deployed", "app", app.Name, "digest", rec.Digest, "changed", rep.Changed, "actors", len(order),
+		"elsewhere", len(all)-len(order), "failed", failed)
+	if s.lat != nil && s.lat.node != nil && !restoring {
+		s.lat.node.Announce() // the other hosts place this version now
+	}
 	return rep, nil
 }
 

@@ -226,6 +226,8 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 	if err := s.lat.node.Attach(s.sys); err != nil {
 		return nil, fmt.Errorf("host: lattice: %w", err)
 	}
+	s.lat.started.Store(true)
+	go s.rebalance(s.lat)
 	m, err := telemetry.NewMetrics(telemetry.MetricsOptions{System: s.sys, Labels: s.labels,
 		PerActor: tel.MetricsPerActor, Engine: s.eng, Storage: s.kv, Owners: s.storageOwners, Logger: s.log})
 	if err != nil {
@@ -308,6 +310,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	}
 	s.draining = true
 	s.mu.Unlock()
+	s.lat.stopRebalance() // before op: it may wait for op
 	s.op.Lock()
 	defer s.op.Unlock()
 	s.mu.RLock()
@@ -370,6 +373,9 @@ func (a *actorRun) releasePins() {
 
 // Status implements admin.Backend.
 func (s *Service) Status(ctx context.Context) (admin.Status, error) {
+	// Outside mu: the node asks this service for its apps (appDigests),
+	// which takes mu itself.
+	lat := s.lat.status(s.cfg.Lattice.Name, s.cfg.Lattice.Host)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := admin.Status{Version: s.opts.Version, Started: s.started, PID: os.Getpid(), DataDir: s.cfg.DataDir,
@@ -398,7 +404,7 @@ func (s *Service) Status(ctx context.Context) (admin.Status, error) {
 	if vs, err := s.cat.List(); err == nil {
 		st.Component = len(vs)
 	}
-	st.Lattice = s.lat.status(s.cfg.Lattice.Name, s.cfg.Lattice.Host)
+	st.Lattice = lat
 	return st, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -72,8 +73,14 @@ type Config struct {
 	// Labels describe this host to placement (Constraint.Labels): at most
 	// 32, keys and values at most 128 bytes each.
 	Labels map[string]string
+	// Apps, when set, is what this host has deployed (app name to its
+	// digest) as its heartbeats tell the others: placement of an app is
+	// over the hosts that have the same version of it (CandidatesFor). At
+	// most 256 are sent.
+	Apps func() map[string]string
 	// OnChange, when set, is called when a host joins or leaves the
-	// lattice (on the node's own goroutines: it must not block).
+	// lattice or another host's apps change (on the node's own goroutines:
+	// it must not block).
 	OnChange func()
 	Logger   *slog.Logger
 }
@@ -88,6 +95,7 @@ type Load struct {
 type HostInfo struct {
 	Name     string            `json:"name"`
 	Labels   map[string]string `json:"labels,omitempty"`
+	Apps     map[string]string `json:"apps,omitempty"`
 	Self     bool              `json:"self,omitempty"`
 	Started  time.Time         `json:"started"`
 	LastSeen time.Time         `json:"last_seen"`
@@ -675,6 +683,7 @@ type peer struct {
 type heartbeat struct {
 	Host     string            `json:"host"`
 	Labels   map[string]string `json:"labels,omitempty"`
+	Apps     map[string]string `json:"apps,omitempty"`
 	Started  int64             `json:"started"`
 	EveryMS  int64             `json:"every_ms"`
 	Load     Load              `json:"load"`
@@ -687,6 +696,7 @@ func (n *Node) beat() {
 	if n.cfg.Load != nil {
 		hb.Load = n.cfg.Load()
 	}
+	hb.Apps = n.apps()
 	b, _ := json.Marshal(hb)
 	if err := n.conn.Publish(n.prefix+".hosts."+escapeToken(n.cfg.Host), b); err != nil {
 		n.log.Debug("lattice: heartbeat not sent", "err", err)
@@ -704,7 +714,7 @@ func (n *Node) heartbeats() {
 		case <-n.stopBeat:
 			b, _ := json.Marshal(heartbeat{Host: n.cfg.Host, Started: n.started.UnixNano(), Stopping: true})
 			n.conn.Publish(n.prefix+".hosts."+escapeToken(n.cfg.Host), b)
-			n.conn.Flush()
+			n.conn.FlushTimeout(time.Second) // a lost connection does not hold the stop
 			return
 		case now := <-t.C:
 			n.beat()
@@ -728,8 +738,8 @@ func (n *Node) heartbeats() {
 
 func (n *Node) onHeartbeat(msg *nats.Msg) {
 	var hb heartbeat
-	if len(msg.Data) > 16<<10 || json.Unmarshal(msg.Data, &hb) != nil || hb.Host == "" || hb.Host == n.cfg.Host ||
-		len(hb.Labels) > 32 {
+	if len(msg.Data) > 64<<10 || json.Unmarshal(msg.Data, &hb) != nil || hb.Host == "" || hb.Host == n.cfg.Host ||
+		len(hb.Labels) > 32 || len(hb.Apps) > maxApps {
 		return
 	}
 	joined, left := false, false
@@ -760,9 +770,23 @@ func (n *Node) onHeartbeat(msg *nats.Msg) {
 		n.log.Info("lattice: a host joined", "peer", hb.Host)
 		joined = true
 	}
+	if !joined && !maps.Equal(p.info.Apps, hb.Apps) {
+		joined = true // its apps changed: placement may differ
+	}
 	now := time.Now()
-	p.info = HostInfo{Name: hb.Host, Labels: hb.Labels, Started: time.Unix(0, hb.Started), LastSeen: now, Load: hb.Load}
+	p.info = HostInfo{Name: hb.Host, Labels: hb.Labels, Apps: hb.Apps, Started: time.Unix(0, hb.Started), LastSeen: now, Load: hb.Load}
 	p.expires = now.Add(3 * every)
+}
+
+// Announce sends this host's heartbeat now (after its apps changed, so
+// that the others place at once rather than at the next beat).
+func (n *Node) Announce() {
+	n.mu.Lock()
+	ok := n.sys != nil && !n.closed
+	n.mu.Unlock()
+	if ok {
+		n.beat()
+	}
 }
 
 // changed tells Config.OnChange that the hosts changed.
@@ -779,6 +803,38 @@ func (n *Node) Candidates() []Candidate {
 		out = append(out, Candidate{Name: h.Name, Labels: h.Labels})
 	}
 	return out
+}
+
+// CandidatesFor are the live hosts that have app at digest deployed, this
+// one included when it has.
+func (n *Node) CandidatesFor(app, digest string) []Candidate {
+	var out []Candidate
+	for _, h := range n.Hosts() {
+		if h.Apps[app] == digest {
+			out = append(out, Candidate{Name: h.Name, Labels: h.Labels})
+		}
+	}
+	return out
+}
+
+// maxApps caps the apps a heartbeat carries.
+const maxApps = 256
+
+// apps is this host's apps for its heartbeat (at most maxApps).
+func (n *Node) apps() map[string]string {
+	if n.cfg.Apps == nil {
+		return nil
+	}
+	a := n.cfg.Apps()
+	if len(a) > maxApps {
+		names := slices.Sorted(maps.Keys(a))[:maxApps]
+		cut := make(map[string]string, maxApps)
+		for _, k := range names {
+			cut[k] = a[k]
+		}
+		a = cut
+	}
+	return a
 }
 
 // hasPeers tells whether another host is alive in the lattice.
@@ -801,7 +857,7 @@ func (n *Node) WaitHosts(ctx context.Context, count int) error {
 
 // Hosts lists the lattice's live hosts, this one first, then by name.
 func (n *Node) Hosts() []HostInfo {
-	self := HostInfo{Name: n.cfg.Host, Labels: n.cfg.Labels, Self: true, Started: n.started, LastSeen: time.Now()}
+	self := HostInfo{Name: n.cfg.Host, Labels: n.cfg.Labels, Apps: n.apps(), Self: true, Started: n.started, LastSeen: time.Now()}
 	if n.cfg.Load != nil {
 		self.Load = n.cfg.Load()
 	}
