@@ -63,7 +63,7 @@ func (s *Service) openLattice(ctx context.Context) error {
 	l := &latticeLink{srv: srv, mode: "fire-and-forget", pokes: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	s.lat = l
-	if l.nc, err = srv.Connect(lc.Host, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)); err != nil {
+	if l.nc, err = srv.Connect(lc.Host, lattice.LogErrors(s.log), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)); err != nil {
 		return fmt.Errorf("host: lattice: %w", err)
 	}
 	mode := lattice.FireAndForget

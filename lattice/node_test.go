@@ -377,3 +377,20 @@ func TestCandidatesAndChanges(t *testing.T) {
 		t.Fatal("an empty label key was taken")
 	}
 }
+
+// TestServerPortZero: port 0 is a free port (nats-server would take its
+// default, 4222), for clients and routes.
+func TestServerPortZero(t *testing.T) {
+	srv, err := StartServer(context.Background(), ServerConfig{Listen: "127.0.0.1:0",
+		Cluster: ClusterConfig{Name: "z", Listen: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	if u := srv.ClientURL(); u == "" || strings.HasSuffix(u, ":4222") {
+		t.Fatalf("client URL %q", u)
+	}
+	if _, err := StartServer(context.Background(), ServerConfig{Listen: "127.0.0.1:99999"}); err == nil {
+		t.Fatal("port 99999 taken")
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -114,9 +116,11 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	return &Server{s: s}, nil
 }
 
-// Connect opens an in-process connection to the server (no socket).
+// Connect opens an in-process connection to the server (no socket). Its
+// asynchronous errors (a slow consumer dropping messages) are not printed
+// to stderr: pass LogErrors to log them.
 func (s *Server) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.InProcessServer(s.s), nats.Name(name)}, opts...)
+	opts = append([]nats.Option{nats.InProcessServer(s.s), nats.Name(name), LogErrors(nil)}, opts...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("lattice: connect: %w", err)
@@ -132,6 +136,26 @@ func (s *Server) ClientURL() string {
 	return s.s.ClientURL()
 }
 
+// LogErrors makes a connection log its asynchronous errors to log, at
+// most one a second (a slow consumer reports every drop; the node counts
+// them in Stats.Dropped); nil drops them.
+func LogErrors(log *slog.Logger) nats.Option {
+	var last atomic.Int64
+	return nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		now := time.Now().UnixNano()
+		if log == nil || now-last.Load() < int64(time.Second) {
+			return
+		}
+		last.Store(now)
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		log.Warn("lattice: NATS connection error (messages may be dropped; see the node's Dropped count)",
+			"subject", subject, "err", err)
+	})
+}
+
 // Routes is the number of routes to other servers of the cluster.
 func (s *Server) Routes() int { return s.s.NumRoutes() }
 
@@ -141,14 +165,19 @@ func (s *Server) Shutdown() {
 	s.s.WaitForShutdown()
 }
 
+// splitHostPort splits "host:port"; port 0 is a random free port (for
+// nats-server, 0 means its default port).
 func splitHostPort(hp string) (string, int, error) {
 	host, p, err := net.SplitHostPort(hp)
 	if err != nil {
 		return "", 0, err
 	}
 	port, err := strconv.Atoi(p)
-	if err != nil {
-		return "", 0, err
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
 	}
 	return host, port, nil
 }
