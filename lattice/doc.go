@@ -66,12 +66,25 @@
 // (Config.Heartbeat, with its load); a host not heard from for three of
 // its heartbeats is gone, and a stopping host says so.
 //
-// Not built yet (issue 14's next slices): placement of app actors over
-// hosts from a desired state in JetStream KV, failover when a host dies,
-// durable mailboxes, the key-value backend on JetStream KV, per-host
-// credentials with subject permissions (until then listeners are loopback
-// only), and checks by the receiving host that a sender id belongs to the
-// host that sent it.
+// Placement (Place): an app's actor ids are assigned to hosts by
+// rendezvous hashing over the live hosts that have the same version of
+// the app deployed (their heartbeats carry it), with labels and a cap per
+// host; every host computes the same assignment, with no coordinator, and
+// runs its share (package host). When a host joins, leaves or dies
+// (OnChange), the others reconcile again: a dead host's actors start on
+// the survivors about a second after its last heartbeat. Until the hosts
+// hear each other (a start, a partition), each runs what it thinks is its
+// share: an actor may run on two hosts for that long; messages to it go
+// to one of them (queue group), and the duplicate stops when the hosts
+// meet again.
+//
+// Not built yet (issue 14's next slices): the desired state shared in
+// JetStream KV (host/state.JetStream exists, signed entries; serve still
+// uses its own file, so an app is deployed to each host), durable
+// mailboxes, the key-value backend on JetStream KV, per-host credentials
+// with subject permissions (until then listeners are loopback only),
+// checks by the receiving host that a sender id belongs to the host that
+// sent it, placement constraints in app files, and ps across hosts.
 //
 // Goroutines: NATS delivers each subscription's messages on its own
 // goroutine; the handler pushes into the local mailbox (bounded: a full
