@@ -30,9 +30,10 @@ const (
 	// serves (the NATS server answers "no responders" to the sender's
 	// loss inbox), a refusal by the receiving host (mailbox full, too
 	// large, stopping: it answers on the same inbox), each a dead letter
-	// here and in Stats. What NATS itself drops (a slow consumer, a
-	// connection lost with messages in its buffers) is counted by the
-	// connection (Stats.Dropped), not per message.
+	// here and in Stats. What a slow consumer drops on the receiving
+	// host is counted there (Stats.Dropped), not per message; messages
+	// lost with a connection or a route that dies (in the server's or
+	// the client's buffers) are counted by nobody.
 	FireAndForget Mode = iota
 	// Acknowledged waits for the receiving host to put the message into
 	// the mailbox: the sender gets unknown-target, mailbox-full and the
@@ -127,6 +128,8 @@ type Node struct {
 	early  map[actor.ID]bool // Local calls before Attach
 	closed bool
 	own    []*nats.Subscription
+	// droppedGone keeps the drops of subscriptions ended (Stats.Dropped).
+	droppedGone uint64
 
 	inbox   string // <inbox>.<n> replies to this node's requests and acks; <inbox>.lost losses
 	next    atomic.Uint64
@@ -263,10 +266,12 @@ func (n *Node) Close() error {
 		<-n.beatDone
 	}
 	for id, s := range n.subs {
+		n.droppedGone += dropped(s)
 		s.Unsubscribe()
 		delete(n.subs, id)
 	}
 	for _, s := range n.own {
+		n.droppedGone += dropped(s)
 		s.Unsubscribe()
 	}
 	n.own = nil
@@ -281,13 +286,23 @@ func (n *Node) Stats() Stats {
 		LostUnknown: n.lostUnknown.Load(), LostRefused: n.lostRefused.Load(), RefusedIn: n.refusedIn.Load(),
 	}
 	n.mu.Lock()
+	st.Dropped = n.droppedGone
 	for _, s := range n.subs {
-		if d, err := s.Dropped(); err == nil {
-			st.Dropped += uint64(d)
-		}
+		st.Dropped += dropped(s)
+	}
+	for _, s := range n.own {
+		st.Dropped += dropped(s)
 	}
 	n.mu.Unlock()
 	return st
+}
+
+// dropped is what a subscription's slow consumer dropped.
+func dropped(s *nats.Subscription) uint64 {
+	if d, err := s.Dropped(); err == nil && d > 0 {
+		return uint64(d)
+	}
+	return 0
 }
 
 // Local implements actor.Remote: an id served here gets a queue
@@ -308,6 +323,7 @@ func (n *Node) Local(id actor.ID, served bool) {
 	}
 	if !served {
 		if s := n.subs[id]; s != nil {
+			n.droppedGone += dropped(s)
 			s.Unsubscribe()
 			delete(n.subs, id)
 		}

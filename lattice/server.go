@@ -156,7 +156,9 @@ func LogErrors(log *slog.Logger) nats.Option {
 	})
 }
 
-// Routes is the number of routes to other servers of the cluster.
+// Routes is the number of route connections to other servers of the
+// cluster: nats-server opens several per peer (a pool, and one for the
+// system account), so it is not the number of peers.
 func (s *Server) Routes() int { return s.s.NumRoutes() }
 
 // Shutdown stops the server (its connections are closed).
