@@ -586,8 +586,8 @@ func (n *Node) onActor(id actor.ID, msg *nats.Msg) {
 		respond(actor.Message{}, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DeliverWait)
-	defer cancel()
+	ctx := newLazyDeadline(n.cfg.DeliverWait)
+	defer ctx.release()
 	switch kind {
 	case "request":
 		n.requestsIn.Add(1)
@@ -631,8 +631,8 @@ func (n *Node) onPublish(msg *nats.Msg) {
 	}
 	m.Topic = strings.TrimPrefix(msg.Subject, n.prefix+".topic.")
 	n.publishIn.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DeliverWait)
-	defer cancel()
+	ctx := newLazyDeadline(n.cfg.DeliverWait)
+	defer ctx.release()
 	sys.DeliverPublish(ctx, m) // refusals are dead letters there
 }
 
@@ -885,4 +885,44 @@ func (n *Node) Hosts() []HostInfo {
 	n.hostsMu.Unlock()
 	slices.SortFunc(out, func(a, b HostInfo) int { return strings.Compare(a.Name, b.Name) })
 	return append([]HostInfo{self}, out...)
+}
+
+// lazyDeadline is a context with a deadline whose timer is made only when
+// somebody waits on Done (a sender waiting for room in a full Block
+// mailbox): most deliveries never do, and a timer per message cost a
+// tenth of the send rate.
+type lazyDeadline struct {
+	deadline time.Time
+	once     sync.Once
+	made     atomic.Bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+func newLazyDeadline(d time.Duration) *lazyDeadline { return &lazyDeadline{deadline: time.Now().Add(d)} }
+
+func (l *lazyDeadline) Deadline() (time.Time, bool) { return l.deadline, true }
+
+func (l *lazyDeadline) Done() <-chan struct{} {
+	l.once.Do(func() {
+		l.ctx, l.cancel = context.WithDeadline(context.Background(), l.deadline)
+		l.made.Store(true)
+	})
+	return l.ctx.Done()
+}
+
+func (l *lazyDeadline) Err() error {
+	if !time.Now().Before(l.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (l *lazyDeadline) Value(any) any { return nil }
+
+// release stops the timer, if one was made.
+func (l *lazyDeadline) release() {
+	if l.made.Load() {
+		l.cancel()
+	}
 }

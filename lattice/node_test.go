@@ -394,3 +394,39 @@ func TestServerPortZero(t *testing.T) {
 		t.Fatal("port 99999 taken")
 	}
 }
+
+// TestCrossHostBlockMailbox: a message from another host waits at most
+// DeliverWait for room in a full Block mailbox, then is refused
+// (mailbox-full to an acknowledged sender); a message with room waits
+// for nothing.
+func TestCrossHostBlockMailbox(t *testing.T) {
+	srv := startServer(t)
+	b := newHost(t, srv, "b", FireAndForget)
+	acked := newHost(t, srv, "c", Acknowledged)
+	joined(t, b, acked)
+	ctx := context.Background()
+	s := actor.Spec{ID: "b/busy/1", Component: component(t, "goactor_agent"), MailboxSize: 1, Overflow: actor.Block}
+	s.Limits.Timeout = 2 * time.Second
+	if err := b.sys.Deploy(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.sys.Ask(ctx, "b/busy/1", []byte("spin"), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the actor busy", func() bool {
+		st, err := b.sys.Stats("b/busy/1")
+		return err == nil && st.MailboxDepth == 0 && st.Busy
+	})
+	if err := acked.sys.Send(ctx, "b/busy/1", []byte("queued"), "text/plain"); err != nil {
+		t.Fatalf("the one message with room: %v", err)
+	}
+	start := time.Now()
+	err := acked.sys.Send(ctx, "b/busy/1", []byte("no room"), "text/plain")
+	waited := time.Since(start)
+	if !errors.Is(err, actor.ErrMailboxFull) {
+		t.Fatalf("acknowledged send to a full Block mailbox: %v", err)
+	}
+	if waited < b.node.cfg.DeliverWait {
+		t.Fatalf("refused after %v, before DeliverWait (%v): it did not wait for room", waited, b.node.cfg.DeliverWait)
+	}
+}
