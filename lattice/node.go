@@ -899,7 +899,9 @@ type lazyDeadline struct {
 	cancel   context.CancelFunc
 }
 
-func newLazyDeadline(d time.Duration) *lazyDeadline { return &lazyDeadline{deadline: time.Now().Add(d)} }
+func newLazyDeadline(d time.Duration) *lazyDeadline {
+	return &lazyDeadline{deadline: time.Now().Add(d)}
+}
 
 func (l *lazyDeadline) Deadline() (time.Time, bool) { return l.deadline, true }
 
