@@ -95,12 +95,18 @@ func refuse(target string, p Payload, o *SendOptions) error {
 
 // Send sends p to target, fire and forget. p is consumed.
 func Send(target string, p Payload, opts *SendOptions) error {
-	if err := refuse(target, p, opts); err != nil {
+	return post(importSend, target, p, opts)
+}
+
+// post is Send or Publish (imp): the two take the same arguments and
+// return the same result<_, send-error>.
+func post(imp func(to, toLen, payload, ct, ctLen, headers, nHeaders, ret uint32), to string, p Payload, opts *SendOptions) error {
+	if err := refuse(to, p, opts); err != nil {
 		return err
 	}
 	ct, l, lp := lowerOptions(opts)
-	importSend(strPtr(target), uint32(len(target)), p.handle, strPtr(ct), uint32(len(ct)), lp, uint32(len(l)/4), iretPtr())
-	runtime.KeepAlive(target)
+	imp(strPtr(to), uint32(len(to)), p.handle, strPtr(ct), uint32(len(ct)), lp, uint32(len(l)/4), iretPtr())
+	runtime.KeepAlive(to)
 	runtime.KeepAlive(ct)
 	runtime.KeepAlive(l)
 	runtime.KeepAlive(opts)
@@ -136,19 +142,7 @@ func Request(target string, p Payload, opts *SendOptions, timeout time.Duration)
 
 // Publish publishes p to a topic. p is consumed.
 func Publish(topic string, p Payload, opts *SendOptions) error {
-	if err := refuse(topic, p, opts); err != nil {
-		return err
-	}
-	ct, l, lp := lowerOptions(opts)
-	importPublish(strPtr(topic), uint32(len(topic)), p.handle, strPtr(ct), uint32(len(ct)), lp, uint32(len(l)/4), iretPtr())
-	runtime.KeepAlive(topic)
-	runtime.KeepAlive(ct)
-	runtime.KeepAlive(l)
-	runtime.KeepAlive(opts)
-	if iretU8(0) != 0 {
-		return SendError(iretU8(1))
-	}
-	return nil
+	return post(importPublish, topic, p, opts)
 }
 
 // CancelRequest forgets an outstanding request of this component.
