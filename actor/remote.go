@@ -83,6 +83,9 @@ func (s *System) DeliverPublish(ctx context.Context, m Message) error {
 	if err := s.checkMessage("", topic, &m); err != nil {
 		return err
 	}
+	if err := ValidTopic(topic); err != nil {
+		return err
+	}
 	m.Topic = topic
 	return s.publishLocal(ctx, m.Sender, m, nil)
 }

@@ -624,8 +624,11 @@ func (s *System) PublishMessage(ctx context.Context, topic string, m Message) er
 // publish delivers m (its Topic set); the caller has checked the sizes
 // (checkMessage).
 func (s *System) publish(ctx context.Context, from ID, m Message, w *hostWait) error {
+	if err := ValidTopic(m.Topic); err != nil {
+		return err
+	}
 	err := s.publishLocal(ctx, from, m, w)
-	if r := s.opts.Remote; r != nil && ValidTopic(m.Topic) == nil {
+	if r := s.opts.Remote; r != nil {
 		m.Sender = from
 		if m.Timestamp.IsZero() {
 			m.Timestamp = time.Now()
@@ -637,12 +640,10 @@ func (s *System) publish(ctx context.Context, from ID, m Message, w *hostWait) e
 	return err
 }
 
-// publishLocal is publish to this system's subscribers only.
+// publishLocal is publish to this system's subscribers only; the caller
+// has checked the topic (ValidTopic).
 func (s *System) publishLocal(ctx context.Context, from ID, m Message, w *hostWait) error {
 	topic := m.Topic
-	if err := ValidTopic(topic); err != nil {
-		return err
-	}
 	s.mu.RLock()
 	if s.closing && w == nil {
 		s.mu.RUnlock()

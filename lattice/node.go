@@ -122,8 +122,9 @@ type Node struct {
 	prefix string
 	log    *slog.Logger
 
-	mu     sync.Mutex
-	sys    *actor.System
+	mu sync.Mutex
+	// sys is set once by Attach; read without mu on every message.
+	sys    atomic.Pointer[actor.System]
 	subs   map[actor.ID]*nats.Subscription
 	early  map[actor.ID]bool // Local calls before Attach
 	closed bool
@@ -220,13 +221,13 @@ func New(conn *nats.Conn, cfg Config) (*Node, error) {
 func (n *Node) Attach(sys *actor.System) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.sys != nil {
+	if n.sys.Load() != nil {
 		return errors.New("lattice: node already attached")
 	}
 	if n.closed {
 		return errors.New("lattice: node closed")
 	}
-	n.sys = sys
+	n.sys.Store(sys)
 	for _, s := range []struct {
 		subj string
 		fn   nats.MsgHandler
@@ -261,7 +262,7 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
-	if n.sys != nil {
+	if n.sys.Load() != nil {
 		close(n.stopBeat)
 		<-n.beatDone
 	}
@@ -313,7 +314,7 @@ func (n *Node) Local(id actor.ID, served bool) {
 	if n.closed {
 		return
 	}
-	if n.sys == nil {
+	if n.sys.Load() == nil {
 		if served {
 			n.early[id] = true
 		} else {
@@ -540,9 +541,7 @@ func (n *Node) onLost(fromTo string, msg *nats.Msg) {
 	f, t, _ := strings.Cut(fromTo, ".")
 	sender, _ := unescapeToken(f)
 	to, _ := unescapeToken(t)
-	n.mu.Lock()
-	sys := n.sys
-	n.mu.Unlock()
+	sys := n.sys.Load()
 	n.log.Warn("lattice: a send to another host was lost", "to", to, "from", sender, "err", reason)
 	if sys != nil {
 		sys.RecordDeadLetter(actor.ID(to), actor.Message{Sender: actor.ID(sender)}, fmt.Errorf("lattice: %w", reason))
@@ -555,9 +554,7 @@ func (n *Node) onLost(fromTo string, msg *nats.Msg) {
 // the id's subscription goroutine: a full Block mailbox holds only this
 // id's messages, DeliverWait at most.
 func (n *Node) onActor(id actor.ID, msg *nats.Msg) {
-	n.mu.Lock()
-	sys := n.sys
-	n.mu.Unlock()
+	sys := n.sys.Load()
 	if sys == nil {
 		return
 	}
@@ -621,9 +618,7 @@ func (n *Node) onPublish(msg *nats.Msg) {
 	if msg.Header.Get(hHost) == n.cfg.Host {
 		return
 	}
-	n.mu.Lock()
-	sys := n.sys
-	n.mu.Unlock()
+	sys := n.sys.Load()
 	m, err := decode(msg)
 	if err != nil || sys == nil || m.Sender == "" {
 		n.refusedIn.Add(1)
@@ -798,7 +793,7 @@ func (n *Node) onHeartbeat(msg *nats.Msg) {
 // that the others place at once rather than at the next beat).
 func (n *Node) Announce() {
 	n.mu.Lock()
-	ok := n.sys != nil && !n.closed
+	ok := n.sys.Load() != nil && !n.closed
 	n.mu.Unlock()
 	if ok {
 		n.beat()
