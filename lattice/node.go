@@ -558,10 +558,7 @@ func (n *Node) onActor(id actor.ID, msg *nats.Msg) {
 	if sys == nil {
 		return
 	}
-	m, err := decode(msg)
-	if err == nil && m.Sender == "" {
-		err = errors.New("lattice: a message without a sender")
-	}
+	m, err := decode(msg) // a message without a sender is refused by Deliver
 	kind := msg.Header.Get(hKind)
 	respond := func(r actor.Message, err error) {
 		if msg.Reply == "" {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/engine"
 )
@@ -428,5 +430,41 @@ func TestCrossHostBlockMailbox(t *testing.T) {
 	}
 	if waited < b.node.cfg.DeliverWait {
 		t.Fatalf("refused after %v, before DeliverWait (%v): it did not wait for room", waited, b.node.cfg.DeliverWait)
+	}
+}
+
+// TestCrossHostBadInput: what reaches a host's actor subject from NATS
+// without a sender, with a header it cannot read, or of an unknown kind
+// is refused with an error to the reply subject and counted, and the
+// actor never sees it.
+func TestCrossHostBadInput(t *testing.T) {
+	srv := startServer(t)
+	b := newHost(t, srv, "b", FireAndForget)
+	b.deploy(t, "b/agent/1", "actor2_agent2", nil)
+	raw, err := srv.Connect("raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	subj := actorSubject(b.node.prefix, "b/agent/1")
+	for _, h := range []nats.Header{
+		{hKind: {"request"}}, // no sender
+		{hKind: {"request"}, hSender: {"x%2Fy%2F1"}, hTime: {"soon"}}, // a time it cannot read
+		{hKind: {"request"}, hSender: {"x/y/1"}, hHeader: {"no-equals"}},
+		{hKind: {"sideways"}, hSender: {"x/y/1"}}, // an unknown kind
+	} {
+		msg, err := raw.RequestMsg(&nats.Msg{Subject: subj, Header: h, Data: []byte("self")}, 5*time.Second)
+		if err != nil {
+			t.Fatalf("%v: %v", h, err)
+		}
+		if msg.Header.Get(hError) == "" {
+			t.Fatalf("%v: answered %q %v, want an error", h, msg.Data, msg.Header)
+		}
+	}
+	if st := b.node.Stats(); st.RefusedIn != 4 {
+		t.Fatalf("refused %d, want 4", st.RefusedIn)
+	}
+	if st, _ := b.sys.Stats("b/agent/1"); st.Handled != 0 {
+		t.Fatalf("the actor handled %d of them", st.Handled)
 	}
 }
