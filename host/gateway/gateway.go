@@ -317,6 +317,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rt Route, params
 	if traceparent != "" && !traced {
 		m.Headers = append(m.Headers, actor.Header{Name: "traceparent", Value: traceparent})
 	}
+	if r.Context().Err() != nil {
+		// The client went away before anything was sent: the actor is not
+		// asked (a reply ready at once could otherwise win the race with
+		// the cancellation in Call.Wait's select).
+		return statusGone
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
 	defer cancel()
 	to := rt.Pool[0]
