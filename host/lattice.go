@@ -23,6 +23,7 @@ type latticeLink struct {
 	srv      *lattice.Server
 	nc       *nats.Conn
 	node     *lattice.Node
+	key      *latticeKey // this host's identity in the lattice
 	mode     string
 	closed   atomic.Bool
 	started  atomic.Bool // the rebalancer runs
@@ -55,12 +56,16 @@ func (l *latticeLink) poke() {
 // openLattice starts the embedded server of cfg.Lattice and joins it.
 func (s *Service) openLattice(ctx context.Context) error {
 	lc := s.cfg.Lattice
+	key, err := loadLatticeKey(s.cfg.KeyPath())
+	if err != nil {
+		return err
+	}
 	srv, err := lattice.StartServer(ctx, lattice.ServerConfig{Name: lc.Host, Listen: lc.Listen,
 		Cluster: lattice.ClusterConfig{Name: lc.ClusterName, Listen: lc.ClusterListen, Routes: lc.Routes}})
 	if err != nil {
 		return fmt.Errorf("host: lattice: %w", err)
 	}
-	l := &latticeLink{srv: srv, mode: "fire-and-forget", pokes: make(chan struct{}, 1),
+	l := &latticeLink{srv: srv, key: key, mode: "fire-and-forget", pokes: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	s.lat = l
 	if l.nc, err = srv.Connect(lc.Host, lattice.LogErrors(s.log), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)); err != nil {

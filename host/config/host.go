@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nkeys"
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/airsstack/airssys-wasm-go/internal/fileread"
@@ -99,6 +101,24 @@ type Lattice struct {
 	ClusterName   string
 	ClusterListen string
 	Routes        []string
+	// KeyFile holds this host's lattice key, a NATS nkey user seed (an
+	// Ed25519 key): the host signs the desired-state entries it writes
+	// with it and authenticates to the lattice's NATS servers with it.
+	// Default <DataDir>/lattice.key, made (mode 0600) at the first start.
+	KeyFile string
+	// Peers are the other hosts of the lattice this host trusts, by name:
+	// their public keys (nkey user keys, "U..."). Their desired-state
+	// entries are accepted and (on this host's embedded server) they may
+	// connect, each under its own name.
+	Peers map[string]string
+}
+
+// KeyPath is the lattice key file: KeyFile, or <DataDir>/lattice.key.
+func (h *Host) KeyPath() string {
+	if h.Lattice.KeyFile != "" {
+		return h.Lattice.KeyFile
+	}
+	return filepath.Join(h.DataDir, "lattice.key")
 }
 
 // Telemetry is what the host measures and where it sends traces.
@@ -266,6 +286,8 @@ type rawHost struct {
 		ClusterName   any `toml:"cluster-name"`
 		ClusterListen any `toml:"cluster-listen"`
 		Routes        any `toml:"routes"`
+		KeyFile       any `toml:"key-file"`
+		Peers         any `toml:"peers"`
 	} `toml:"lattice"`
 	Registry struct {
 		PlainHTTP   any `toml:"plain-http"`
@@ -371,6 +393,21 @@ func Parse(file string, data []byte) (*Host, error) {
 	}
 	if v, ok := errs.strs("lattice.routes", l.Routes); ok {
 		h.Lattice.Routes = v
+	}
+	if p, ok := errs.hostPath("lattice.key-file", l.KeyFile); ok {
+		h.Lattice.KeyFile = p
+	}
+	if l.Peers != nil {
+		if m, ok := l.Peers.(map[string]any); !ok {
+			errs.wrongType("lattice.peers", l.Peers, "a table of host = \"public key\"")
+		} else {
+			h.Lattice.Peers = map[string]string{}
+			for name, v := range m {
+				if k, ok := errs.str("lattice.peers."+name, v); ok {
+					h.Lattice.Peers[name] = k
+				}
+			}
+		}
 	}
 	a := r.Admin
 	if p, ok := errs.hostPath("admin.socket", a.Socket); ok {
@@ -755,7 +792,7 @@ func (l *Lattice) validate(errs *errList) {
 	if !latticeNameRE.MatchString(l.Name) {
 		errs.addf("lattice.name", "%q: want 1 to 63 of [a-z0-9-], starting with a letter or digit", l.Name)
 	}
-	if l.Host == "" || len(l.Host) > 128 || strings.ContainsAny(l.Host, " \t\r\n.*>") {
+	if !validHostName(l.Host) {
 		errs.addf("lattice.host", "%q: not empty, at most 128 bytes, no spaces, '.', '*' or '>'", l.Host)
 	}
 	for _, a := range []struct{ key, addr string }{{"lattice.listen", l.Listen}, {"lattice.cluster-listen", l.ClusterListen}} {
@@ -779,4 +816,32 @@ func (l *Lattice) validate(errs *errList) {
 			errs.addf("lattice.routes", "%q: a loopback host:port only (see lattice.listen)", r)
 		}
 	}
+	names := make([]string, 0, len(l.Peers))
+	for name := range l.Peers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if len(names) > MaxPeers {
+		errs.addf("lattice.peers", "%d peers: at most %d", len(names), MaxPeers)
+	}
+	for _, name := range names {
+		key := "lattice.peers." + name
+		if !validHostName(name) {
+			errs.addf(key, "%q is not a host name: not empty, at most 128 bytes, no spaces, '.', '*' or '>'", name)
+		} else if name == l.Host {
+			errs.add(key, "is this host's own name (its key is its key file)")
+		}
+		if !nkeys.IsValidPublicUserKey(l.Peers[name]) {
+			errs.add(key, "not a host's public key (an nkey user key, \"U\" and 55 more characters; `airssys-wasm hosts key` prints a host's)")
+		}
+	}
+}
+
+// MaxPeers bounds [lattice.peers].
+const MaxPeers = 256
+
+// validHostName says whether s may name a host of a lattice: it is a
+// token of NATS subjects.
+func validHostName(s string) bool {
+	return s != "" && len(s) <= 128 && !strings.ContainsAny(s, " \t\r\n.*>")
 }

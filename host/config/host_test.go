@@ -340,9 +340,14 @@ func TestTelemetryChecks(t *testing.T) {
 // loopback listeners only (hosts have no credentials of their own yet), a
 // cluster needs a name and routes need a cluster listener.
 func TestLatticeConfig(t *testing.T) {
-	h, err := Parse("h.toml", []byte("[lattice]\nname = \"edge\"\nhost = \"n1\"\nmode = \"acknowledged\"\n"))
-	if err != nil || h.Lattice.Name != "edge" || h.Lattice.Host != "n1" || !h.Lattice.Acknowledged {
+	h, err := Parse("h.toml", []byte("[lattice]\nname = \"edge\"\nhost = \"n1\"\nmode = \"acknowledged\"\nkey-file = \"/k/n1.key\"\n"+
+		"[lattice.peers]\nn2 = \""+testPeerKey+"\"\n"))
+	if err != nil || h.Lattice.Name != "edge" || h.Lattice.Host != "n1" || !h.Lattice.Acknowledged ||
+		h.KeyPath() != "/k/n1.key" || len(h.Lattice.Peers) != 1 || h.Lattice.Peers["n2"] != testPeerKey {
 		t.Fatalf("%+v, %v", h.Lattice, err)
+	}
+	if d := Defaults(); d.KeyPath() != filepath.Join(d.DataDir, "lattice.key") {
+		t.Errorf("default key path %s", d.KeyPath())
 	}
 	for _, c := range []struct{ toml, key string }{
 		{"name = \"Bad Name\"", "lattice.name"},
@@ -353,6 +358,12 @@ func TestLatticeConfig(t *testing.T) {
 		{"cluster-listen = \"127.0.0.1:6222\"", "lattice.cluster-name"},
 		{"routes = [\"127.0.0.1:6223\"]", "lattice.routes"},
 		{"cluster-listen = \"127.0.0.1:6222\"\ncluster-name = \"c\"\nroutes = [\"10.1.1.1:6222\"]", "lattice.routes"},
+		{"peers = [\"n2\"]", "lattice.peers"},
+		{"[lattice.peers]\nn2 = \"not a key\"", "lattice.peers.n2"},
+		{"[lattice.peers]\nn2 = 7", "lattice.peers.n2"},
+		{"host = \"n1\"\n[lattice.peers]\nn1 = \"" + testPeerKey + "\"", "lattice.peers.n1"},
+		{"[lattice.peers]\n\"a.b\" = \"" + testPeerKey + "\"", "lattice.peers.a.b"},
+		{"[lattice.peers]\nn2 = \"" + strings.Replace(testPeerKey, "U", "N", 1) + "\"", "lattice.peers.n2"},
 	} {
 		_, err := Parse("h.toml", []byte("[lattice]\n"+c.toml+"\n"))
 		es := Errors(err)
@@ -361,3 +372,6 @@ func TestLatticeConfig(t *testing.T) {
 		}
 	}
 }
+
+// testPeerKey is a valid nkey user public key.
+const testPeerKey = "UA4XMDRWEFULKIWNKK6E7YI4A5B4P3SHOQGUFXBU77LBO22KPSG2TGCC"
