@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,8 +61,13 @@ func (s *Service) openLattice(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, err := lattice.StartServer(ctx, lattice.ServerConfig{Name: lc.Host, Listen: lc.Listen,
-		Cluster: lattice.ClusterConfig{Name: lc.ClusterName, Listen: lc.ClusterListen, Routes: lc.Routes}})
+	scfg := lattice.ServerConfig{Name: lc.Host, Listen: lc.Listen,
+		Cluster: lattice.ClusterConfig{Name: lc.ClusterName, Listen: lc.ClusterListen, Routes: lc.Routes}}
+	if s.cfg.Lattice.Shared() {
+		// JetStream holds what the hosts share: the desired state.
+		scfg.JetStreamDir = filepath.Join(s.cfg.DataDir, "jetstream")
+	}
+	srv, err := lattice.StartServer(ctx, scfg)
 	if err != nil {
 		return fmt.Errorf("host: lattice: %w", err)
 	}

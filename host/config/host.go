@@ -113,6 +113,11 @@ type Lattice struct {
 	Peers map[string]string
 }
 
+// Shared says whether this host shares a lattice with others (its server
+// is clustered, or it names peers): then the desired state is the
+// lattice's, in JetStream, rather than this host's own file.
+func (l Lattice) Shared() bool { return l.ClusterListen != "" || len(l.Peers) > 0 }
+
 // KeyPath is the lattice key file: KeyFile, or <DataDir>/lattice.key.
 func (h *Host) KeyPath() string {
 	if h.Lattice.KeyFile != "" {
