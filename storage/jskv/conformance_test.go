@@ -267,7 +267,9 @@ func TestIsolation(t *testing.T) {
 		ctx := testCtx(t)
 		// Every (owner, id, key) gets a value naming it; every read finds
 		// its own.
-		val := func(o storage.Owner, id, k string) string { return fmt.Sprintf("%q|%q|%q|%q", o.Publisher, o.Name, id, k) }
+		val := func(o storage.Owner, id, k string) string {
+			return fmt.Sprintf("%q|%q|%q|%q", o.Publisher, o.Name, id, k)
+		}
 		ids := craftedIDs[:6]
 		for _, o := range craftedOwners {
 			for _, id := range ids {

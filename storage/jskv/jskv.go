@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -82,6 +83,11 @@ type Backend struct {
 	maxValue int64  // the largest value a message can carry
 	opts     Options
 	waiting  chan struct{}
+
+	conflicts atomic.Uint64
+	// beforePublish, when set (tests), runs between a write's reads and
+	// its batch.
+	beforePublish func()
 
 	mu     sync.Mutex
 	owners map[storage.Owner]*ownerState
@@ -187,6 +193,11 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Backend, error) {
 // MaxValue is the largest value this backend stores: storage.MaxValueBytes,
 // or less when the server's max payload is smaller than it plus headers.
 func (b *Backend) MaxValue() int64 { return b.maxValue }
+
+// Conflicts counts the batches the server refused because another writer
+// (another host) changed the owner's data after they were planned; each
+// was planned again.
+func (b *Backend) Conflicts() uint64 { return b.conflicts.Load() }
 
 // Bucket is the KV bucket's name.
 func (b *Backend) Bucket() string { return b.bucket }
@@ -555,6 +566,9 @@ func (b *Backend) write(ctx context.Context, o storage.Owner, id string, p plan)
 		if err != nil || len(changes) == 0 {
 			return err
 		}
+		if b.beforePublish != nil {
+			b.beforePublish()
+		}
 		usage, _ := json.Marshal(usageRecord{Bytes: nu.Bytes, Keys: nu.Keys})
 		changes = append(changes, change{subject: b.usageSubject(o), value: usage, expect: s.seq})
 		seq, err := b.publish(ctx, changes)
@@ -567,6 +581,7 @@ func (b *Backend) write(ctx context.Context, o storage.Owner, id string, p plan)
 		if !errors.As(err, &c) {
 			return err
 		}
+		b.conflicts.Add(1)
 		if attempt+1 >= maxAttempts {
 			return fmt.Errorf("%w: %d attempts: %v", storage.ErrBusy, maxAttempts, err)
 		}
