@@ -422,3 +422,22 @@ func TestHostileInput(t *testing.T) {
 		wantUsage(t, b, alice, storage.Usage{Bytes: 1 + storage.MaxValueBytes + storage.MaxKeyBytes, Keys: 2}, "h", "many")
 	})
 }
+
+// Names a naive encoding (parts joined with '.') maps to one subject, and
+// that are all valid subjects under it: the collision would be silent.
+func TestJoinedNamesDoNotCollide(t *testing.T) {
+	both(t, func(t *testing.T, b storage.Backend, js bool) {
+		ctx := testCtx(t)
+		o1, o2 := storage.Owner{Publisher: "a.b", Name: "c"}, storage.Owner{Publisher: "a", Name: "b.c"}
+		must(t, b.Set(ctx, o1, "x.y", "z", []byte("o1 x.y z"), storage.Limits{}))
+		must(t, b.Set(ctx, o1, "x", "y.z", []byte("o1 x y.z"), storage.Limits{}))
+		must(t, b.Set(ctx, o2, "x.y", "z", []byte("o2 x.y z"), storage.Limits{}))
+		must(t, b.Set(ctx, o2, "x", "y.z", []byte("o2 x y.z"), storage.Limits{}))
+		for _, o := range []storage.Owner{o1, o2} {
+			name := map[storage.Owner]string{o1: "o1", o2: "o2"}[o]
+			wantValue(t, b, o, "x.y", "z", name+" x.y z", true)
+			wantValue(t, b, o, "x", "y.z", name+" x y.z", true)
+			wantUsage(t, b, o, storage.Usage{Bytes: 1 + 8 + 3 + 8, Keys: 2}, "x.y", "x")
+		}
+	})
+}
