@@ -55,6 +55,11 @@ type envelope struct {
 	inc     *incarnation
 	spec    Spec
 	updated chan error
+	// done, for a message from DeliverDurable, is called once: true
+	// when the actor was given the message (whatever came of it), false
+	// when it never was (the actor stopped first): then it is not a dead
+	// letter here, the durable mailbox keeps it.
+	done func(handled bool)
 }
 
 // cell is one actor: a mailbox that lives as long as the actor and the
@@ -494,8 +499,13 @@ func (c *cell) finish(reason error) {
 	})
 }
 
-// reject records an undelivered message and answers its request.
+// reject records an undelivered message and answers its request; a
+// message of a durable mailbox goes back to it instead.
 func (c *cell) reject(env *envelope, why error) {
+	if env.done != nil {
+		env.done(false)
+		return
+	}
 	c.dead.Add(1)
 	c.sys.deadLetter(c.id, env.msg, why)
 	if env.msg.CorrelationID != 0 && env.msg.ReplyTo != "" {
@@ -520,6 +530,9 @@ func (c *cell) deliver(env *envelope) {
 	}
 	if end != nil {
 		inc.endSpan(end, outcome)
+	}
+	if env.done != nil {
+		env.done(true)
 	}
 }
 

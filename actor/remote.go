@@ -71,6 +71,39 @@ func (s *System) Deliver(ctx context.Context, to ID, m Message, timeout time.Dur
 	return nil
 }
 
+// DeliverDurable hands the system a message of actor to's durable
+// mailbox (Spec.Durable; m.Sender as for Deliver). It is pushed into the
+// actor's local mailbox (a full Block mailbox waits until ctx ends); done
+// is then called once, true when the actor was given the message, false
+// when it stopped before (the caller gives the message back to the
+// durable mailbox). An error means done will not be called.
+func (s *System) DeliverDurable(ctx context.Context, to ID, m Message, done func(handled bool)) error {
+	if m.Sender == "" {
+		return fmt.Errorf("actor: deliver to %s: no sender", to)
+	}
+	if done == nil {
+		return fmt.Errorf("actor: deliver to %s: no done", to)
+	}
+	m = Message{Sender: m.Sender, Payload: m.Payload, ContentType: m.ContentType, Headers: m.Headers, Timestamp: m.Timestamp}
+	if err := s.checkMessage(string(to), "", &m); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	closing := s.closing
+	c := s.cells[to]
+	s.mu.RUnlock()
+	if closing {
+		return ErrClosed
+	}
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
+	}
+	if err := c.fitsActor(m.size()); err != nil {
+		return err
+	}
+	return c.push(ctx, &envelope{msg: m, done: done}, nil)
+}
+
 // DeliverPublish hands the system a publish that came from another host:
 // the actors and Go subscriptions here whose patterns match m.Topic get
 // it, as for a local publish, and it goes no further.

@@ -510,6 +510,9 @@ func (s *System) send(ctx context.Context, from, to ID, m Message, w *hostWait) 
 		}
 		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
 	}
+	if c.spec.Durable && m.CorrelationID == 0 && s.opts.Remote != nil && !closing {
+		return s.sendRemote(ctx, from, to, m) // its mailbox is the Remote's
+	}
 	return s.pushTo(ctx, c, from, m, w)
 }
 

@@ -159,6 +159,12 @@ type Spec struct {
 	// actor has no storage. Never derive it from the actor id: an id is
 	// the deployer's choice, an identity is not.
 	Owner storage.Owner
+	// Durable makes the actor's mailbox for sends the Remote's (a
+	// JetStream stream in a lattice): every send to it, from this host
+	// too, goes to Remote.Send, which keeps it until the actor handled it
+	// (DeliverDurable). Requests and publishes are not affected. Without
+	// a Remote it changes nothing.
+	Durable bool
 }
 
 // SupervisorSpec describes a supervision tree node.
