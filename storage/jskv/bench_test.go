@@ -3,10 +3,13 @@ package jskv
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/airsstack/airssys-wasm-go/storage"
@@ -23,9 +26,13 @@ type benchEnv struct {
 	db   *storage.DB
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+func newBenchEnv(b *testing.B) *benchEnv { return newBenchEnvSync(b, false) }
+
+// newBenchEnvSync is newBenchEnv, on a server with sync_interval: always
+// when sync (durable mode: both JetStream references fsync, as bbolt does).
+func newBenchEnvSync(b *testing.B, sync bool) *benchEnv {
 	b.Helper()
-	s := startServer(b, b.TempDir())
+	s := startServerSync(b, b.TempDir(), sync)
 	nc := connect(b, s)
 	ctx := context.Background()
 	be, err := Open(ctx, nc, Options{Lattice: "bench"})
@@ -67,6 +74,20 @@ var value = []byte("a value of some thirty-two bytes")
 
 func BenchmarkSet(b *testing.B) {
 	e := newBenchEnv(b)
+	ctx := context.Background()
+	key := func(i int) string { return fmt.Sprintf("k%d", i%1000) }
+	compare(b,
+		func(i int) { must(b, e.jskv.Set(ctx, alice, "bench", key(i), value, storage.Limits{})) },
+		func(i int) {
+			_, err := e.kv.Put(ctx, key(i), value)
+			must(b, err)
+		},
+		func(i int) { must(b, e.db.Set(ctx, alice, "bench", key(i), value, storage.Limits{})) })
+}
+
+// BenchmarkSetSyncAlways is BenchmarkSet in durable mode.
+func BenchmarkSetSyncAlways(b *testing.B) {
+	e := newBenchEnvSync(b, true)
 	ctx := context.Background()
 	key := func(i int) string { return fmt.Sprintf("k%d", i%1000) }
 	compare(b,
@@ -152,4 +173,85 @@ func BenchmarkSetMany10(b *testing.B) {
 			}
 		},
 		func(i int) { must(b, e.db.SetMany(ctx, alice, "bench", kvs(i), storage.Limits{})) })
+}
+
+// freePorts returns n loopback ports free a moment ago.
+func freePorts(b *testing.B, n int) []int {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		must(b, err)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		defer l.Close()
+	}
+	return ports
+}
+
+// newClusterEnv is newBenchEnv on a three-server cluster (loopback
+// routes), with three replicas: the R3 case, where the server stages an
+// atomic batch in memory instead of in a file store of its own.
+func newClusterEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	ports := freePorts(b, 3)
+	var servers []*server.Server
+	for i := range 3 {
+		var routes []*url.URL
+		for j, p := range ports {
+			if j != i {
+				u, _ := url.Parse(fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+				routes = append(routes, u)
+			}
+		}
+		s, err := server.NewServer(&server.Options{ServerName: fmt.Sprintf("s%d", i), JetStream: true,
+			StoreDir: b.TempDir(), Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
+			MaxPayload: 2 << 20, Cluster: server.ClusterOpts{Name: "bench", Host: "127.0.0.1", Port: ports[i]},
+			Routes: routes})
+		must(b, err)
+		go s.Start()
+		b.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+		servers = append(servers, s)
+	}
+	for _, s := range servers {
+		if !s.ReadyForConnections(10 * time.Second) {
+			b.Fatal("server not ready in 10s")
+		}
+	}
+	nc := connect(b, servers[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var be *Backend
+	var err error
+	for { // until the cluster has elected its meta leader
+		if be, err = Open(ctx, nc, Options{Lattice: "bench", Replicas: 3, Timeout: time.Second}); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			b.Fatalf("no R3 bucket within 30s: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	b.Cleanup(func() { be.Close() })
+	js, err := jetstream.New(nc)
+	must(b, err)
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "bare", Storage: jetstream.FileStorage, Replicas: 3})
+	must(b, err)
+	db, err := storage.Open(filepath.Join(b.TempDir(), "kv.db"), storage.Options{})
+	must(b, err)
+	b.Cleanup(func() { db.Close() })
+	return &benchEnv{jskv: be, kv: kv, db: db}
+}
+
+// BenchmarkSetR3 is BenchmarkSet on three servers, three replicas.
+func BenchmarkSetR3(b *testing.B) {
+	e := newClusterEnv(b)
+	ctx := context.Background()
+	key := func(i int) string { return fmt.Sprintf("k%d", i%1000) }
+	compare(b,
+		func(i int) { must(b, e.jskv.Set(ctx, alice, "bench", key(i), value, storage.Limits{})) },
+		func(i int) {
+			_, err := e.kv.Put(ctx, key(i), value)
+			must(b, err)
+		},
+		func(i int) { must(b, e.db.Set(ctx, alice, "bench", key(i), value, storage.Limits{})) })
 }

@@ -68,6 +68,13 @@
 //   - Outcomes: a write whose commit was sent but not acknowledged within
 //     Options.Timeout (server gone, leader change) fails with
 //     ErrUnknownOutcome: it may have been made. storage.DB always knows.
+//   - Speed: on one server (Replicas 1, file storage) nats-server v2.15.3
+//     stages every atomic batch in a file store of its own, synced
+//     (newBatchStore in its jetstream_batching.go): a write costs 5 to 9
+//     ms whatever its size, against 0.3 to 0.5 ms for storage.DB and 30
+//     µs for a bare KV Put (BENCHMARKING.md, issue 14). With Replicas 3
+//     the server stages batches in memory: 0.65 ms a write. Reads cost a
+//     request to the leader (0.1 ms against 2 µs).
 //   - An invalid owner fails with ErrInvalidOwner (storage's error for it
 //     is not matchable). Export, Import, Owners and Buckets are storage.DB's
 //     only (not part of storage.Backend).

@@ -19,8 +19,14 @@ import (
 // startServer starts an embedded nats-server with JetStream in dir.
 func startServer(t testing.TB, dir string) *server.Server {
 	t.Helper()
+	return startServerSync(t, dir, false)
+}
+
+// startServerSync is startServer, with sync_interval: always when sync.
+func startServerSync(t testing.TB, dir string, sync bool) *server.Server {
+	t.Helper()
 	s, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, DontListen: true,
-		NoLog: true, NoSigs: true, MaxPayload: 2 << 20})
+		NoLog: true, NoSigs: true, MaxPayload: 2 << 20, SyncAlways: sync})
 	if err != nil {
 		t.Fatal(err)
 	}
