@@ -164,7 +164,7 @@ func (c *cell) push(ctx context.Context, env *envelope, w *hostWait) error {
 		case ok:
 			c.notify()
 			return nil
-		case c.spec.Overflow == Reject:
+		case c.spec.Overflow == Reject && env.done == nil: // a durable message waits for room
 			return fmt.Errorf("%w: %s (%d queued)", ErrMailboxFull, c.id, c.mbox.limit)
 		}
 		if !waited {

@@ -91,6 +91,28 @@ func TestDurableMailbox(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	// A durable message waits for room even in a Reject mailbox (the
+	// durable mailbox holds the rest): none is refused as mailbox-full.
+	small := spec(t, "test/counter/3", "actor_counter")
+	small.Durable, small.MailboxSize, small.Overflow = true, 2, actor.Reject
+	deploy(t, sys, small)
+	var smallDone atomic.Int64
+	for i := 0; i < 200; i++ {
+		if err := sys.DeliverDurable(ctx, "test/counter/3", actor.Message{Sender: "other/x/1", Payload: []byte("x")},
+			func(ok bool) {
+				if ok {
+					smallDone.Add(1)
+				}
+			}); err != nil {
+			t.Fatalf("message %d to a full Reject mailbox: %v", i, err)
+		}
+	}
+	for smallDone.Load() != 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("handled %d of 200", smallDone.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if err := sys.DeliverDurable(ctx, "test/nobody/1", actor.Message{Sender: "other/x/1"}, func(bool) {}); !errors.Is(err, actor.ErrUnknownActor) {
 		t.Errorf("to an unknown actor: %v", err)
 	}

@@ -73,7 +73,8 @@ func (s *System) Deliver(ctx context.Context, to ID, m Message, timeout time.Dur
 
 // DeliverDurable hands the system a message of actor to's durable
 // mailbox (Spec.Durable; m.Sender as for Deliver). It is pushed into the
-// actor's local mailbox (a full Block mailbox waits until ctx ends); done
+// actor's local mailbox, waiting for room until ctx ends whatever the
+// actor's Overflow (the durable mailbox holds the rest); done
 // is then called once, true when the actor was given the message, false
 // when it stopped before (the caller gives the message back to the
 // durable mailbox). An error means done will not be called.
