@@ -95,6 +95,23 @@ type ActorDef struct {
 	Restart  actor.RestartPolicy
 	// Resources may lower, never raise, what the manifest asks for.
 	Resources Resources
+	// Placement constrains where its instances run in a lattice of
+	// several hosts (ignored by a host alone).
+	Placement Placement
+	// Durable keeps what is sent to it in the lattice's JetStream until
+	// it was handled (durable = true): at least once, across the death
+	// of its host (package lattice). A host that shares no lattice
+	// ignores it.
+	Durable bool
+}
+
+// Placement is [actor.placement]: the hosts an actor's instances may run
+// on (every label must match the host's) and at most how many of them one
+// host runs (0: no cap). Instances that no host can take run nowhere and
+// are listed missing.
+type Placement struct {
+	Labels     map[string]string
+	MaxPerHost int
 }
 
 // Source is where a component comes from: exactly one of its fields is
@@ -184,6 +201,11 @@ type rawApp struct {
 			Timeout    any `toml:"timeout-per-message"`
 			MaxMessage any `toml:"max-message"`
 		} `toml:"resources"`
+		Placement struct {
+			Labels     any `toml:"labels"`
+			MaxPerHost any `toml:"max-per-host"`
+		} `toml:"placement"`
+		Durable any `toml:"durable"`
 	} `toml:"actor"`
 	Route []struct {
 		Method       any `toml:"method"`
@@ -194,6 +216,12 @@ type rawApp struct {
 		ExposeErrors any `toml:"expose-errors"`
 	} `toml:"route"`
 }
+
+// MaxLabels bounds the labels of a placement (and of a host).
+const MaxLabels = 32
+
+// labelPattern is a label's name.
+var labelPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,63}$`)
 
 // capabilityKeys are keys that would grant something: an app file cannot,
 // so these are refused with a message that says so.
@@ -375,6 +403,34 @@ func ParseApp(name string, data []byte, h *Host) (*App, error) {
 			if m := d.Resources.MemoryBytes; m > 0 && n > m {
 				errs.add(key+".resources.max-message", "is larger than resources.memory: no message that big could be handled")
 			}
+		}
+		rp := ra.Placement
+		if rp.Labels != nil {
+			if m, ok := rp.Labels.(map[string]any); !ok {
+				errs.wrongType(key+".placement.labels", rp.Labels, "a table of strings")
+			} else {
+				if len(m) > MaxLabels {
+					errs.addf(key+".placement.labels", "%d labels: at most %d", len(m), MaxLabels)
+				}
+				d.Placement.Labels = map[string]string{}
+				for _, k := range slices.Sorted(maps.Keys(m)) {
+					if !labelPattern.MatchString(k) {
+						errs.addf(key+".placement.labels."+k, "%q is not a label name (1 to 63 of [A-Za-z0-9_.-])", k)
+					}
+					if v, ok := errs.str(key+".placement.labels."+k, m[k]); ok {
+						if len(v) > 256 {
+							errs.add(key+".placement.labels."+k, "longer than 256 bytes")
+						}
+						d.Placement.Labels[k] = v
+					}
+				}
+			}
+		}
+		if n, ok := errs.positiveInt(key+".placement.max-per-host", rp.MaxPerHost, MaxActors); ok {
+			d.Placement.MaxPerHost = int(n)
+		}
+		if b, ok := errs.boolean(key+".durable", ra.Durable); ok {
+			d.Durable = b
 		}
 		a.Actors = append(a.Actors, d)
 	}

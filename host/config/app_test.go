@@ -135,6 +135,11 @@ func TestAppErrors(t *testing.T) {
 		{"subscription twice", appHead + okActor + "subscriptions = [\"a.*\", \"a.*\"] #!\n", "actor[0].subscriptions", "listed twice"},
 		{"mailbox", appHead + okActor + "mailbox = 0 #!\n", "actor[0].mailbox", "not between 1 and 16777216"},
 		{"overflow", appHead + okActor + "overflow = \"drop\" #!\n", "actor[0].overflow", "not block or reject"},
+		{"durable type", appHead + okActor + "durable = \"yes\" #!\n", "actor[0].durable", "want true or false"},
+		{"placement labels type", appHead + okActor + "[actor.placement]\nlabels = [\"a\"] #!\n", "actor[0].placement.labels", "a table of strings"},
+		{"placement label name", appHead + okActor + "[actor.placement]\nlabels = { \"a b\" = \"x\" } #!\n", "actor[0].placement.labels.a b", "not a label name"},
+		{"placement label value", appHead + okActor + "[actor.placement]\nlabels = { zone = 1 } #!\n", "actor[0].placement.labels.zone", "want a string"},
+		{"placement cap", appHead + okActor + "[actor.placement]\nmax-per-host = 0 #!\n", "actor[0].placement.max-per-host", ""},
 		{"restart", appHead + okActor + "restart = \"always\" #!\n", "actor[0].restart", "not permanent, transient or temporary"},
 		{"memory", appHead + okActor + "[actor.resources]\nmemory = \"lots\" #!\n", "actor[0].resources.memory", "not a size"},
 		{"fuel", appHead + okActor + "[actor.resources]\nfuel-per-message = 0 #!\n", "actor[0].resources.fuel-per-message", "must be positive"},
@@ -361,5 +366,37 @@ headers = []
 	b, err := LoadApp(path, h)
 	if err != nil || b.Digest() != a.Digest() || b.File != path {
 		t.Fatalf("LoadApp: %+v, %v", b, err)
+	}
+}
+
+// TestAppPlacementAndDurable: [actor.placement] and durable are read, and
+// change the digest only when set (apps written before keep theirs).
+func TestAppPlacementAndDurable(t *testing.T) {
+	h, dir, _ := appHost(t)
+	base := appHead + "[[actor]]\nid = \"shop/w/*\"\ninstances = 4\ncomponent = { path = \"" + dir + "/ok.wasm\" }\n"
+	plain, err := ParseApp("app.toml", []byte(base), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ParseApp("app.toml", []byte(base+"durable = true\n[actor.placement]\nlabels = { zone = \"eu-1\" }\nmax-per-host = 2\n"), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := a.Actors[0]
+	if !d.Durable || d.Placement.MaxPerHost != 2 || len(d.Placement.Labels) != 1 || d.Placement.Labels["zone"] != "eu-1" {
+		t.Fatalf("%+v", d)
+	}
+	if plain.Actors[0].Durable || plain.Actors[0].Placement.MaxPerHost != 0 || plain.Actors[0].Placement.Labels != nil {
+		t.Fatalf("unset: %+v", plain.Actors[0])
+	}
+	if a.Digest() == plain.Digest() {
+		t.Error("placement and durable do not change the digest")
+	}
+	if strings.Contains(string(plain.Canonical()), "placement") || strings.Contains(string(plain.Canonical()), "durable") {
+		t.Errorf("an app without them has them in its canonical form (its digest changed): %s", plain.Canonical())
+	}
+	onlyDurable, err := ParseApp("app.toml", []byte(base+"durable = true\n"), h)
+	if err != nil || onlyDurable.Digest() == plain.Digest() {
+		t.Errorf("durable alone does not change the digest: %v", err)
 	}
 }

@@ -48,6 +48,11 @@ type (
 		Fuel          uint64            `json:"fuel-per-message"`
 		Timeout       int64             `json:"timeout-per-message"`
 		MaxMessage    int64             `json:"max-message"`
+		// Left out when unset, so that apps written before placement
+		// existed keep their digests.
+		Labels     map[string]string `json:"placement-labels,omitempty"`
+		MaxPerHost int               `json:"placement-max-per-host,omitempty"`
+		Durable    bool              `json:"durable,omitempty"`
 	}
 	canonRoute struct {
 		Method       string   `json:"method"`
@@ -82,7 +87,8 @@ func (a *App) Canonical() []byte {
 			Path: d.Component.Path, Instances: d.Instances, Config: cfg, Subscriptions: subs, Mailbox: d.Mailbox,
 			Overflow: nameOf(overflows, d.Overflow), Restart: nameOf(restarts, d.Restart), Memory: d.Resources.MemoryBytes,
 			Fuel: d.Resources.FuelPerMessage, Timeout: int64(d.Resources.TimeoutPerMsg),
-			MaxMessage: d.Resources.MaxMessageBytes})
+			MaxMessage: d.Resources.MaxMessageBytes, Labels: d.Placement.Labels, MaxPerHost: d.Placement.MaxPerHost,
+			Durable: d.Durable})
 	}
 	for _, r := range a.Routes {
 		hs := make([]string, len(r.Headers))
