@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/airsstack/airssys-wasm-go/storage"
 )
@@ -440,4 +443,35 @@ func TestJoinedNamesDoNotCollide(t *testing.T) {
 			wantUsage(t, b, o, storage.Usage{Bytes: 1 + 8 + 3 + 8, Keys: 2}, "x.y", "x")
 		}
 	})
+}
+
+// A deletion leaves a marker that the server drops after its TTL: deleted
+// keys leave nothing behind, and a key whose marker is gone is absent
+// (writes that read the marker before it went are planned again).
+func TestDeletionMarkersExpire(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	b := openJS(t, connect(t, s))
+	b.markerTTL = "1s"
+	ctx := testCtx(t)
+	must(t, b.SetMany(ctx, alice, "d", []storage.KV{{Key: "k1", Value: []byte("1")}, {Key: "k2", Value: []byte("2")}}, storage.Limits{}))
+	must(t, b.DeleteMany(ctx, alice, "d", []string{"k1", "k2"}))
+	subjects := func() int {
+		info, err := b.stream.Info(ctx, jetstream.WithSubjectFilter(b.bucketPrefix(alice, "d")+"*"))
+		must(t, err)
+		return len(info.State.Subjects)
+	}
+	if n := subjects(); n != 2 {
+		t.Fatalf("%d subjects after the deletion, want its 2 markers", n)
+	}
+	wantValue(t, b, alice, "d", "k1", "", false)
+	deadline := time.Now().Add(20 * time.Second)
+	for subjects() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the deletion markers are still there after 20s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wantValue(t, b, alice, "d", "k1", "", false)
+	must(t, b.CompareAndSwap(ctx, alice, "d", "k1", nil, false, []byte("x"), storage.Limits{}))
+	wantUsage(t, b, alice, storage.Usage{Bytes: 3, Keys: 1}, "d")
 }

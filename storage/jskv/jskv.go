@@ -88,6 +88,7 @@ type Backend struct {
 	// beforePublish, when set (tests), runs between a write's reads and
 	// its batch.
 	beforePublish func()
+	markerTTL     string // how long a deletion marker stays (tests shorten it)
 
 	mu     sync.Mutex
 	owners map[storage.Owner]*ownerState
@@ -182,7 +183,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("jskv: bucket %s: %w", bucket, err)
 	}
 	b := &Backend{nc: nc, stream: stream, kv: kv, bucket: bucket, prefix: "$KV." + bucket + ".",
-		maxValue: min(nc.MaxPayload()-headroom, storage.MaxValueBytes), opts: opts,
+		maxValue: min(nc.MaxPayload()-headroom, storage.MaxValueBytes), opts: opts, markerTTL: markerTTL,
 		waiting: make(chan struct{}, opts.MaxWaiting), owners: map[storage.Owner]*ownerState{}}
 	if b.maxValue <= 0 {
 		return nil, fmt.Errorf("jskv: the server's max payload (%d) leaves no room for values", nc.MaxPayload())
@@ -649,7 +650,7 @@ func (b *Backend) publish(ctx context.Context, changes []change) (uint64, error)
 		m.Header.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatUint(c.expect, 10))
 		if c.del {
 			m.Header.Set("KV-Operation", "DEL")
-			m.Header.Set("Nats-TTL", markerTTL)
+			m.Header.Set("Nats-TTL", b.markerTTL)
 		}
 		if i == len(changes)-1 {
 			m.Header.Set("Nats-Batch-Commit", "1")
