@@ -9,7 +9,13 @@ import (
 // The owner is the component's identity from its grants (publisher key and
 // manifest name), or Spec.Owner without a policy; nil means no storage.
 func (s *System) storageSession(c *cell, spec Spec) *keyvalue.Session {
-	db := s.opts.Storage
+	var db storage.Backend
+	if s.opts.Storage != nil {
+		db = s.opts.Storage
+	}
+	if spec.Storage != nil {
+		db = spec.Storage
+	}
 	if db == nil {
 		return nil
 	}

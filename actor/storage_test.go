@@ -276,3 +276,24 @@ func TestKeyValueCounts(t *testing.T) {
 		t.Fatalf("after a restart: %d operations, %d bytes; want 6 and 31", st.KVOps, st.KVBytes)
 	}
 }
+
+// TestKeyValueSpecStorage: an actor whose Spec names a backend keeps its
+// data there, and the system's backend never sees it.
+func TestKeyValueSpecStorage(t *testing.T) {
+	db, _ := kvDB(t)
+	other, _ := kvDB(t)
+	sys, _ := kvSystem(t, db)
+	s := kvSpec(t, "app/kv/2", billing)
+	s.Storage = other
+	deploy(t, sys, s)
+	if got := ask(t, sys, "app/kv/2", "set|orders|a|elsewhere"); got != "ok" {
+		t.Fatal(got)
+	}
+	ctx := context.Background()
+	if v, ok, err := other.Get(ctx, billing, "orders", "a"); err != nil || !ok || string(v) != "elsewhere" {
+		t.Fatalf("the spec's backend: %q %v %v", v, ok, err)
+	}
+	if _, ok, _ := db.Get(ctx, billing, "orders", "a"); ok {
+		t.Fatal("the system's backend got the data of an actor with a backend of its own")
+	}
+}

@@ -159,6 +159,11 @@ type Spec struct {
 	// actor has no storage. Never derive it from the actor id: an id is
 	// the deployer's choice, an identity is not.
 	Owner storage.Owner
+	// Storage, when set, is the backend of this actor's key-value data
+	// instead of Options.Storage (an app that keeps its data in the
+	// lattice's JetStream rather than this host's file). Its owner and
+	// grants are as above.
+	Storage storage.Backend
 	// Durable makes the actor's mailbox for sends the Remote's (a
 	// JetStream stream in a lattice): every send to it, from this host
 	// too, goes to Remote.Send, which keeps it until the actor handled it
