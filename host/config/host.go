@@ -95,12 +95,28 @@ type Lattice struct {
 	// counted and reported.
 	Acknowledged bool
 	// Listen is the embedded server's client address ("" none); Cluster*
-	// join it to the other hosts' servers. Loopback addresses only until
-	// hosts have credentials of their own (the next slice of issue 14).
+	// join it to the other hosts' servers. The server admits this host
+	// and its Peers only, each with its own key. A listener or a route off
+	// loopback needs TLS (TLSCert, TLSKey, TLSCA).
 	Listen        string
 	ClusterName   string
 	ClusterListen string
 	Routes        []string
+	// ClusterSecretFile holds the secret routes authenticate with (the
+	// same on every host's server; at least 16 bytes; mode 0600): a host
+	// with ClusterListen and none does not start.
+	ClusterSecretFile string
+	// Servers are an external NATS cluster's URLs (nats:// or tls://) to
+	// connect to instead of embedding a server (no Listen, Cluster* or
+	// Routes then). The host authenticates with its key, or with the
+	// Credentials file (.creds) when set.
+	Servers     []string
+	Credentials string
+	// TLSCert and TLSKey are this host's certificate and key (PEM), TLSCA
+	// the CA that signs the lattice's certificates: the embedded server's
+	// listeners and routes are mutual TLS with them; to external Servers,
+	// TLSCA verifies them and the certificate, when set, is presented.
+	TLSCert, TLSKey, TLSCA string
 	// KeyFile holds this host's lattice key, a NATS nkey user seed (an
 	// Ed25519 key): the host signs the desired-state entries it writes
 	// with it and authenticates to the lattice's NATS servers with it.
@@ -116,7 +132,9 @@ type Lattice struct {
 // Shared says whether this host shares a lattice with others (its server
 // is clustered, or it names peers): then the desired state is the
 // lattice's, in JetStream, rather than this host's own file.
-func (l Lattice) Shared() bool { return l.ClusterListen != "" || len(l.Peers) > 0 }
+func (l Lattice) Shared() bool {
+	return l.ClusterListen != "" || len(l.Peers) > 0 || len(l.Servers) > 0
+}
 
 // KeyPath is the lattice key file: KeyFile, or <DataDir>/lattice.key.
 func (h *Host) KeyPath() string {
@@ -293,6 +311,12 @@ type rawHost struct {
 		Routes        any `toml:"routes"`
 		KeyFile       any `toml:"key-file"`
 		Peers         any `toml:"peers"`
+		SecretFile    any `toml:"cluster-secret-file"`
+		Servers       any `toml:"servers"`
+		Credentials   any `toml:"credentials"`
+		TLSCert       any `toml:"tls-cert"`
+		TLSKey        any `toml:"tls-key"`
+		TLSCA         any `toml:"tls-ca"`
 	} `toml:"lattice"`
 	Registry struct {
 		PlainHTTP   any `toml:"plain-http"`
@@ -401,6 +425,24 @@ func Parse(file string, data []byte) (*Host, error) {
 	}
 	if p, ok := errs.hostPath("lattice.key-file", l.KeyFile); ok {
 		h.Lattice.KeyFile = p
+	}
+	if v, ok := errs.strs("lattice.servers", l.Servers); ok {
+		h.Lattice.Servers = v
+	}
+	for _, f := range []struct {
+		key string
+		v   any
+		to  *string
+	}{
+		{"lattice.cluster-secret-file", l.SecretFile, &h.Lattice.ClusterSecretFile},
+		{"lattice.credentials", l.Credentials, &h.Lattice.Credentials},
+		{"lattice.tls-cert", l.TLSCert, &h.Lattice.TLSCert},
+		{"lattice.tls-key", l.TLSKey, &h.Lattice.TLSKey},
+		{"lattice.tls-ca", l.TLSCA, &h.Lattice.TLSCA},
+	} {
+		if p, ok := errs.hostPath(f.key, f.v); ok {
+			*f.to = p
+		}
 	}
 	if l.Peers != nil {
 		if m, ok := l.Peers.(map[string]any); !ok {
@@ -800,27 +842,7 @@ func (l *Lattice) validate(errs *errList) {
 	if !validHostName(l.Host) {
 		errs.addf("lattice.host", "%q: not empty, at most 128 bytes, no spaces, '.', '*' or '>'", l.Host)
 	}
-	for _, a := range []struct{ key, addr string }{{"lattice.listen", l.Listen}, {"lattice.cluster-listen", l.ClusterListen}} {
-		if a.addr == "" {
-			continue
-		}
-		if loopback, err := checkListen(a.addr); err != nil {
-			errs.addf(a.key, "%v", err)
-		} else if !loopback {
-			errs.addf(a.key, "%s is not a loopback address: a lattice listener is open to anyone who reaches it until hosts have credentials of their own (issue 14's next slice); use 127.0.0.1", a.addr)
-		}
-	}
-	if l.ClusterListen != "" && l.ClusterName == "" {
-		errs.add("lattice.cluster-name", "a cluster needs a name (the same on every host's server)")
-	}
-	if len(l.Routes) > 0 && l.ClusterListen == "" {
-		errs.add("lattice.routes", "routes need cluster-listen")
-	}
-	for _, r := range l.Routes {
-		if loopback, err := checkListen(r); err != nil || !loopback {
-			errs.addf("lattice.routes", "%q: a loopback host:port only (see lattice.listen)", r)
-		}
-	}
+	l.validateTransport(errs)
 	names := make([]string, 0, len(l.Peers))
 	for name := range l.Peers {
 		names = append(names, name)
@@ -838,6 +860,100 @@ func (l *Lattice) validate(errs *errList) {
 		}
 		if !nkeys.IsValidPublicUserKey(l.Peers[name]) {
 			errs.add(key, "not a host's public key (an nkey user key, \"U\" and 55 more characters; `airssys-wasm hosts key` prints a host's)")
+		}
+	}
+}
+
+// validateTransport checks how the host reaches the lattice: an embedded
+// server (listeners, routes, the cluster secret) or external servers, and
+// TLS, which anything off loopback needs.
+func (l *Lattice) validateTransport(errs *errList) {
+	for _, f := range []struct{ key, path string }{{"lattice.cluster-secret-file", l.ClusterSecretFile},
+		{"lattice.credentials", l.Credentials}, {"lattice.tls-cert", l.TLSCert}, {"lattice.tls-key", l.TLSKey},
+		{"lattice.tls-ca", l.TLSCA}} {
+		if f.path == "" {
+			continue
+		}
+		if fi, err := os.Stat(f.path); err != nil {
+			errs.addf(f.key, "%s: %v", f.path, errors.Unwrap(err))
+		} else if fi.IsDir() {
+			errs.addf(f.key, "%s is a directory, not a file", f.path)
+		}
+	}
+	if (l.TLSCert == "") != (l.TLSKey == "") {
+		if l.TLSCert == "" {
+			errs.add("lattice.tls-cert", "tls-key needs its certificate (tls-cert)")
+		} else {
+			errs.add("lattice.tls-key", "tls-cert needs its key (tls-key)")
+		}
+	}
+	if l.TLSCert != "" && l.TLSCA == "" {
+		errs.add("lattice.tls-ca", "TLS needs the CA that signs the lattice's certificates (peers are verified with it)")
+	}
+	tls := l.TLSCA != "" && (l.TLSCert != "" || len(l.Servers) > 0)
+	const needTLS = "is not a loopback address: the lattice's traffic would cross the network in clear; set lattice.tls-cert, tls-key and tls-ca (or use 127.0.0.1)"
+	if len(l.Servers) > 0 {
+		for _, c := range []struct {
+			key string
+			set bool
+		}{{"lattice.listen", l.Listen != ""}, {"lattice.cluster-name", l.ClusterName != ""},
+			{"lattice.cluster-listen", l.ClusterListen != ""}, {"lattice.routes", len(l.Routes) > 0},
+			{"lattice.cluster-secret-file", l.ClusterSecretFile != ""}} {
+			if c.set {
+				errs.add(c.key, "not with lattice.servers: with external servers the host embeds no server")
+			}
+		}
+		for _, s := range l.Servers {
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || u.User != nil ||
+				(u.Path != "" && u.Path != "/") {
+				errs.addf("lattice.servers", "%q is not a nats:// or tls:// host:port (credentials go in lattice.credentials)", s)
+				continue
+			}
+			hp := u.Host
+			if u.Port() == "" {
+				hp = net.JoinHostPort(u.Hostname(), "4222")
+			}
+			if loopback, err := checkListen(hp); err != nil {
+				errs.addf("lattice.servers", "%v", err)
+			} else if !loopback && l.TLSCA == "" {
+				errs.addf("lattice.servers", "%s is not a loopback address: the connection needs TLS; set lattice.tls-ca (the CA that signs the servers' certificates)", s)
+			}
+		}
+		return
+	}
+	if l.Credentials != "" {
+		errs.add("lattice.credentials", "only with lattice.servers: the embedded servers admit hosts by their keys")
+	}
+	if l.TLSCA != "" && l.TLSCert == "" && l.TLSKey == "" {
+		errs.add("lattice.tls-cert", "the embedded server's TLS needs a certificate and its key (tls-cert, tls-key)")
+	}
+	for _, a := range []struct{ key, addr string }{{"lattice.listen", l.Listen}, {"lattice.cluster-listen", l.ClusterListen}} {
+		if a.addr == "" {
+			continue
+		}
+		if loopback, err := checkListen(a.addr); err != nil {
+			errs.addf(a.key, "%v", err)
+		} else if !loopback && !tls {
+			errs.addf(a.key, "%s %s", a.addr, needTLS)
+		}
+	}
+	if l.ClusterListen != "" && l.ClusterName == "" {
+		errs.add("lattice.cluster-name", "a cluster needs a name (the same on every host's server)")
+	}
+	// A cluster without ClusterSecretFile is refused when the host starts
+	// (SCHEMA.md's example has none yet).
+	if l.ClusterListen == "" && l.ClusterSecretFile != "" {
+		errs.add("lattice.cluster-secret-file", "a secret needs cluster-listen")
+	}
+	if len(l.Routes) > 0 && l.ClusterListen == "" {
+		errs.add("lattice.routes", "routes need cluster-listen")
+	}
+	for _, r := range l.Routes {
+		if loopback, err := checkListen(r); err != nil || (r != "" && strings.HasPrefix(r, ":")) {
+			errs.addf("lattice.routes", "%q is not host:port", r)
+		} else if !loopback && !tls {
+			errs.addf("lattice.routes", "%q %s", r, needTLS)
 		}
 	}
 }

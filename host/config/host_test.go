@@ -337,8 +337,10 @@ func TestTelemetryChecks(t *testing.T) {
 }
 
 // TestLatticeConfig: the [lattice] section's checks: names, the mode,
-// loopback listeners only (hosts have no credentials of their own yet), a
-// cluster needs a name and routes need a cluster listener.
+// listeners and routes off loopback only with TLS, a cluster needs a name
+// and a route secret, routes need a cluster listener, external servers
+// exclude the embedded server's keys, TLS files exist and come in
+// pieces that fit.
 func TestLatticeConfig(t *testing.T) {
 	h, err := Parse("h.toml", []byte("[lattice]\nname = \"edge\"\nhost = \"n1\"\nmode = \"acknowledged\"\nkey-file = \"/k/n1.key\"\n"+
 		"[lattice.peers]\nn2 = \""+testPeerKey+"\"\n"))
@@ -349,15 +351,58 @@ func TestLatticeConfig(t *testing.T) {
 	if d := Defaults(); d.KeyPath() != filepath.Join(d.DataDir, "lattice.key") {
 		t.Errorf("default key path %s", d.KeyPath())
 	}
+	// Files the keys name (their content is read when the host starts).
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f.pem")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret := "\ncluster-secret-file = \"" + file + "\""
+	tls := "\ntls-cert = \"" + file + "\"\ntls-key = \"" + file + "\""
+	for _, good := range []string{
+		"listen = \"0.0.0.0:4222\"\ncluster-listen = \"10.0.0.1:6222\"\ncluster-name = \"c\"\nroutes = [\"10.0.0.2:6222\"]" +
+			secret + tls + "\ntls-ca = \"" + file + "\"",
+		"servers = [\"tls://nats.example:4222\", \"nats://127.0.0.1\"]\ncredentials = \"" + file + "\"\ntls-ca = \"" + file + "\"",
+		"servers = [\"nats://127.0.0.1:4222\"]",
+	} {
+		h, err := Parse("h.toml", []byte("[lattice]\n"+good+"\n"))
+		if err != nil {
+			t.Errorf("%q: %v", good, err)
+		} else if !h.Lattice.Shared() {
+			t.Errorf("%q: not shared", good)
+		}
+	}
+	if h, err := Parse("h.toml", []byte("[lattice]\nservers = [\"tls://n:4222\"]\ncredentials = \""+file+"\"\ntls-ca = \""+file+"\"\n"+tls[1:]+"\n")); err != nil ||
+		h.Lattice.Credentials != file || h.Lattice.TLSCA != file || h.Lattice.TLSCert != file || h.Lattice.TLSKey != file ||
+		len(h.Lattice.Servers) != 1 {
+		t.Fatalf("%+v, %v", h.Lattice, err)
+	}
 	for _, c := range []struct{ toml, key string }{
 		{"name = \"Bad Name\"", "lattice.name"},
 		{"host = \"a.b\"", "lattice.host"},
 		{"mode = \"maybe\"", "lattice.mode"},
 		{"listen = \"0.0.0.0:4222\"", "lattice.listen"},
-		{"cluster-listen = \"10.0.0.1:6222\"\ncluster-name = \"c\"", "lattice.cluster-listen"},
-		{"cluster-listen = \"127.0.0.1:6222\"", "lattice.cluster-name"},
+		{"cluster-listen = \"10.0.0.1:6222\"\ncluster-name = \"c\"" + secret, "lattice.cluster-listen"},
+		{"cluster-listen = \"127.0.0.1:6222\"" + secret, "lattice.cluster-name"},
 		{"routes = [\"127.0.0.1:6223\"]", "lattice.routes"},
-		{"cluster-listen = \"127.0.0.1:6222\"\ncluster-name = \"c\"\nroutes = [\"10.1.1.1:6222\"]", "lattice.routes"},
+		{"cluster-listen = \"127.0.0.1:6222\"\ncluster-name = \"c\"\nroutes = [\"10.1.1.1:6222\"]" + secret, "lattice.routes"},
+		{"cluster-secret-file = 7", "lattice.cluster-secret-file"},
+		{"cluster-listen = \"127.0.0.1:6222\"\ncluster-name = \"c\"\ncluster-secret-file = \"" + dir + "/none\"", "lattice.cluster-secret-file"},
+		{"cluster-secret-file = \"" + file + "\"", "lattice.cluster-secret-file"},
+		{"listen = \"127.0.0.1:4222\"\ntls-cert = \"" + file + "\"\ntls-key = \"" + file + "\"", "lattice.tls-ca"},
+		{"listen = \"0.0.0.0:4222\"\ntls-cert = \"" + file + "\"\ntls-ca = \"" + file + "\"", "lattice.tls-key"},
+		{"tls-key = \"" + file + "\"\ntls-ca = \"" + file + "\"", "lattice.tls-cert"},
+		{"tls-ca = \"" + file + "\"", "lattice.tls-cert"},
+		{"listen = \"127.0.0.1:4222\"" + tls + "\ntls-ca = \"" + dir + "/missing.pem\"", "lattice.tls-ca"},
+		{"tls-cert = [\"a\"]", "lattice.tls-cert"},
+		{"servers = [\"nats://10.0.0.1:4222\"]", "lattice.servers"},
+		{"servers = \"nats://127.0.0.1:4222\"", "lattice.servers"},
+		{"servers = [\"http://127.0.0.1:4222\"]", "lattice.servers"},
+		{"servers = [\"nats://u:p@127.0.0.1:4222\"]", "lattice.servers"},
+		{"servers = [\"nats://127.0.0.1:4222\"]\nlisten = \"127.0.0.1:4223\"", "lattice.listen"},
+		{"servers = [\"nats://127.0.0.1:4222\"]\nroutes = [\"127.0.0.1:6222\"]", "lattice.routes"},
+		{"credentials = \"" + file + "\"", "lattice.credentials"},
+		{"servers = [\"nats://127.0.0.1:4222\"]\ncredentials = \"" + dir + "/none.creds\"", "lattice.credentials"},
 		{"peers = [\"n2\"]", "lattice.peers"},
 		{"[lattice.peers]\nn2 = \"not a key\"", "lattice.peers.n2"},
 		{"[lattice.peers]\nn2 = 7", "lattice.peers.n2"},
