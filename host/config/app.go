@@ -61,7 +61,17 @@ type App struct {
 	Supervisor Supervisor
 	Actors     []ActorDef
 	Routes     []Route
+	// Storage is where its actors' key-value data lives: StorageLocal
+	// (the default: this host's file) or StorageLattice (the lattice's
+	// JetStream KV, so that the data follows an actor to another host).
+	Storage string
 }
+
+// Where an app's key-value data lives.
+const (
+	StorageLocal   = "local"
+	StorageLattice = "lattice"
+)
 
 // Supervisor is the app's supervision: its strategy and intensity, at most
 // MaxRestarts restarts within Period, with a backoff from BackoffMin
@@ -177,7 +187,8 @@ func (d *ActorDef) IDs() []actor.ID {
 
 type rawApp struct {
 	App *struct {
-		Name any `toml:"name"`
+		Name    any `toml:"name"`
+		Storage any `toml:"storage"`
 	} `toml:"app"`
 	Supervisor struct {
 		Strategy    any `toml:"strategy"`
@@ -301,6 +312,15 @@ func ParseApp(name string, data []byte, h *Host) (*App, error) {
 		errs.addf("app.name", "%q is not a kebab-case name", s)
 	} else {
 		a.Name = s
+	}
+	a.Storage = StorageLocal
+	if raw.App != nil {
+		if v, ok := errs.str("app.storage", raw.App.Storage); ok {
+			if v != StorageLocal && v != StorageLattice {
+				errs.addf("app.storage", "%q is not local or lattice", v)
+			}
+			a.Storage = v
+		}
 	}
 	a.Supervisor = parseSupervisor(errs, &raw)
 

@@ -135,6 +135,7 @@ func TestAppErrors(t *testing.T) {
 		{"subscription twice", appHead + okActor + "subscriptions = [\"a.*\", \"a.*\"] #!\n", "actor[0].subscriptions", "listed twice"},
 		{"mailbox", appHead + okActor + "mailbox = 0 #!\n", "actor[0].mailbox", "not between 1 and 16777216"},
 		{"overflow", appHead + okActor + "overflow = \"drop\" #!\n", "actor[0].overflow", "not block or reject"},
+		{"storage", "[app]\nname = \"shop\"\nstorage = \"cloud\" #!\n" + okActor, "app.storage", "not local or lattice"},
 		{"durable type", appHead + okActor + "durable = \"yes\" #!\n", "actor[0].durable", "want true or false"},
 		{"placement labels type", appHead + okActor + "[actor.placement]\nlabels = [\"a\"] #!\n", "actor[0].placement.labels", "a table of strings"},
 		{"placement label name", appHead + okActor + "[actor.placement]\nlabels = { \"a b\" = \"x\" } #!\n", "actor[0].placement.labels.a b", "not a label name"},
@@ -323,7 +324,7 @@ headers = []
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &App{File: "app.toml", Name: "shop",
+	want := &App{File: "app.toml", Name: "shop", Storage: StorageLocal,
 		Supervisor: Supervisor{Strategy: actor.OneForOne, MaxRestarts: DefaultMaxRestarts, Period: DefaultPeriod,
 			BackoffMin: DefaultBackoffMin, BackoffMax: DefaultBackoffMax},
 		Actors: []ActorDef{
@@ -394,6 +395,17 @@ func TestAppPlacementAndDurable(t *testing.T) {
 	}
 	if strings.Contains(string(plain.Canonical()), "placement") || strings.Contains(string(plain.Canonical()), "durable") {
 		t.Errorf("an app without them has them in its canonical form (its digest changed): %s", plain.Canonical())
+	}
+	if plain.Storage != StorageLocal {
+		t.Errorf("default storage %q", plain.Storage)
+	}
+	lat, err := ParseApp("app.toml", []byte(strings.Replace(base, "[app]\n", "[app]\nstorage = \"lattice\"\n", 1)), h)
+	if err != nil || lat.Storage != StorageLattice || lat.Digest() == plain.Digest() {
+		t.Errorf("storage = lattice: %+v, %v", lat, err)
+	}
+	loc, err := ParseApp("app.toml", []byte(strings.Replace(base, "[app]\n", "[app]\nstorage = \"local\"\n", 1)), h)
+	if err != nil || loc.Digest() != plain.Digest() {
+		t.Errorf("storage = local written out changes the digest: %v", err)
 	}
 	onlyDurable, err := ParseApp("app.toml", []byte(base+"durable = true\n"), h)
 	if err != nil || onlyDurable.Digest() == plain.Digest() {

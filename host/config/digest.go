@@ -25,6 +25,9 @@ type (
 		Supervisor canonSup     `json:"supervisor"`
 		Actors     []canonActor `json:"actors"`
 		Routes     []canonRoute `json:"routes"`
+		// Left out for local (the default), so that earlier apps keep
+		// their digests.
+		Storage string `json:"storage,omitempty"`
 	}
 	canonSup struct {
 		Strategy    string `json:"strategy"`
@@ -73,6 +76,9 @@ type (
 // does every value. File is not part of it.
 func (a *App) Canonical() []byte {
 	c := canonApp{Format: canonicalFormat, Name: a.Name, Actors: []canonActor{}, Routes: []canonRoute{}}
+	if a.Storage != StorageLocal {
+		c.Storage = a.Storage
+	}
 	s := a.Supervisor
 	c.Supervisor = canonSup{Strategy: s.Strategy.String(), MaxRestarts: s.MaxRestarts, Period: int64(s.Period),
 		BackoffMin: int64(s.BackoffMin), BackoffMax: int64(s.BackoffMax)}

@@ -81,8 +81,9 @@ func TestSchemaAppExample(t *testing.T) {
 		t.Fatalf("the app example does not parse: %v", err)
 	}
 	want := &App{
-		File: "SCHEMA.md app.toml",
-		Name: "shop",
+		File:    "SCHEMA.md app.toml",
+		Name:    "shop",
+		Storage: StorageLocal,
 		Supervisor: Supervisor{Strategy: actor.OneForOne, MaxRestarts: 3, Period: time.Minute,
 			BackoffMin: 100 * time.Millisecond, BackoffMax: 30 * time.Second},
 		Actors: []ActorDef{
