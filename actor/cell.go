@@ -121,7 +121,9 @@ type cell struct {
 	traps      [trapKinds]atomic.Uint64
 	times      *handleHist // Options.HandleTimes; nil when off
 	abort      atomic.Bool
-	instMu     sync.Mutex // guards inst for Interrupt from other goroutines
+	// cur is the envelope being delivered (the actor's goroutine only).
+	cur    *envelope
+	instMu sync.Mutex // guards inst for Interrupt from other goroutines
 }
 
 func newCell(s *System, spec Spec, sup *supervisor) *cell {
@@ -518,6 +520,8 @@ func (c *cell) reject(env *envelope, why error) {
 func (c *cell) deliver(env *envelope) {
 	inc := c.inc
 	m := &env.msg
+	c.cur = env
+	defer func() { c.cur = nil }()
 	var end func(error)
 	if tr := c.sys.opts.Tracer; tr != nil {
 		end = c.traceHandle(inc, tr, m)
@@ -590,6 +594,14 @@ func (c *cell) deliver1(inc *incarnation, m *Message, traced bool) error {
 // failed reply to its request, and the supervisor's decision.
 func (c *cell) trapped(m *Message, err error) {
 	c.failed.Add(1)
+	if env := c.cur; env != nil && env.done != nil && c.abort.Load() {
+		// A durable message whose handling a stop cut short: it goes
+		// back to its mailbox, for the actor's next host.
+		env.done(false)
+		env.done = nil
+		c.fail(err)
+		return
+	}
 	c.dead.Add(1)
 	c.sys.deadLetter(c.id, *m, err)
 	if m.CorrelationID != 0 && m.ReplyTo != "" {
