@@ -2,8 +2,14 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +19,7 @@ import (
 
 	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/host/admin"
+	"github.com/airsstack/airssys-wasm-go/host/config"
 	"github.com/airsstack/airssys-wasm-go/lattice"
 )
 
@@ -54,28 +61,39 @@ func (l *latticeLink) poke() {
 	}
 }
 
-// openLattice starts the embedded server of cfg.Lattice and joins it.
+// openLattice joins the lattice of cfg.Lattice: it starts the embedded
+// server (admitting this host and its peers, each by its own key) and
+// connects to it in-process, or connects to the external servers; either
+// way authenticated as this host.
 func (s *Service) openLattice(ctx context.Context) error {
 	lc := s.cfg.Lattice
 	key, err := loadLatticeKey(s.cfg.KeyPath())
 	if err != nil {
 		return err
 	}
-	scfg := lattice.ServerConfig{Name: lc.Host, Listen: lc.Listen,
-		Cluster: lattice.ClusterConfig{Name: lc.ClusterName, Listen: lc.ClusterListen, Routes: lc.Routes}}
-	if s.cfg.Lattice.Shared() {
-		// JetStream holds what the hosts share: the desired state.
-		scfg.JetStreamDir = filepath.Join(s.cfg.DataDir, "jetstream")
-	}
-	srv, err := lattice.StartServer(ctx, scfg)
+	opts, err := lattice.HostOptions(lc.Name, lc.Host, nil)
 	if err != nil {
 		return fmt.Errorf("host: lattice: %w", err)
 	}
-	l := &latticeLink{srv: srv, key: key, mode: "fire-and-forget", pokes: make(chan struct{}, 1),
+	opts = append(opts, lattice.LogErrors(s.log), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	l := &latticeLink{key: key, mode: "fire-and-forget", pokes: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	s.lat = l
-	if l.nc, err = srv.Connect(lc.Host, lattice.LogErrors(s.log), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)); err != nil {
-		return fmt.Errorf("host: lattice: %w", err)
+	if len(lc.Servers) > 0 {
+		if l.nc, err = connectExternal(lc, key, opts); err != nil {
+			return err
+		}
+	} else {
+		if l.srv, err = startEmbedded(ctx, lc, key, s.cfg.DataDir); err != nil {
+			return err
+		}
+		nk, err := lattice.NkeyOption(key.seed)
+		if err != nil {
+			return fmt.Errorf("host: lattice: %w", err)
+		}
+		if l.nc, err = l.srv.Connect(lc.Host, append(opts, nk)...); err != nil {
+			return fmt.Errorf("host: lattice: %w", err)
+		}
 	}
 	mode := lattice.FireAndForget
 	if lc.Acknowledged {
@@ -110,7 +128,119 @@ func (l *latticeLink) close() {
 	if l.nc != nil {
 		l.nc.Close()
 	}
-	l.srv.Shutdown()
+	if l.srv != nil {
+		l.srv.Shutdown()
+	}
+}
+
+// ErrClusterSecret is a cluster secret file that cannot be used.
+var ErrClusterSecret = errors.New("host: lattice.cluster-secret-file")
+
+// startEmbedded starts the host's embedded NATS server: it admits this
+// host and [lattice.peers], each by its key; its routes need the cluster
+// secret; TLS when configured.
+func startEmbedded(ctx context.Context, lc config.Lattice, key *latticeKey, dataDir string) (*lattice.Server, error) {
+	hosts := []lattice.HostKey{{Host: lc.Host, PublicKey: key.pub}}
+	for _, name := range slices.Sorted(maps.Keys(lc.Peers)) {
+		hosts = append(hosts, lattice.HostKey{Host: name, PublicKey: lc.Peers[name]})
+	}
+	scfg := lattice.ServerConfig{Name: lc.Host, Listen: lc.Listen, Lattice: lc.Name, Hosts: hosts,
+		Cluster: lattice.ClusterConfig{Name: lc.ClusterName, Listen: lc.ClusterListen, Routes: lc.Routes}}
+	if lc.ClusterListen != "" {
+		secret, err := readClusterSecret(lc.ClusterSecretFile)
+		if err != nil {
+			return nil, err
+		}
+		scfg.Cluster.Secret = secret
+	}
+	if lc.TLSCert != "" {
+		scfg.TLS = &lattice.TLSFiles{Cert: lc.TLSCert, Key: lc.TLSKey, CA: lc.TLSCA}
+	}
+	if lc.Shared() {
+		// JetStream holds what the hosts share: the desired state.
+		scfg.JetStreamDir = filepath.Join(dataDir, "jetstream")
+	}
+	srv, err := lattice.StartServer(ctx, scfg)
+	if err != nil {
+		return nil, fmt.Errorf("host: lattice: %w", err)
+	}
+	return srv, nil
+}
+
+// connectExternal connects to the external NATS servers of
+// lattice.servers, as this host: its key, or the credentials file; TLS
+// verified with lattice.tls-ca, presenting lattice.tls-cert when set.
+func connectExternal(lc config.Lattice, key *latticeKey, opts []nats.Option) (*nats.Conn, error) {
+	if lc.Credentials != "" {
+		opts = append(opts, nats.UserCredentials(lc.Credentials))
+	} else {
+		nk, err := lattice.NkeyOption(key.seed)
+		if err != nil {
+			return nil, fmt.Errorf("host: lattice: %w", err)
+		}
+		opts = append(opts, nk)
+	}
+	if lc.TLSCA != "" {
+		var tc *tls.Config
+		if lc.TLSCert != "" {
+			var err error
+			if tc, err = (lattice.TLSFiles{Cert: lc.TLSCert, Key: lc.TLSKey, CA: lc.TLSCA}).Config(); err != nil {
+				return nil, fmt.Errorf("host: lattice: %w", err)
+			}
+		} else {
+			pem, err := os.ReadFile(lc.TLSCA)
+			if err != nil {
+				return nil, fmt.Errorf("host: lattice.tls-ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("host: lattice.tls-ca: %s holds no PEM certificate", lc.TLSCA)
+			}
+			tc = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+		}
+		opts = append(opts, nats.Secure(tc))
+	}
+	opts = append(opts, nats.Name(lc.Host))
+	nc, err := nats.Connect(strings.Join(lc.Servers, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("host: lattice: servers %v: %w", lc.Servers, err)
+	}
+	return nc, nil
+}
+
+// readClusterSecret reads the route secret: a file only its owner may
+// read, of lattice.MinSecret bytes or more.
+func readClusterSecret(path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("%w: a cluster needs the secret its routes authenticate with (a file, the same on every host, %d bytes or more)",
+			ErrClusterSecret, lattice.MinSecret)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrClusterSecret, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%w: %s is mode %04o: others may read it; chmod 600", ErrClusterSecret, path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrClusterSecret, err)
+	}
+	secret := strings.TrimSpace(string(b))
+	if len(secret) < lattice.MinSecret {
+		return "", fmt.Errorf("%w: %s: %d bytes, want %d or more", ErrClusterSecret, path, len(secret), lattice.MinSecret)
+	}
+	return secret, nil
+}
+
+// LatticePublicKey is this host's lattice public key ("U..."), read from
+// its key file (made there if there is none): `airssys-wasm hosts key`.
+func LatticePublicKey(cfg *config.Host) (string, error) {
+	key, err := loadLatticeKey(cfg.KeyPath())
+	if err != nil {
+		return "", err
+	}
+	return key.pub, nil
 }
 
 // status is the lattice as Status reports it.

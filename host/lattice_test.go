@@ -2,12 +2,19 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/lattice"
 )
 
 // freePort is a loopback address nothing listens on (just now).
@@ -21,18 +28,47 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// clusterSecret writes a route secret for a test lattice's hosts (the
+// same file for all of them) and returns its lattice.cluster-secret-file
+// line.
+func clusterSecret(t testing.TB) string {
+	t.Helper()
+	secret := filepath.Join(t.TempDir(), "cluster.secret")
+	if err := os.WriteFile(secret, []byte("a secret of the test lattice\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("cluster-secret-file = %q\n", secret)
+}
+
+// latticePair configures f1 and f2 as hosts h1 and h2 of lattice "t":
+// embedded servers clustered on loopback with a route secret, each host's
+// key made in its data directory and listed in the other's peers.
+func latticePair(t *testing.T, f1, f2 *fixture) {
+	t.Helper()
+	p1, p2 := freePort(t), freePort(t)
+	secret := clusterSecret(t)
+	pub := func(f *fixture) string {
+		k, err := loadLatticeKey(filepath.Join(f.dir, "lattice.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.pub
+	}
+	k1, k2 := pub(f1), pub(f2)
+	lattice := func(name, listen, route, peer, peerKey string) string {
+		return fmt.Sprintf("[lattice]\nname = \"t\"\nhost = %q\ncluster-name = \"t\"\ncluster-listen = %q\nroutes = [%q]\n"+
+			"%s[lattice.peers]\n%s = %q\n", name, listen, route, secret, peer, peerKey)
+	}
+	f1.cfg, f2.cfg = f1.config(t, lattice("h1", p1, p2, "h2", k2)), f2.config(t, lattice("h2", p2, p1, "h1", k1))
+}
+
 // TestTwoHostsOneLattice: two services whose embedded NATS servers are
 // clustered on loopback see each other (status lists both, with their
 // actors), and an actor deployed on one answers a request made on the
 // other; a host that stops is gone from the other's list.
 func TestTwoHostsOneLattice(t *testing.T) {
-	p1, p2 := freePort(t), freePort(t)
-	lattice := func(name, listen, route string) string {
-		return fmt.Sprintf("[lattice]\nname = \"t\"\nhost = %q\ncluster-name = \"t\"\ncluster-listen = %q\nroutes = [%q]\n",
-			name, listen, route)
-	}
 	f1, f2 := newFixture(t), newFixture(t)
-	f1.cfg, f2.cfg = f1.config(t, lattice("h1", p1, p2)), f2.config(t, lattice("h2", p2, p1))
+	latticePair(t, f1, f2)
 	s1, s2 := f1.open(t, Options{}), f2.open(t, Options{})
 	f2.install(t, s2, "actor2_echotext", "echo", "1.0.0")
 	deploy(t, s2, echoAppFile("1.0.0", 1, ""))
@@ -80,13 +116,8 @@ func TestTwoHostsOneLattice(t *testing.T) {
 // on loopback), each with the same echo component installed.
 func twoHosts(t *testing.T) (*Service, *Service, *fixture, *fixture) {
 	t.Helper()
-	p1, p2 := freePort(t), freePort(t)
-	lattice := func(name, listen, route string) string {
-		return fmt.Sprintf("[lattice]\nname = \"t\"\nhost = %q\ncluster-name = \"t\"\ncluster-listen = %q\nroutes = [%q]\n",
-			name, listen, route)
-	}
 	f1, f2 := newFixture(t), newFixture(t)
-	f1.cfg, f2.cfg = f1.config(t, lattice("h1", p1, p2)), f2.config(t, lattice("h2", p2, p1))
+	latticePair(t, f1, f2)
 	s1, s2 := f1.open(t, Options{}), f2.open(t, Options{})
 	f1.install(t, s1, "actor2_echotext", "echo", "1.0.0")
 	f2.install(t, s2, "actor2_echotext", "echo", "1.0.0")
@@ -159,5 +190,36 @@ func TestPlacementAndFailover(t *testing.T) {
 		if m, err := s1.System().Request(ctx, actor.ID(id), []byte("after"), "text/plain"); err != nil || string(m.Payload) != "after" {
 			t.Fatalf("%s after the failover: %q, %v", id, m.Payload, err)
 		}
+	}
+}
+
+// TestExternalServers: a host with lattice.servers connects to them (no
+// embedded server) as itself: its key file's nkey, its inbox; a server
+// that does not list its key refuses it, and the host does not start.
+func TestExternalServers(t *testing.T) {
+	f := newFixture(t)
+	k, err := loadLatticeKey(filepath.Join(f.dir, "lattice.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := lattice.StartServer(context.Background(), lattice.ServerConfig{Listen: "127.0.0.1:0", Lattice: "t",
+		Hosts: []lattice.HostKey{{Host: "h1", PublicKey: k.pub}}, JetStreamDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	f.cfg = f.config(t, fmt.Sprintf("[lattice]\nname = \"t\"\nhost = \"h1\"\nservers = [%q]\n", srv.ClientURL()))
+	s := f.open(t, Options{})
+	if s.lat.srv != nil || s.lat.nc.ConnectedUrl() != srv.ClientURL() {
+		t.Fatalf("embedded %v, connected to %q", s.lat.srv != nil, s.lat.nc.ConnectedUrl())
+	}
+	if st, err := s.Status(context.Background()); err != nil || st.Lattice == nil || st.Lattice.Hosts[0].Name != "h1" {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	// A host whose key the servers do not list is refused outright.
+	other := newFixture(t)
+	other.cfg = other.config(t, fmt.Sprintf("[lattice]\nname = \"t\"\nhost = \"h2\"\nservers = [%q]\n", srv.ClientURL()))
+	if _, err := Open(context.Background(), other.cfg, Options{Logger: slog.New(slog.DiscardHandler)}); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("a host with a key the servers do not list: %v", err)
 	}
 }

@@ -102,8 +102,8 @@ func clusterConfigs(t testing.TB, n int, clients bool) []ServerConfig {
 	ports := freePorts(t, 2*n)
 	cfgs := make([]ServerConfig, n)
 	for i := range n {
-		c := ServerConfig{Name: fmt.Sprintf("s%d", i), ReadyTimeout: 5 * time.Second,
-			Cluster: ClusterConfig{Name: "lattice-test", Listen: loopback(ports[n+i])}}
+		c := ServerConfig{Name: fmt.Sprintf("s%d", i), ReadyTimeout: 5 * time.Second, Lattice: "test", Hosts: testKeys(t),
+			Cluster: ClusterConfig{Name: "lattice-test", Listen: loopback(ports[n+i]), Secret: testSecret}}
 		if clients {
 			c.Listen = loopback(ports[i])
 		}
@@ -215,7 +215,8 @@ func (e *connEvents) options() []nats.Option {
 // inProcess connects to s in-process (as Server.Connect does).
 func inProcess(t testing.TB, s *Server, name string, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect("", append([]nats.Option{nats.InProcessServer(s.s), nats.Name(name)}, opts...)...)
+	opts = append(append([]nats.Option{nats.InProcessServer(s.s), nats.Name(name)}, testOpts(t, name)...), opts...)
+	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		t.Fatalf("%s: connect in-process: %v", name, err)
 	}
@@ -229,6 +230,7 @@ func tcpConnect(t testing.TB, name string, urls []string, ev *connEvents, extra 
 	opts := append([]nats.Option{nats.Name(name), nats.DontRandomize(), nats.MaxReconnects(-1),
 		nats.ReconnectWait(50 * time.Millisecond), nats.ReconnectJitter(0, 0), nats.Timeout(time.Second)},
 		ev.options()...)
+	opts = append(opts, testOpts(t, name)...)
 	nc, err := nats.Connect(strings.Join(urls, ","), append(opts, extra...)...)
 	if err != nil {
 		t.Fatalf("%s: connect to %v: %v", name, urls, err)
@@ -764,19 +766,21 @@ func TestClusterHostProcess(t *testing.T) {
 	if err := json.Unmarshal([]byte(spec), &hp); err != nil {
 		t.Fatal(err)
 	}
-	srv := startEmbedded(t, ServerConfig{Name: hp.Name, Listen: hp.Listen,
-		Cluster: ClusterConfig{Name: "lattice-test", Listen: hp.Route, Routes: hp.Routes}})
+	srv := startEmbedded(t, ServerConfig{Name: hp.Name, Listen: hp.Listen, Lattice: "test", Hosts: testKeys(t),
+		Cluster: ClusterConfig{Name: "lattice-test", Listen: hp.Route, Routes: hp.Routes, Secret: testSecret}})
 	t.Cleanup(srv.Shutdown)
 	nc := inProcess(t, srv, hp.Name)
 	h := joinHost(t, hp.Name, nc, nil)
 	deployStandard(t, h.sys, hp.Name)
-	if _, err := nc.Subscribe("ctl."+hp.Name+".stats", func(m *nats.Msg) {
+	// The test's questions come as messages to actor ids of their own (the
+	// only subjects a host may serve: its permissions), answered directly.
+	if _, err := nc.QueueSubscribe(ctlSubject(hp.Name, "stats")+".*", "actor", func(m *nats.Msg) {
 		b, _ := json.Marshal(h.node.Stats())
 		m.Respond(b)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nc.Subscribe("ctl."+hp.Name+".hosts", func(m *nats.Msg) {
+	if _, err := nc.QueueSubscribe(ctlSubject(hp.Name, "hosts")+".*", "actor", func(m *nats.Msg) {
 		b, _ := json.Marshal(h.node.Hosts())
 		m.Respond(b)
 	}); err != nil {
@@ -787,6 +791,11 @@ func TestClusterHostProcess(t *testing.T) {
 	}
 	fmt.Println("READY", hp.Name)
 	io.Copy(io.Discard, os.Stdin)
+}
+
+// ctlSubject is where a host process answers the test's question what.
+func ctlSubject(host, what string) string {
+	return actorSubject("airssys.test", actor.ID("ctl/"+host+"/"+what))
 }
 
 // child is a process the test started: its output is kept for the
@@ -928,7 +937,7 @@ func TestClusterProcesses(t *testing.T) {
 	me := joinHost(t, "tester", tcpConnect(t, "tester", urls, ev), ev)
 	ctl := func(name, what string, v any) {
 		t.Helper()
-		m, err := me.nc.Request("ctl."+name+"."+what, nil, 2*time.Second)
+		m, err := me.nc.Request(ctlSubject(name, what)+".tester", nil, 2*time.Second)
 		if err != nil {
 			t.Fatalf("%s of %s: %v", what, name, err)
 		}
@@ -1085,6 +1094,25 @@ func routezPeers(port int) int {
 	return len(ids)
 }
 
+// externalConfig is the configuration of external server i: clients and
+// monitoring on loopback, the test hosts admitted with their permissions,
+// routes authenticated with testSecret.
+func externalConfig(t *testing.T, i int, ports []int, routes []string) string {
+	t.Helper()
+	auth, err := AuthorizationConfig("test", testKeys(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var quoted []string
+	for _, r := range routes {
+		quoted = append(quoted, fmt.Sprintf("%q", r))
+	}
+	return fmt.Sprintf("server_name: x%d\nlisten: %q\nhttp: %q\n%s"+
+		"cluster {\n  name: lattice-ext\n  listen: %q\n  authorization { user: %q, password: %q }\n  routes: [%s]\n}\n",
+		i, loopback(ports[i]), loopback(ports[6+i]), auth, loopback(ports[3+i]), routeUser, testSecret,
+		strings.Join(quoted, ", "))
+}
+
 // TestClusterExternal: three nats-server processes clustered on loopback,
 // three hosts of this process connected over TCP (host i first to server
 // i, then to the others): request, send and publish between every pair.
@@ -1103,12 +1131,17 @@ func TestClusterExternal(t *testing.T) {
 		var routes []string
 		for j := range 3 {
 			if j != i {
-				routes = append(routes, "nats://"+loopback(ports[3+j]))
+				routes = append(routes, "nats-route://"+routeUser+":"+testSecret+"@"+loopback(ports[3+j]))
 			}
 		}
-		cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(ports[i]), "-m", fmt.Sprint(ports[6+i]),
-			"-n", fmt.Sprintf("x%d", i), "--cluster_name", "lattice-ext", "--cluster", "nats://"+loopback(ports[3+i]),
-			"--routes", strings.Join(routes, ","))
+		// The hosts' permissions as docs/lattice.md tells the operator of
+		// an external cluster to write them (AuthorizationConfig), routes
+		// with a secret.
+		conf := filepath.Join(t.TempDir(), "nats.conf")
+		if err := os.WriteFile(conf, []byte(externalConfig(t, i, ports, routes)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-c", conf)
 		srvs[i] = startChild(t, fmt.Sprintf("nats-server x%d", i), cmd, "", syscall.SIGTERM)
 		urls = append(urls, "nats://"+loopback(ports[i]))
 	}

@@ -20,12 +20,31 @@
 //
 // Subjects, under a prefix made of the lattice name (airssys.<lattice>):
 //
-//	<prefix>.actor.<id>   messages to actor <id> (each token of the id
-//	                      escaped: '.', '*', '>', '%' and spaces become
-//	                      %XX), a queue group per id, so one host answers
-//	<prefix>.topic.<t>    publishes to topic <t> (topics are NATS-style
-//	                      subjects already); a host drops its own
-//	                      publishes (no echo) by the origin header
+//	<prefix>.actor.<id>.<host>  messages to actor <id> from host <host>
+//	                      (the id one token, escaped: '.', '*', '>', '%'
+//	                      and spaces become %XX); served by a queue
+//	                      subscription on <prefix>.actor.<id>.* (group
+//	                      "actor"), so one host answers
+//	<prefix>.topic.<host>.<t>  publishes to topic <t> (topics are
+//	                      NATS-style subjects already) from <host>; a
+//	                      host drops its own publishes (no echo)
+//	<prefix>.hosts.<host> heartbeats
+//	_INBOX.airssys.<lattice>.<host>.>  the host's inbox (InboxPrefix):
+//	                      replies, acks and loss reports
+//
+// Security. Each host connects with its own key (an nkey user, HostKey)
+// and may do on NATS only what HostPermissions allows: publish with its
+// own name in the subject, answer what it receives (allow_responses,
+// once, within ResponseExpires), subscribe to the lattice's subjects and
+// its own inbox, use the JetStream API of the lattice's streams only. So
+// the host named in a subject is the host that sent it: on receipt the
+// node asks Config.CheckSender whether that host may send as the sender
+// the message claims, and a heartbeat whose body names another host than
+// its subject is ignored. An embedded server with a listener admits only
+// ServerConfig.Hosts; its routes are authenticated with a cluster secret;
+// a listener or route off loopback needs TLS (mutual, one CA). An external
+// cluster's operator gives the hosts the same permissions
+// (AuthorizationConfig). docs/lattice.md has the threat model.
 //
 // Message metadata travels in NATS headers: the sender (set by the sending
 // host, never by the component), content type, status, correlation, the
@@ -81,10 +100,8 @@
 // Not built yet (issue 14's next slices): the desired state shared in
 // JetStream KV (host/state.JetStream exists, signed entries; serve still
 // uses its own file, so an app is deployed to each host), durable
-// mailboxes, the key-value backend on JetStream KV, per-host credentials
-// with subject permissions (until then listeners are loopback only),
-// checks by the receiving host that a sender id belongs to the host that
-// sent it, placement constraints in app files, and ps across hosts.
+// mailboxes, the key-value backend on JetStream KV, placement
+// constraints in app files, and ps across hosts.
 //
 // Goroutines: NATS delivers each subscription's messages on its own
 // goroutine; the handler pushes into the local mailbox (bounded: a full

@@ -79,6 +79,16 @@ type Config struct {
 	// over the hosts that have the same version of it (CandidatesFor). At
 	// most 256 are sent.
 	Apps func() map[string]string
+	// CheckSender, when set, says whether host may send as actor sender:
+	// every message and publish from another host passes it before it is
+	// delivered here (host is the sending host as the NATS subject names
+	// it, which the servers' permissions make unforgeable; sender is the
+	// id the message claims). An error refuses the message: it is counted
+	// (Stats.SenderRefused, RefusedIn), a request or acknowledged send is
+	// answered with it (as actor.ErrDenied), and the actor never sees the
+	// message. Nil accepts every sender. It runs on NATS's delivery
+	// goroutines: it must be fast and must not block.
+	CheckSender func(host string, sender actor.ID) error
 	// OnChange, when set, is called when a host joins or leaves the
 	// lattice or another host's apps change (on the node's own goroutines:
 	// it must not block).
@@ -110,6 +120,8 @@ type Stats struct {
 	LostUnknown                        uint64 // fire-and-forget sends to ids no host serves
 	LostRefused                        uint64 // fire-and-forget sends the receiving host refused
 	RefusedIn                          uint64 // messages from others refused here
+	SenderRefused                      uint64 // of those, refused by Config.CheckSender
+	ForeignBeats                       uint64 // heartbeats naming another host than their subject, ignored
 	Dropped                            uint64 // messages NATS dropped for this connection (slow consumer)
 }
 
@@ -145,19 +157,18 @@ type Node struct {
 	beatDone chan struct{}
 
 	sentOut, requestsOut, publishedOut, deliveredIn, requestsIn, publishIn atomic.Uint64
-	lostUnknown, lostRefused, refusedIn                                    atomic.Uint64
+	lostUnknown, lostRefused, refusedIn, senderRefused, foreignBeats       atomic.Uint64
 }
 
 // Subjects a node answers on: <inbox>.<token> the reply or ack of its
-// request or acknowledged send <token>; <inbox>.lost.<sender>.<to> the
-// loss report of a fire-and-forget send (escaped tokens).
+// request or acknowledged send <token>; <inbox>.lost.<sender>.<to>.<token>
+// the loss report of a fire-and-forget send (escaped tokens).
 //
 // Headers of a lattice message (NATS headers; values are URL
 // query-escaped where they may hold anything).
 const (
 	hKind    = "Airssys-Kind"    // send, ack, request, publish, reply
 	hSender  = "Airssys-Sender"  // the sending actor's id, set by its host
-	hHost    = "Airssys-Host"    // the sending host
 	hTime    = "Airssys-Time"    // unix nanoseconds
 	hType    = "Airssys-Type"    // content type
 	hHeader  = "Airssys-Header"  // name=value, one per message header, in order
@@ -179,7 +190,7 @@ func New(conn *nats.Conn, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Host == "" || strings.ContainsAny(cfg.Host, " \t\r\n.*>") {
+	if !validHost(cfg.Host) {
 		return nil, fmt.Errorf("lattice: host name %q: not empty, no spaces, '.', '*' or '>'", cfg.Host)
 	}
 	if len(cfg.Labels) > 32 {
@@ -233,7 +244,7 @@ func (n *Node) Attach(sys *actor.System) error {
 		fn   nats.MsgHandler
 	}{
 		{n.inbox + ".>", n.onInbox},
-		{n.prefix + ".topic.>", n.onPublish},
+		{n.prefix + ".topic.*.>", n.onPublish},
 		{n.prefix + ".hosts.*", n.onHeartbeat},
 	} {
 		sub, err := n.conn.Subscribe(s.subj, s.fn)
@@ -285,6 +296,7 @@ func (n *Node) Stats() Stats {
 		SentOut: n.sentOut.Load(), RequestsOut: n.requestsOut.Load(), PublishedOut: n.publishedOut.Load(),
 		DeliveredIn: n.deliveredIn.Load(), RequestsIn: n.requestsIn.Load(), PublishIn: n.publishIn.Load(),
 		LostUnknown: n.lostUnknown.Load(), LostRefused: n.lostRefused.Load(), RefusedIn: n.refusedIn.Load(),
+		SenderRefused: n.senderRefused.Load(), ForeignBeats: n.foreignBeats.Load(),
 	}
 	n.mu.Lock()
 	st.Dropped = n.droppedGone
@@ -339,7 +351,10 @@ func (n *Node) serveLocked(id actor.ID) error {
 	if n.subs[id] != nil {
 		return nil
 	}
-	s, err := n.conn.QueueSubscribe(actorSubject(n.prefix, id), "actor", func(m *nats.Msg) { n.onActor(id, m) })
+	base := actorSubject(n.prefix, id)
+	s, err := n.conn.QueueSubscribe(base+".*", "actor", func(m *nats.Msg) {
+		n.onActor(id, strings.TrimPrefix(m.Subject, base+"."), m)
+	})
 	if err != nil {
 		return fmt.Errorf("lattice: serve %s: %w", id, err)
 	}
@@ -353,7 +368,6 @@ func (n *Node) serveLocked(id actor.ID) error {
 func (n *Node) encode(kind string, m actor.Message) nats.Header {
 	h := nats.Header{}
 	h[hKind] = []string{kind}
-	h[hHost] = []string{n.cfg.Host}
 	if m.Sender != "" {
 		h[hSender] = []string{url.QueryEscape(string(m.Sender))}
 	}
@@ -422,7 +436,7 @@ func (n *Node) Send(ctx context.Context, to actor.ID, m actor.Message, reply fun
 		// A host alone: nobody else can serve the id (no NATS hop).
 		return fmt.Errorf("%w: %s", actor.ErrUnknownActor, to)
 	}
-	subj := actorSubject(n.prefix, to)
+	subj := actorSubject(n.prefix, to) + "." + escapeToken(n.cfg.Host)
 	switch {
 	case reply != nil:
 		n.requestsOut.Add(1)
@@ -481,8 +495,11 @@ func (n *Node) Send(ctx context.Context, to actor.ID, m actor.Message, reply fun
 		h := n.encode("send", m)
 		// A loss report comes back to this subject: "no responders" from
 		// the server (which carries no header of ours) or the receiving
-		// host's refusal.
-		lost := n.inbox + ".lost." + escapeToken(string(m.Sender)) + "." + escapeToken(string(to))
+		// host's refusal. A token of its own: the servers let the
+		// receiving host answer each reply subject it got once
+		// (allow_responses).
+		lost := n.inbox + ".lost." + escapeToken(string(m.Sender)) + "." + escapeToken(string(to)) + "." +
+			strconv.FormatUint(n.next.Add(1), 36)
 		if err := n.conn.PublishMsg(&nats.Msg{Subject: subj, Reply: lost, Header: h, Data: m.Payload}); err != nil {
 			return fmt.Errorf("lattice: send to %s: %w", to, err)
 		}
@@ -496,7 +513,7 @@ func (n *Node) Publish(ctx context.Context, m actor.Message) error {
 		return nil // a host alone: the local fan-out was all
 	}
 	n.publishedOut.Add(1)
-	if err := n.conn.PublishMsg(&nats.Msg{Subject: topicSubject(n.prefix, m.Topic), Header: n.encode("publish", m), Data: m.Payload}); err != nil {
+	if err := n.conn.PublishMsg(&nats.Msg{Subject: topicSubject(n.prefix, n.cfg.Host, m.Topic), Header: n.encode("publish", m), Data: m.Payload}); err != nil {
 		return fmt.Errorf("lattice: publish %s: %w", m.Topic, err)
 	}
 	return nil
@@ -539,6 +556,7 @@ func (n *Node) onLost(fromTo string, msg *nats.Msg) {
 		_, reason = outcome("", msg)
 	}
 	f, t, _ := strings.Cut(fromTo, ".")
+	t, _, _ = strings.Cut(t, ".") // then the send's own token
 	sender, _ := unescapeToken(f)
 	to, _ := unescapeToken(t)
 	sys := n.sys.Load()
@@ -553,7 +571,7 @@ func (n *Node) onLost(fromTo string, msg *nats.Msg) {
 // onActor gets a message for local actor id from another host. It runs on
 // the id's subscription goroutine: a full Block mailbox holds only this
 // id's messages, DeliverWait at most.
-func (n *Node) onActor(id actor.ID, msg *nats.Msg) {
+func (n *Node) onActor(id actor.ID, hostToken string, msg *nats.Msg) {
 	sys := n.sys.Load()
 	if sys == nil {
 		return
@@ -573,7 +591,11 @@ func (n *Node) onActor(id actor.ID, msg *nats.Msg) {
 		}
 		if perr := n.conn.PublishMsg(&nats.Msg{Subject: msg.Reply, Header: h, Data: r.Payload}); perr != nil {
 			n.log.Warn("lattice: cannot answer another host", "actor", string(id), "err", perr)
+
 		}
+	}
+	if err == nil && m.Sender != "" { // no sender: refused by Deliver
+		err = n.checkSender(hostToken, m.Sender)
 	}
 	if err != nil {
 		n.refusedIn.Add(1)
@@ -612,20 +634,43 @@ func (n *Node) onActor(id actor.ID, msg *nats.Msg) {
 // onPublish gets every publish of the lattice; those of this host are
 // already delivered here (no echo).
 func (n *Node) onPublish(msg *nats.Msg) {
-	if msg.Header.Get(hHost) == n.cfg.Host {
+	hostToken, topic, _ := strings.Cut(strings.TrimPrefix(msg.Subject, n.prefix+".topic."), ".")
+	if hostToken == escapeToken(n.cfg.Host) {
 		return
 	}
 	sys := n.sys.Load()
 	m, err := decode(msg)
+	if err == nil && m.Sender != "" {
+		err = n.checkSender(hostToken, m.Sender)
+	}
 	if err != nil || sys == nil || m.Sender == "" {
 		n.refusedIn.Add(1)
 		return
 	}
-	m.Topic = strings.TrimPrefix(msg.Subject, n.prefix+".topic.")
+	m.Topic = topic
 	n.publishIn.Add(1)
 	ctx := newLazyDeadline(n.cfg.DeliverWait)
 	defer ctx.release()
 	sys.DeliverPublish(ctx, m) // refusals are dead letters there
+}
+
+// checkSender asks Config.CheckSender whether the host of the subject
+// token may send as sender; a refusal is counted and is actor.ErrDenied.
+func (n *Node) checkSender(hostToken string, sender actor.ID) error {
+	if n.cfg.CheckSender == nil {
+		return nil
+	}
+	host, err := unescapeToken(hostToken)
+	if err == nil {
+		err = n.cfg.CheckSender(host, sender)
+	}
+	if err != nil {
+		n.senderRefused.Add(1)
+		n.log.Warn("lattice: a message from another host refused: its sender is not that host's", "from_host", host,
+			"sender", string(sender), "err", err)
+		return fmt.Errorf("%w: host %s may not send as %s: %v", actor.ErrDenied, host, sender, err)
+	}
+	return nil
 }
 
 // --- outcomes --------------------------------------------------------------------
@@ -748,6 +793,12 @@ func (n *Node) onHeartbeat(msg *nats.Msg) {
 	var hb heartbeat
 	if len(msg.Data) > 64<<10 || json.Unmarshal(msg.Data, &hb) != nil || hb.Host == "" || hb.Host == n.cfg.Host ||
 		len(hb.Labels) > 32 || len(hb.Apps) > maxApps {
+		return
+	}
+	if msg.Subject != n.prefix+".hosts."+escapeToken(hb.Host) {
+		// The subject names its publisher (the servers' permissions): a
+		// heartbeat for another host is a forgery.
+		n.foreignBeats.Add(1)
 		return
 	}
 	joined, left := false, false

@@ -51,7 +51,7 @@ type host struct {
 // newHost joins a host to the lattice of srv (an in-process connection).
 func newHost(t *testing.T, srv *Server, name string, mode Mode) *host {
 	t.Helper()
-	nc, err := srv.Connect(name)
+	nc, err := srv.Connect(name, testOpts(t, name)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func newHost(t *testing.T, srv *Server, name string, mode Mode) *host {
 
 func startServer(t *testing.T) *Server {
 	t.Helper()
-	srv, err := StartServer(context.Background(), ServerConfig{})
+	srv, err := StartServer(context.Background(), ServerConfig{Lattice: "test", Hosts: testKeys(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestCandidatesAndChanges(t *testing.T) {
 	srv := startServer(t)
 	var changes atomic.Int32
 	node := func(name string, labels map[string]string, onChange func()) *Node {
-		nc, err := srv.Connect(name)
+		nc, err := srv.Connect(name, testOpts(t, name)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -383,8 +383,8 @@ func TestCandidatesAndChanges(t *testing.T) {
 // TestServerPortZero: port 0 is a free port (nats-server would take its
 // default, 4222), for clients and routes.
 func TestServerPortZero(t *testing.T) {
-	srv, err := StartServer(context.Background(), ServerConfig{Listen: "127.0.0.1:0",
-		Cluster: ClusterConfig{Name: "z", Listen: "127.0.0.1:0"}})
+	srv, err := StartServer(context.Background(), ServerConfig{Listen: "127.0.0.1:0", Lattice: "test", Hosts: testKeys(t),
+		Cluster: ClusterConfig{Name: "z", Listen: "127.0.0.1:0", Secret: testSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func TestServerPortZero(t *testing.T) {
 	if u := srv.ClientURL(); u == "" || strings.HasSuffix(u, ":4222") {
 		t.Fatalf("client URL %q", u)
 	}
-	if _, err := StartServer(context.Background(), ServerConfig{Listen: "127.0.0.1:99999"}); err == nil {
+	if _, err := StartServer(context.Background(), ServerConfig{Listen: "127.0.0.1:99999", Hosts: testKeys(t)}); err == nil {
 		t.Fatal("port 99999 taken")
 	}
 }
@@ -441,12 +441,12 @@ func TestCrossHostBadInput(t *testing.T) {
 	srv := startServer(t)
 	b := newHost(t, srv, "b", FireAndForget)
 	b.deploy(t, "b/agent/1", "actor2_agent2", nil)
-	raw, err := srv.Connect("raw")
+	raw, err := srv.Connect("raw", testOpts(t, "raw")...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	subj := actorSubject(b.node.prefix, "b/agent/1")
+	subj := actorSubject(b.node.prefix, "b/agent/1") + ".raw"
 	for _, h := range []nats.Header{
 		{hKind: {"request"}}, // no sender
 		{hKind: {"request"}, hSender: {"x%2Fy%2F1"}, hTime: {"soon"}}, // a time it cannot read

@@ -2,6 +2,7 @@ package lattice
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,18 @@ type ServerConfig struct {
 	SyncAlways bool
 	// ReadyTimeout bounds the start (default 10s).
 	ReadyTimeout time.Duration
+
+	// Lattice is the lattice whose hosts the server admits (default
+	// "default"), and Hosts are they: each connects with its own key and
+	// gets HostPermissions(Lattice, Host). Empty Hosts: no authorization,
+	// allowed only for a server with no listener at all (a host alone,
+	// reached in-process); a server with a listener admits no one else.
+	Lattice string
+	Hosts   []HostKey
+	// TLS secures the client and route listeners (mutual TLS: peers need
+	// a certificate of the CA). Required when a listener or a route is not
+	// on loopback; on loopback, optional.
+	TLS *TLSFiles
 }
 
 // ClusterConfig is the route side of a clustered server.
@@ -48,6 +61,11 @@ type ClusterConfig struct {
 	Listen string
 	// Routes are the other servers' route addresses ("host:port").
 	Routes []string
+	// Secret authenticates routes: a server dialing a route presents it,
+	// a server accepting one requires it (at least MinSecret bytes, the
+	// same on every server of the cluster). With TLS, routes also need a
+	// certificate of the CA.
+	Secret string
 }
 
 // Server is an embedded NATS server: the lattice's transport when the
@@ -67,6 +85,27 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		// its headers.
 		MaxPayload: 2 << 20,
 	}
+	if cfg.Lattice == "" {
+		cfg.Lattice = "default"
+	}
+	var tlsc *tls.Config
+	if cfg.TLS != nil {
+		var err error
+		if tlsc, err = cfg.TLS.Config(); err != nil {
+			return nil, err
+		}
+	}
+	// open checks a listener or route address: loopback, or TLS.
+	open := func(what, hp string) (string, int, error) {
+		host, port, err := splitHostPort(hp)
+		if err != nil {
+			return "", 0, fmt.Errorf("lattice: %s %q: %w", what, hp, err)
+		}
+		if !isLoopback(host) && tlsc == nil {
+			return "", 0, fmt.Errorf("%w: %s %s is not on loopback: it needs TLS", ErrAuth, what, hp)
+		}
+		return host, port, nil
+	}
 	switch {
 	case cfg.Listen == "" && cfg.Cluster.Listen != "":
 		// nats-server starts its routes only once the client listener is
@@ -75,26 +114,55 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	case cfg.Listen == "":
 		opts.DontListen = true
 	default:
-		host, port, err := splitHostPort(cfg.Listen)
+		host, port, err := open("listen", cfg.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("lattice: listen %q: %w", cfg.Listen, err)
+			return nil, err
 		}
 		opts.Host, opts.Port = host, port
 	}
+	if !opts.DontListen && len(cfg.Hosts) == 0 {
+		return nil, fmt.Errorf("%w: a server with a listener needs the hosts it admits (ServerConfig.Hosts)", ErrAuth)
+	}
+	if len(cfg.Hosts) > 0 {
+		if err := checkHosts(cfg.Hosts); err != nil {
+			return nil, err
+		}
+		for _, h := range cfg.Hosts {
+			perms, err := HostPermissions(cfg.Lattice, h.Host)
+			if err != nil {
+				return nil, err
+			}
+			opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: h.PublicKey, Permissions: perms.server()})
+		}
+	}
+	if tlsc != nil && !opts.DontListen {
+		opts.TLSConfig, opts.TLSVerify, opts.TLSTimeout = tlsc, true, 2
+	}
 	if cfg.Cluster.Listen != "" {
-		host, port, err := splitHostPort(cfg.Cluster.Listen)
+		host, port, err := open("cluster listen", cfg.Cluster.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("lattice: cluster listen %q: %w", cfg.Cluster.Listen, err)
+			return nil, err
 		}
 		if cfg.Cluster.Name == "" {
 			return nil, errors.New("lattice: a cluster needs a name")
 		}
-		opts.Cluster = server.ClusterOpts{Name: cfg.Cluster.Name, Host: host, Port: port}
+		if len(cfg.Cluster.Secret) < MinSecret {
+			return nil, fmt.Errorf("%w: a cluster needs a secret of %d bytes or more (routes are authenticated with it)", ErrAuth, MinSecret)
+		}
+		opts.Cluster = server.ClusterOpts{Name: cfg.Cluster.Name, Host: host, Port: port,
+			Username: routeUser, Password: cfg.Cluster.Secret, AuthTimeout: 2}
+		if tlsc != nil {
+			opts.Cluster.TLSConfig, opts.Cluster.TLSTimeout = tlsc, 2
+		}
 		for _, r := range cfg.Cluster.Routes {
-			u, err := url.Parse("nats-route://" + r)
-			if err != nil {
-				return nil, fmt.Errorf("lattice: route %q: %w", r, err)
+			if _, _, err := open("route", r); err != nil {
+				return nil, err
 			}
+			u, err := url.Parse("nats-route://" + r)
+			if err != nil || u.Host != r {
+				return nil, fmt.Errorf("lattice: route %q: not host:port", r)
+			}
+			u.User = url.UserPassword(routeUser, cfg.Cluster.Secret)
 			opts.Routes = append(opts.Routes, u)
 		}
 	}

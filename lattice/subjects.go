@@ -59,11 +59,14 @@ func unescapeToken(s string) (string, error) {
 	return b.String(), nil
 }
 
-// actorSubject is where messages to actor id go.
+// actorSubject is where messages to actor id go, followed by a token
+// naming the sending host: <prefix>.actor.<id>.<host>.
 func actorSubject(prefix string, id actor.ID) string {
 	return prefix + ".actor." + escapeToken(string(id))
 }
 
-// topicSubject is where publishes to topic go (a topic is a subject's
-// tokens already: actor.ValidTopic).
-func topicSubject(prefix, topic string) string { return prefix + ".topic." + topic }
+// topicSubject is where host's publishes to topic go (a topic is a
+// subject's tokens already: actor.ValidTopic).
+func topicSubject(prefix, host, topic string) string {
+	return prefix + ".topic." + escapeToken(host) + "." + topic
+}
