@@ -210,6 +210,7 @@ func (e *cliEnv) newRootCmd() *cobra.Command {
 	root.AddCommand(e.legacyCommands()...)
 	root.AddCommand(newServeCmd())
 	root.AddCommand(e.hostCommands()...)
+	addHostsKey(root)
 	root.AddCommand(e.dashboardCmd())
 	root.AddCommand(e.buildCmd())
 	root.InitDefaultHelpCmd()
