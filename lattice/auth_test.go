@@ -595,3 +595,29 @@ func TestHostPermissionsArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteTLS: with TLS, a server whose certificate another CA signed
+// cannot join the cluster even with the secret; one with the CA's can.
+func TestRouteTLS(t *testing.T) {
+	good, stranger := testCA(t)
+	ports := freePorts(t, 3)
+	cfg := func(name string, port int, files TLSFiles, routes ...string) ServerConfig {
+		return ServerConfig{Name: name, Lattice: "test", Hosts: testKeys(t), ReadyTimeout: 5 * time.Second, TLS: &files,
+			Cluster: ClusterConfig{Name: "c", Listen: loopback(port), Secret: testSecret, Routes: routes}}
+	}
+	s0 := startEmbedded(t, cfg("s0", ports[0], good))
+	t.Cleanup(s0.Shutdown)
+	var logs logLines
+	s0.s.SetLoggerV2(&logs, true, false, false)
+	intruder := startEmbedded(t, cfg("intruder", ports[1], stranger, loopback(ports[0])))
+	t.Cleanup(intruder.Shutdown)
+	waitFor(t, 10*time.Second, "the intruder's route refused", func() bool {
+		return logs.has(regexp.MustCompile(`(?i)tls.*(handshake|certificate)|certificate.*(unknown|bad)`))
+	})
+	s1 := startEmbedded(t, cfg("s1", ports[2], good, loopback(ports[0])))
+	t.Cleanup(s1.Shutdown)
+	waitFor(t, 10*time.Second, "s1 routing to s0", func() bool { return peers(s0) == 1 && peers(s1) == 1 })
+	if peers(intruder) != 0 {
+		t.Fatalf("the intruder routes to %d servers", peers(intruder))
+	}
+}
