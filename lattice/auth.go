@@ -101,6 +101,7 @@ func HostPermissions(lattice, host string) (Permissions, error) {
 		p + ".topic." + h + ".>",
 		p + ".hosts." + h,
 		p + ".mbox.*." + h, // durable mailboxes: JetStream publishes, from this host
+		p + ".admin.actors.*", // ps across hosts: asking a host for its actors (a read)
 		"$JS.API.INFO",
 	}
 	for _, s := range Streams(lattice) {
@@ -132,6 +133,7 @@ func HostPermissions(lattice, host string) (Permissions, error) {
 		p + ".actor.> actor", // serving actors: the queue group only
 		p + ".topic.>",
 		p + ".hosts.*",
+		p + ".admin.actors." + h, // answering ps for this host
 		InboxPrefix(lattice, host) + ".>",
 	}
 	return Permissions{Publish: pub, Subscribe: sub, ResponseMax: 1, ResponseExpires: ResponseExpires}, nil

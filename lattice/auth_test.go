@@ -590,6 +590,9 @@ func TestHostPermissionsArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range p.Publish {
+		if s == "airssys.t.admin.actors.*" { // a read of another host's actors, answered by it
+			continue
+		}
 		if s == ">" || strings.HasPrefix(s, "airssys.t.") && !strings.Contains(s, ".h1") {
 			t.Fatalf("publish %q: not under h1's name", s)
 		}
