@@ -100,7 +100,7 @@ func HostPermissions(lattice, host string) (Permissions, error) {
 		p + ".actor.*." + h, // messages to actors, from this host
 		p + ".topic." + h + ".>",
 		p + ".hosts." + h,
-		p + ".mbox.*." + h, // durable mailboxes: JetStream publishes, from this host
+		p + ".mbox.*." + h,    // durable mailboxes: JetStream publishes, from this host
 		p + ".admin.actors.*", // ps across hosts: asking a host for its actors (a read)
 		"$JS.API.INFO",
 	}
