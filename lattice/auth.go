@@ -102,6 +102,10 @@ func HostPermissions(lattice, host string) (Permissions, error) {
 		p + ".hosts." + h,
 		p + ".mbox.*." + h,    // durable mailboxes: JetStream publishes, from this host
 		p + ".admin.actors.*", // ps across hosts: asking a host for its actors (a read)
+		// Loss reports of fire-and-forget sends, to the sending host: a
+		// static permission, so that the servers keep no reply permission
+		// per message delivered (allow_responses would, for a minute each).
+		p + ".lost.>",
 		"$JS.API.INFO",
 	}
 	for _, s := range Streams(lattice) {
@@ -134,6 +138,7 @@ func HostPermissions(lattice, host string) (Permissions, error) {
 		p + ".topic.>",
 		p + ".hosts.*",
 		p + ".admin.actors." + h, // answering ps for this host
+		p + ".lost." + h + ".>",
 		InboxPrefix(lattice, host) + ".>",
 	}
 	return Permissions{Publish: pub, Subscribe: sub, ResponseMax: 1, ResponseExpires: ResponseExpires}, nil

@@ -144,7 +144,8 @@ type Node struct {
 	// droppedGone keeps the drops of subscriptions ended (Stats.Dropped).
 	droppedGone uint64
 
-	inbox   string // <inbox>.<n> replies to this node's requests and acks; <inbox>.lost losses
+	inbox   string // <inbox>.<n> replies to this node's requests and acks
+	lost    string // <prefix>.lost.<host>: loss reports of its fire-and-forget sends
 	next    atomic.Uint64
 	waiting sync.Map // reply subject token -> chan *nats.Msg or func(*nats.Msg)
 	slots   chan struct{}
@@ -161,8 +162,11 @@ type Node struct {
 }
 
 // Subjects a node answers on: <inbox>.<token> the reply or ack of its
-// request or acknowledged send <token>; <inbox>.lost.<sender>.<to>.<token>
-// the loss report of a fire-and-forget send (escaped tokens).
+// request or acknowledged send <token>; <prefix>.lost.<host>.<sender>.<to>
+// the loss report of a fire-and-forget send (escaped tokens). Loss
+// reports are not under the inbox: any host may publish them, so that the
+// servers keep no reply permission (allow_responses) for each
+// fire-and-forget message delivered, most of which are never answered.
 //
 // Headers of a lattice message (NATS headers; values are URL
 // query-escaped where they may hold anything).
@@ -223,7 +227,7 @@ func New(conn *nats.Conn, cfg Config) (*Node, error) {
 	return &Node{conn: conn, cfg: cfg, prefix: p, log: log.With("lattice", cfg.Lattice, "host", cfg.Host),
 		subs: map[actor.ID]*nats.Subscription{}, early: map[actor.ID]bool{}, started: time.Now(),
 		hosts: map[string]*peer{}, stopBeat: make(chan struct{}), beatDone: make(chan struct{}),
-		inbox: conn.NewRespInbox() + "-" + escapeToken(cfg.Host), slots: make(chan struct{}, cfg.MaxInFlight)}, nil
+		inbox: conn.NewRespInbox() + "-" + escapeToken(cfg.Host), lost: p + ".lost." + escapeToken(cfg.Host), slots: make(chan struct{}, cfg.MaxInFlight)}, nil
 }
 
 // Attach starts serving sys: its actors become reachable from the other
@@ -244,6 +248,7 @@ func (n *Node) Attach(sys *actor.System) error {
 		fn   nats.MsgHandler
 	}{
 		{n.inbox + ".>", n.onInbox},
+		{n.lost + ".>", n.onLost},
 		{n.prefix + ".topic.*.>", n.onPublish},
 		{n.prefix + ".hosts.*", n.onHeartbeat},
 	} {
@@ -495,11 +500,8 @@ func (n *Node) Send(ctx context.Context, to actor.ID, m actor.Message, reply fun
 		h := n.encode("send", m)
 		// A loss report comes back to this subject: "no responders" from
 		// the server (which carries no header of ours) or the receiving
-		// host's refusal. A token of its own: the servers let the
-		// receiving host answer each reply subject it got once
-		// (allow_responses).
-		lost := n.inbox + ".lost." + escapeToken(string(m.Sender)) + "." + escapeToken(string(to)) + "." +
-			strconv.FormatUint(n.next.Add(1), 36)
+		// host's refusal.
+		lost := n.lost + "." + escapeToken(string(m.Sender)) + "." + escapeToken(string(to))
 		if err := n.conn.PublishMsg(&nats.Msg{Subject: subj, Reply: lost, Header: h, Data: m.Payload}); err != nil {
 			return fmt.Errorf("lattice: send to %s: %w", to, err)
 		}
@@ -519,14 +521,9 @@ func (n *Node) Publish(ctx context.Context, m actor.Message) error {
 	return nil
 }
 
-// onInbox gets the replies and acks of this node's requests and sends,
-// and the loss reports of its fire-and-forget sends.
+// onInbox gets the replies and acks of this node's requests and sends.
 func (n *Node) onInbox(msg *nats.Msg) {
 	token := strings.TrimPrefix(msg.Subject, n.inbox+".")
-	if rest, ok := strings.CutPrefix(token, "lost."); ok {
-		n.onLost(rest, msg)
-		return
-	}
 	v, ok := n.waiting.Load(token)
 	if !ok {
 		return // the wait ended (timeout): a late reply
@@ -546,7 +543,8 @@ func (n *Node) onInbox(msg *nats.Msg) {
 // responders" from the NATS server (no host serves the id), or a refusal
 // by the receiving host. It becomes a dead letter here (without its
 // payload, which this host did not keep).
-func (n *Node) onLost(fromTo string, msg *nats.Msg) {
+func (n *Node) onLost(msg *nats.Msg) {
+	fromTo := strings.TrimPrefix(msg.Subject, n.lost+".")
 	var reason error
 	if msg.Header.Get("Status") == "503" {
 		n.lostUnknown.Add(1)
@@ -556,7 +554,6 @@ func (n *Node) onLost(fromTo string, msg *nats.Msg) {
 		_, reason = outcome("", msg)
 	}
 	f, t, _ := strings.Cut(fromTo, ".")
-	t, _, _ = strings.Cut(t, ".") // then the send's own token
 	sender, _ := unescapeToken(f)
 	to, _ := unescapeToken(t)
 	sys := n.sys.Load()
