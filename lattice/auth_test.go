@@ -1,8 +1,10 @@
 package lattice
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
@@ -27,6 +29,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/host/state"
 )
 
 // asyncErrs collects a connection's asynchronous errors (permission
@@ -622,5 +625,51 @@ func TestRouteTLS(t *testing.T) {
 	waitFor(t, 10*time.Second, "s1 routing to s0", func() bool { return peers(s0) == 1 && peers(s1) == 1 })
 	if peers(intruder) != 0 {
 		t.Fatalf("the intruder routes to %d servers", peers(intruder))
+	}
+}
+
+// TestHostDesiredState: the desired state (host/state.JetStream: its
+// bucket, signed entries, a watch) works for a host under its
+// permissions: what one host writes, another reads and sees change.
+func TestHostDesiredState(t *testing.T) {
+	srv := authServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ka := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
+	kb := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, ed25519.SeedSize))
+	connect := func(name string, signer ed25519.PrivateKey, trusted ed25519.PublicKey) *state.JetStream {
+		nc, err := srv.Connect(name, testOpts(t, name)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := state.OpenJetStream(ctx, nc, state.JetStreamOptions{Lattice: "test", Signer: signer,
+			Trusted: []ed25519.PublicKey{trusted}})
+		if err != nil {
+			t.Fatalf("%s: open the desired state: %v", name, err)
+		}
+		t.Cleanup(func() { js.Close() })
+		return js
+	}
+	a := connect("a", ka, kb.Public().(ed25519.PublicKey))
+	b := connect("b", kb, ka.Public().(ed25519.PublicKey))
+	changes, err := b.Watch(ctx)
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	app := state.App{Name: "demo", Digest: "sha256:1", Source: []byte("name = \"demo\"\n"), Deployed: time.Now()}
+	if err := a.Put(ctx, app); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	select {
+	case <-changes:
+	case <-ctx.Done():
+		t.Fatal("b never saw a's put")
+	}
+	if got, err := b.Get(ctx, "demo"); err != nil || got.Digest != app.Digest {
+		t.Fatalf("b reads %+v, %v", got, err)
+	}
+	if apps, err := b.List(ctx); err != nil || len(apps) != 1 {
+		t.Fatalf("b lists %d apps, %v", len(apps), err)
 	}
 }

@@ -30,7 +30,9 @@
 //	                      host drops its own publishes (no echo)
 //	<prefix>.hosts.<host> heartbeats
 //	_INBOX.airssys.<lattice>.<host>.>  the host's inbox (InboxPrefix):
-//	                      replies, acks and loss reports
+//	                      replies and acks
+//	<prefix>.lost.<host>.<sender>.<to>  loss reports of the host's
+//	                      fire-and-forget sends (their reply subject)
 //
 // Security. Each host connects with its own key (an nkey user, HostKey)
 // and may do on NATS only what HostPermissions allows: publish with its
