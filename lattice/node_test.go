@@ -101,6 +101,11 @@ func (h *host) deploy(t *testing.T, id, comp string, config map[string]string, s
 		Config: config, Subscriptions: subs}); err != nil {
 		t.Fatal(err)
 	}
+	// The actor's subscription reaches the server before the test asks it
+	// from another connection (else: no responders, now and then).
+	if err := h.node.conn.Flush(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (h *host) ask(t *testing.T, id, payload string) string {
