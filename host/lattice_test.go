@@ -2,18 +2,27 @@ package host
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/host/config"
 	"github.com/airsstack/airssys-wasm-go/lattice"
 )
 
@@ -221,5 +230,70 @@ func TestExternalServers(t *testing.T) {
 	other.cfg = other.config(t, fmt.Sprintf("[lattice]\nname = \"t\"\nhost = \"h2\"\nservers = [%q]\n", srv.ClientURL()))
 	if _, err := Open(context.Background(), other.cfg, Options{Logger: slog.New(slog.DiscardHandler)}); !errors.Is(err, nats.ErrAuthorization) {
 		t.Fatalf("a host with a key the servers do not list: %v", err)
+	}
+}
+
+// TestExternalServersTLS: lattice.servers with TLS: the host verifies the
+// server with lattice.tls-ca and presents lattice.tls-cert (the server
+// requires a certificate of the CA).
+func TestExternalServersTLS(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, block *pem.Block) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"}, IsCA: true,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2),
+		Subject: pkix.Name{CommonName: "h1"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	files := lattice.TLSFiles{CA: write("ca.pem", &pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		Cert: write("h1.pem", &pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		Key:  write("h1-key.pem", &pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})}
+
+	f := newFixture(t)
+	k, err := loadLatticeKey(filepath.Join(f.dir, "lattice.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := lattice.StartServer(context.Background(), lattice.ServerConfig{Listen: "127.0.0.1:0", Lattice: "t",
+		Hosts: []lattice.HostKey{{Host: "h1", PublicKey: k.pub}}, JetStreamDir: t.TempDir(), TLS: &files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	url := strings.Replace(srv.ClientURL(), "nats://", "tls://", 1)
+	conf := func(cert bool) *config.Host {
+		toml := fmt.Sprintf("[lattice]\nname = \"t\"\nhost = \"h1\"\nservers = [%q]\ntls-ca = %q\n", url, files.CA)
+		if cert {
+			toml += fmt.Sprintf("tls-cert = %q\ntls-key = %q\n", files.Cert, files.Key)
+		}
+		return f.config(t, toml)
+	}
+	// Without a client certificate: refused by the server.
+	if _, err := Open(context.Background(), conf(false), Options{Logger: slog.New(slog.DiscardHandler)}); err == nil {
+		t.Fatal("a host without a client certificate connected")
+	}
+	f.cfg = conf(true)
+	s := f.open(t, Options{})
+	if !s.lat.nc.TLSRequired() || s.lat.nc.ConnectedUrl() == "" {
+		t.Fatalf("connected to %q, TLS %v", s.lat.nc.ConnectedUrl(), s.lat.nc.TLSRequired())
 	}
 }
