@@ -224,6 +224,12 @@ func New(conn *nats.Conn, cfg Config) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if want := InboxPrefix(cfg.Lattice, cfg.Host); conn.Opts.InboxPrefix != want {
+		// Servers with host permissions (HostPermissions) let a host read
+		// only its own inbox: replies would never arrive.
+		log.Warn("lattice: the NATS connection's inbox prefix is not this host's (HostOptions): servers that check permissions will refuse its replies",
+			"inbox_prefix", conn.Opts.InboxPrefix, "want", want)
+	}
 	return &Node{conn: conn, cfg: cfg, prefix: p, log: log.With("lattice", cfg.Lattice, "host", cfg.Host),
 		subs: map[actor.ID]*nats.Subscription{}, early: map[actor.ID]bool{}, started: time.Now(),
 		hosts: map[string]*peer{}, stopBeat: make(chan struct{}), beatDone: make(chan struct{}),
