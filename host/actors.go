@@ -95,26 +95,10 @@ func (s *Service) actorView(id actor.ID, app string) admin.Actor {
 	return v
 }
 
-// Actors implements admin.Backend: every actor an app asks for, by id.
+// Actors implements admin.Backend: every actor an app asks for, by id; in
+// a lattice of several hosts, every host's (lattice_ps.go).
 func (s *Service) Actors(ctx context.Context) ([]admin.Actor, error) {
-	s.mu.RLock()
-	type idApp struct {
-		id  actor.ID
-		app string
-	}
-	var ids []idApp
-	for name, run := range s.apps {
-		for _, id := range run.ids {
-			ids = append(ids, idApp{id, name})
-		}
-	}
-	s.mu.RUnlock()
-	slices.SortFunc(ids, func(a, b idApp) int { return strings.Compare(string(a.id), string(b.id)) })
-	out := make([]admin.Actor, len(ids))
-	for i, x := range ids {
-		out[i] = s.actorView(x.id, x.app)
-	}
-	return out, nil
+	return s.latticeActors(ctx, s.localActors()), nil
 }
 
 // Actor implements admin.Backend.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/host/admin"
 	"github.com/airsstack/airssys-wasm-go/host/config"
 	"github.com/airsstack/airssys-wasm-go/lattice"
@@ -106,8 +105,9 @@ func (s *Service) openLattice(ctx context.Context) error {
 			}
 			return lattice.Load{Actors: len(s.sys.Actors())}
 		},
-		Apps:     s.appDigests,
-		OnChange: l.poke,
+		Apps:        s.appDigests,
+		OnChange:    l.poke,
+		CheckSender: s.checkRemoteSender,
 	})
 	if err != nil {
 		return fmt.Errorf("host: lattice: %w", err)
@@ -263,37 +263,6 @@ func (s *Service) appDigests() map[string]string {
 	out := make(map[string]string, len(s.apps))
 	for name, run := range s.apps {
 		out[name] = run.rec.Digest
-	}
-	return out
-}
-
-// placedElsewhere are the ids of app that other hosts run: with other
-// hosts that have the same version of app deployed, each runs its share
-// (lattice.Place over them); alone, this host runs them all (nil).
-func (s *Service) placedElsewhere(app string, digest string, order []actor.ID) map[actor.ID]bool {
-	if s.lat == nil || s.lat.node == nil {
-		return nil
-	}
-	cands := s.lat.node.CandidatesFor(app, digest)
-	self := s.cfg.Lattice.Host
-	found := false
-	for _, c := range cands {
-		found = found || c.Name == self
-	}
-	if !found {
-		// The heartbeat does not carry this version yet (a deploy in
-		// progress): this host is one of them.
-		cands = append(cands, lattice.Candidate{Name: self, Labels: nil})
-	}
-	if len(cands) <= 1 {
-		return nil
-	}
-	where := lattice.Place(order, cands, lattice.Constraint{})
-	out := map[actor.ID]bool{}
-	for _, id := range order {
-		if where[id] != self {
-			out[id] = true
-		}
 	}
 	return out
 }

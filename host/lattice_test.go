@@ -78,7 +78,11 @@ func latticePair(t *testing.T, f1, f2 *fixture) {
 func TestTwoHostsOneLattice(t *testing.T) {
 	f1, f2 := newFixture(t), newFixture(t)
 	latticePair(t, f1, f2)
-	s1, s2 := f1.open(t, Options{}), f2.open(t, Options{})
+	o := Options{}
+	if os.Getenv("AIRSSYS_TEST_LOG") != "" {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s1, s2 := f1.open(t, o), f2.open(t, o)
 	f2.install(t, s2, "actor2_echotext", "echo", "1.0.0")
 	deploy(t, s2, echoAppFile("1.0.0", 1, ""))
 

@@ -117,13 +117,14 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 	// In a lattice, other hosts with this version of the app run their
 	// share of its actors: this host plans only its own, and stops those
 	// placed elsewhere (routes still reach them, through the lattice).
-	elsewhere := s.placedElsewhere(app.Name, rec.Digest, order)
+	elsewhere := s.placeApp(app, rec.Digest)
 	all := order
 	if len(elsewhere) > 0 {
 		order = slices.DeleteFunc(slices.Clone(order), func(id actor.ID) bool { return elsewhere[id] })
 	}
 	supKey := keyOf(app.Supervisor)
 	run := &appRun{app: app, rec: rec, ids: order, supKey: supKey}
+	s.reindex(app) // before its actors start: which are durable, who may send as them
 	supChanged := cur != nil && cur.supKey != supKey
 
 	// Plan, per actor of the file, changing nothing yet.
@@ -293,6 +294,7 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 	s.mu.Lock()
 	s.apps[app.Name] = run
 	s.mu.Unlock()
+	s.reindex()
 	if err := s.setRoutes(); err != nil {
 		s.log.Error("gateway routes", "app", app.Name, "err", err)
 	}
@@ -344,6 +346,11 @@ func (s *Service) prepare(ctx context.Context, app *config.App, rec state.App, r
 		}
 		name, version, _ := strings.Cut(nv, "@")
 		v, err := s.cat.Get(name, version)
+		if sh, ok := s.st.(*sharedState); ok && errors.Is(err, catalog.ErrNotFound) {
+			// Deployed on another host of the lattice: its bundle is
+			// there, installed here under this host's policy.
+			v, err = sh.fetch(ctx, name, version)
+		}
 		if err != nil {
 			return nil, classify(err)
 		}
@@ -374,6 +381,16 @@ func (s *Service) prepare(ctx context.Context, app *config.App, rec state.App, r
 		}
 		resolved[src] = nv
 		settings := settingsOf(def)
+		var kv storage.Backend
+		if app.Storage == config.StorageLattice {
+			// Another backend is other data: its actors start again.
+			settings += " storage=lattice"
+			var err error
+			if kv, err = s.latticeStorage(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("actor %s: %w", def.ID, err))
+				continue
+			}
+		}
 		for _, id := range def.IDs() {
 			use, prev := nv, ""
 			if o, ok := rec.Actors[string(id)]; ok && o.Component != "" {
@@ -388,6 +405,9 @@ func (s *Service) prepare(ctx context.Context, app *config.App, rec state.App, r
 			if err != nil {
 				errs = append(errs, fmt.Errorf("actor %s: %w", id, err))
 				break
+			}
+			if kv != nil {
+				spec.Storage = kv
 			}
 			wants[id] = &want{id: id, def: def, settings: settings, adm: a, spec: spec, prev: prev}
 		}
@@ -518,7 +538,8 @@ func (s *Service) admit(ctx context.Context, v *catalog.Version) (*admitted, err
 // specFor is the actor.Spec of one id of def running a.
 func (s *Service) specFor(id actor.ID, def *config.ActorDef, a *admitted) (actor.Spec, error) {
 	spec := actor.Spec{ID: id, Component: a.comp, Config: maps.Clone(def.Config), MailboxSize: def.Mailbox,
-		Overflow: def.Overflow, Subscriptions: slices.Clone(def.Subscriptions), Restart: def.Restart}
+		Overflow: def.Overflow, Subscriptions: slices.Clone(def.Subscriptions), Restart: def.Restart,
+		Durable: def.Durable && s.cfg.Lattice.Shared()}
 	r := def.Resources
 	if a.grants == nil {
 		spec.Owner = a.owner
@@ -566,7 +587,8 @@ func settingsOf(def *config.ActorDef) string {
 		Overflow      actor.Overflow
 		Restart       actor.RestartPolicy
 		Resources     config.Resources
-	}{def.Config, def.Subscriptions, def.Mailbox, def.Overflow, def.Restart, def.Resources})
+		Durable       bool `json:",omitempty"`
+	}{def.Config, def.Subscriptions, def.Mailbox, def.Overflow, def.Restart, def.Resources, def.Durable})
 }
 
 func keyOf(v any) string {
@@ -832,6 +854,11 @@ func (s *Service) DeleteApp(ctx context.Context, name string) (admin.Report, err
 	if err := s.usable(); err != nil {
 		return admin.Report{}, err
 	}
+	return s.deleteApp(ctx, name)
+}
+
+// deleteApp is DeleteApp with op held.
+func (s *Service) deleteApp(ctx context.Context, name string) (admin.Report, error) {
 	s.mu.RLock()
 	cur := s.apps[name]
 	s.mu.RUnlock()
@@ -854,6 +881,7 @@ func (s *Service) DeleteApp(ctx context.Context, name string) (admin.Report, err
 	s.mu.Lock()
 	delete(s.apps, name)
 	s.mu.Unlock()
+	s.reindex()
 	if err := s.setRoutes(); err != nil {
 		s.log.Error("gateway routes", "err", err)
 	}

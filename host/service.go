@@ -20,8 +20,10 @@ import (
 	"github.com/airsstack/airssys-wasm-go/host/gateway"
 	"github.com/airsstack/airssys-wasm-go/host/state"
 	"github.com/airsstack/airssys-wasm-go/host/telemetry"
+	"github.com/airsstack/airssys-wasm-go/lattice"
 	"github.com/airsstack/airssys-wasm-go/security"
 	"github.com/airsstack/airssys-wasm-go/storage"
+	"github.com/airsstack/airssys-wasm-go/storage/jskv"
 )
 
 // Options configure a Service beyond host.toml: what only the command
@@ -71,7 +73,11 @@ type Service struct {
 	// metrics serves /metrics on the admin listeners (nil: none).
 	metrics http.Handler
 	tracing *telemetry.Tracing
-	lat     *latticeLink // the lattice (package lattice); nil before Open made it
+	lat     *latticeLink     // the lattice (package lattice); nil before Open made it
+	senders senderCheck      // who may send as whom, from other hosts (senders.go)
+	durable *lattice.Durable // durable mailboxes, for a host that shares a lattice (nil otherwise)
+	kvMu    sync.Mutex
+	latKV   *jskv.Backend // the lattice's key-value store, opened on first use (shared.go)
 
 	started time.Time
 
@@ -221,13 +227,30 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 	if err := s.openLattice(ctx); err != nil {
 		return nil, err
 	}
-	ao.Remote = s.lat.node
+	var remote interface {
+		actor.Remote
+		Attach(*actor.System) error
+	} = s.lat.node
+	if cfg.Lattice.Shared() {
+		// Durable mailboxes for the actors whose app file asks.
+		if s.durable, err = lattice.NewDurable(s.lat.node, s.durableMailbox,
+			lattice.MailboxConfig{Replicas: min(3, 1+len(cfg.Lattice.Routes))}); err != nil {
+			return nil, fmt.Errorf("host: lattice: %w", err)
+		}
+		remote = s.durable
+	}
+	ao.Remote = remote
 	s.sys = actor.NewSystem(s.eng, ao)
-	if err := s.lat.node.Attach(s.sys); err != nil {
+	if err := remote.Attach(s.sys); err != nil {
 		return nil, fmt.Errorf("host: lattice: %w", err)
 	}
 	s.lat.started.Store(true)
 	go s.rebalance(s.lat)
+	if cfg.Lattice.Shared() {
+		if err := s.shareState(); err != nil {
+			return nil, err
+		}
+	}
 	m, err := telemetry.NewMetrics(telemetry.MetricsOptions{System: s.sys, Labels: s.labels,
 		PerActor: tel.MetricsPerActor, Engine: s.eng, Storage: s.kv, Owners: s.storageOwners, Logger: s.log})
 	if err != nil {
@@ -246,6 +269,10 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 		return nil, fmt.Errorf("host: %w", err)
 	}
 	ok = true
+	if sh, shared := s.st.(*sharedState); shared {
+		sh.started.Store(true)
+		go sh.follow(s.lat) // last: it may apply apps at once
+	}
 	s.log.Info("host opened", "data", cfg.DataDir, "policy", cfg.Policy, "dev", o.Dev)
 	return s, nil
 }
@@ -311,6 +338,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	s.draining = true
 	s.mu.Unlock()
 	s.lat.stopRebalance() // before op: it may wait for op
+	if sh, ok := s.st.(*sharedState); ok {
+		sh.stopFollow() // before op: it takes op to apply changes
+	}
 	s.op.Lock()
 	defer s.op.Unlock()
 	s.mu.RLock()
@@ -341,7 +371,13 @@ func (s *Service) Shutdown(ctx context.Context) error {
 
 func (s *Service) closeParts() error {
 	var errs []error
-	s.lat.close() // first: other hosts hear this one stop
+	if s.latKV != nil { // before its connection closes
+		errs = append(errs, s.latKV.Close())
+	}
+	if s.durable != nil { // what this host held goes back to the stream
+		errs = append(errs, s.durable.Close())
+	}
+	s.lat.close() // other hosts hear this one stop
 	if s.cat != nil {
 		errs = append(errs, s.cat.Close())
 	}

@@ -748,10 +748,20 @@ func writeActors(w io.Writer, actors []admin.Actor) {
 	actors = slices.Clone(actors)
 	slices.SortFunc(actors, func(a, b admin.Actor) int { return strings.Compare(a.ID, b.ID) })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tAPP\tSTATE\tVERSION\tHANDLED\tERRORS\tRESTARTS\tMAILBOX")
+	hosts := slices.ContainsFunc(actors, func(a admin.Actor) bool { return a.Host != "" })
+	if hosts { // a lattice: which host runs each
+		fmt.Fprintln(tw, "ID\tHOST\tAPP\tSTATE\tVERSION\tHANDLED\tERRORS\tRESTARTS\tMAILBOX")
+	} else {
+		fmt.Fprintln(tw, "ID\tAPP\tSTATE\tVERSION\tHANDLED\tERRORS\tRESTARTS\tMAILBOX")
+	}
 	for _, a := range actors {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", printable(a.ID), orDash(a.App), orDash(a.State),
-			orDash(a.Component), a.Handled, a.Errors, a.Restarts, a.MailboxDepth)
+		if hosts {
+			fmt.Fprintf(tw, "%s\t%s\t", printable(a.ID), orDash(printable(a.Host)))
+		} else {
+			fmt.Fprintf(tw, "%s\t", printable(a.ID))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\n", orDash(a.App), orDash(a.State),
+			orDash(printable(a.Component)), a.Handled, a.Errors, a.Restarts, a.MailboxDepth)
 	}
 	tw.Flush()
 }

@@ -359,6 +359,23 @@ func TestPsTableAndJSON(t *testing.T) {
 	if r.stdout != "no actors\n" {
 		t.Errorf("ps of no actors: %q", r.stdout)
 	}
+	// In a lattice, a HOST column says where each runs.
+	hl := sampleHost()
+	for i, a := range hl.actors {
+		hl.actors[i].Host = map[string]string{"shop/cart/1": "n1", "shop/orders/1": "n2"}[a.ID]
+	}
+	r = hostOK(t, hl, "ps")
+	lines = strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	for i, f := range [][]string{
+		{"ID", "HOST", "APP", "STATE", "VERSION", "HANDLED", "ERRORS", "RESTARTS", "MAILBOX"},
+		{"shop/cart/1", "n1", "shop", "restarting", "cart@0.3.0", "12345", "0", "0", "0"},
+		{"shop/orders/1", "n2", "shop", "running", "orders@1.1.0", "9", "0", "0", "0"},
+		{"shop/orders/2", "-", "shop", "running", "orders@1.1.0", "7", "1", "2", "3"},
+	} {
+		if got := strings.Fields(lines[i]); !reflect.DeepEqual(got, f) {
+			t.Errorf("ps line %d in a lattice: %q, want %q", i, got, f)
+		}
+	}
 	r = runHost(t, context.Background(), h, nil, "ps", "-o", "yaml")
 	if r.code != 2 || r.dial.n != 0 || !strings.Contains(r.stderr, `-o "yaml"`) {
 		t.Errorf("-o yaml: exit %d, dialed %d, %q", r.code, r.dial.n, r.stderr)

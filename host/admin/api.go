@@ -113,10 +113,15 @@ type Actor struct {
 	App       string `json:"app"`
 	Component string `json:"component"` // name@version it runs
 	Publisher string `json:"publisher"` // "" unsigned
+	// Host is the lattice host that runs it ("" for a host alone, and for
+	// an id no host runs).
+	Host string `json:"host,omitempty"`
 	// The counters are left out of the JSON when zero (a list of 10,000
 	// idle actors is half the size).
-	// State: starting, running, restarting, stopped, failed, or missing
-	// (the app asks for it, the host does not run it).
+	// State: starting, running, restarting, stopped, failed, missing (the
+	// app asks for it, no host runs it), or unreachable (in a lattice: an
+	// entry for a host that did not answer, its id the host's name in
+	// brackets).
 	State           string `json:"state"`
 	Busy            bool   `json:"busy,omitempty"`
 	MailboxDepth    int    `json:"mailbox_depth,omitempty"`

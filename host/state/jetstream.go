@@ -381,6 +381,19 @@ func (j *JetStream) Watch(ctx context.Context) (<-chan Change, error) {
 	return out, nil
 }
 
+// Fresh says whether the bucket was never written: no entry, no delete
+// marker (a lattice whose first host seeds it with the apps it has).
+func (j *JetStream) Fresh(ctx context.Context) (bool, error) {
+	st, err := j.kv.Status(ctx)
+	if err != nil {
+		return false, fmt.Errorf("state: %w", err)
+	}
+	if kst, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+		return kst.StreamInfo().State.LastSeq == 0, nil
+	}
+	return st.Values() == 0, nil
+}
+
 // Close implements Store: it ends the watches; the connection is the
 // caller's.
 func (j *JetStream) Close() error {

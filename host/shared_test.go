@@ -1,0 +1,362 @@
+package host
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/airsstack/airssys-wasm-go/actor"
+	"github.com/airsstack/airssys-wasm-go/host/admin"
+	"github.com/airsstack/airssys-wasm-go/host/state"
+)
+
+// sharedHosts opens n services of lattice "t" whose embedded servers are
+// clustered on loopback and who trust each other ([lattice.peers], their
+// keys made before they open). Each host's policy trusts the publisher
+// key of fixture 0 (the components are signed by it) unless refuse names
+// that host's index.
+func sharedHosts(t *testing.T, n int, refuse ...int) ([]*Service, []*fixture) {
+	t.Helper()
+	fs := make([]*fixture, n)
+	for i := range fs {
+		fs[i] = newFixture(t)
+	}
+	shareLattice(t, fs, refuse...)
+	out := make([]*Service, n)
+	for i, f := range fs {
+		o := Options{}
+		if os.Getenv("AIRSSYS_TEST_LOG") != "" {
+			o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test-host", i+1)
+		}
+		out[i] = f.open(t, o)
+	}
+	return out, fs
+}
+
+// shareLattice configures fixtures fs as the hosts h1, h2, ... of lattice
+// "t" (see sharedHosts).
+func shareLattice(t *testing.T, fs []*fixture, refuse ...int) {
+	t.Helper()
+	ports := make([]string, len(fs))
+	pubs := make([]string, len(fs))
+	secret := clusterSecret(t)
+	for i, f := range fs {
+		ports[i] = freePort(t)
+		k, err := loadLatticeKey(filepath.Join(f.dir, "lattice.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs[i] = k.pub
+	}
+	for i, f := range fs {
+		var routes, peers []string
+		for j := range fs {
+			if j != i {
+				routes = append(routes, fmt.Sprintf("%q", ports[j]))
+				peers = append(peers, fmt.Sprintf("h%d = %q", j+1, pubs[j]))
+			}
+		}
+		refused := false
+		for _, r := range refuse {
+			refused = refused || r == i
+		}
+		if !refused {
+			f.writePolicy(t, fmt.Sprintf(trustedPolicy, fs[0].key.Public().String()))
+		}
+		f.cfg = f.config(t, fmt.Sprintf("[lattice]\nname = \"t\"\nhost = \"h%d\"\ncluster-name = \"t\"\ncluster-listen = %q\nroutes = [%s]\n%s[lattice.peers]\n%s\n",
+			i+1, ports[i], strings.Join(routes, ", "), secret, strings.Join(peers, "\n")))
+	}
+}
+
+// waitFor polls cond until it holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestSharedDesiredState: an app deployed on one host of a lattice runs
+// on the lattice: the other host reads it from the shared desired state,
+// fetches the component it never had from the lattice's object store,
+// admits it under its own policy and runs its share; each actor runs once
+// and answers from either host. A delete on the other host stops it
+// everywhere. An entry written to the bucket without an accepted
+// signature runs nowhere. A host restarted comes back to the shared
+// state, including a delete it missed while it was down.
+func TestSharedDesiredState(t *testing.T) {
+	ss, fs := sharedHosts(t, 2)
+	s1, s2 := ss[0], ss[1]
+	fs[0].install(t, s1, "actor2_echotext", "echo", "1.0.0") // h1 only
+	ctx := context.Background()
+	ctxT, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := s1.Deploy(ctxT, "app.toml", []byte(echoAppFile("1.0.0", 6, "")), nil); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 1; i <= 6; i++ {
+		ids = append(ids, fmt.Sprintf("demo/echo/%d", i))
+	}
+	waitFor(t, "the six actors split over both hosts, each once", func() bool {
+		r1, r2 := runningHere(s1), runningHere(s2)
+		for _, id := range ids {
+			if r1[id] == r2[id] {
+				return false
+			}
+		}
+		return len(r1) > 0 && len(r2) > 0
+	})
+	if v, err := s2.cat.Get("echo", "1.0.0"); err != nil || v.Publisher != fs[0].key.Public().String() {
+		t.Fatalf("h2's catalog: %+v, %v (the component should come from the lattice, signed by h1's publisher)", v, err)
+	}
+	if apps, err := s2.Apps(ctx); err != nil || len(apps) != 1 || apps[0].Name != "demo" {
+		t.Fatalf("h2's apps: %+v, %v", apps, err)
+	}
+	// Who may send as whom: an actor of an app both admitted, from a host
+	// that has it; never an id of no app, nor from a host without it.
+	for _, c := range []struct {
+		host, sender string
+		ok           bool
+	}{
+		{"h1", "demo/echo/1", true}, {"h2", "demo/echo/1", true}, {"h1", "host/serve", true},
+		{"h1", "evil/x/1", false}, {"h3", "demo/echo/2", false}, {"h1", "demo/echo/7", false},
+	} {
+		if err := s2.checkRemoteSender(c.host, actor.ID(c.sender)); (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrSenderRefused)) {
+			t.Errorf("h2: may %s send as %s: %v, want %v", c.host, c.sender, err, c.ok)
+		}
+	}
+	// ps on either host lists all six, each with the host that runs it.
+	for i, s := range ss {
+		list, err := s.Actors(ctxT)
+		if err != nil || len(list) != len(ids) {
+			t.Fatalf("h%d's ps: %+v, %v", i+1, list, err)
+		}
+		r1 := runningHere(s1)
+		for k, a := range list {
+			want := "h2"
+			if r1[a.ID] {
+				want = "h1"
+			}
+			if a.ID != ids[k] || a.Host != want || a.State != "running" || a.Component != "echo@1.0.0" {
+				t.Errorf("h%d's ps: %+v, want %s on %s, running", i+1, a, ids[k], want)
+			}
+		}
+	}
+	for _, id := range ids {
+		for _, s := range ss {
+			m, err := s.System().Request(ctxT, actor.ID(id), []byte(id), "text/plain")
+			if err != nil || string(m.Payload) != id {
+				t.Fatalf("%s: %q, %v", id, m.Payload, err)
+			}
+		}
+	}
+
+	// A forged entry: the bucket written by a key no host accepts.
+	_, forger, _ := ed25519.GenerateKey(rand.Reader)
+	fj, err := state.OpenJetStream(ctxT, s1.lat.nc, state.JetStreamOptions{Lattice: "t", Signer: forger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fj.Close()
+	evil := strings.ReplaceAll(echoAppFile("1.0.0", 1, ""), `name = "demo"`, `name = "evil"`)
+	if !strings.Contains(evil, `name = "evil"`) {
+		t.Fatalf("the app file changed: %s", evil)
+	}
+	if err := fj.Put(ctxT, state.App{Name: "evil", Digest: "x", Source: []byte(evil),
+		Resolved: map[string]string{"echo@1.0.0": "echo@1.0.0"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s2.DeleteApp(ctxT, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the app gone from both hosts", func() bool {
+		return len(runningHere(s1)) == 0 && len(runningHere(s2)) == 0 && len(s1.appDigests()) == 0
+	})
+	for _, s := range ss {
+		if apps, _ := s.Apps(ctx); len(apps) != 0 {
+			t.Fatalf("apps left: %+v (the forged entry must never run)", apps)
+		}
+	}
+
+	// h2 goes down; h1 deploys again; h2 comes back to the shared state.
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	defer scancel()
+	if err := s2.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	// With two servers, the state's replicas need both: h1 alone cannot
+	// write it (no quorum), and says so.
+	short, scancel2 := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer scancel2()
+	if _, err := s1.Deploy(short, "app.toml", []byte(echoAppFile("1.0.0", 2, "")), nil); !errors.Is(err, admin.ErrUnavailable) {
+		t.Fatalf("deploy without a quorum: %v, want ErrUnavailable", err)
+	}
+	if len(runningHere(s1)) != 0 {
+		t.Fatalf("a deploy that could not be recorded started %v", runningHere(s1))
+	}
+	s2 = fs[1].open(t, Options{})
+	if _, err := s1.Deploy(ctxT, "app.toml", []byte(echoAppFile("1.0.0", 2, "")), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the redeployed app on both hosts, each actor once", func() bool {
+		r1, r2 := runningHere(s1), runningHere(s2)
+		d1, d2 := s1.appDigests(), s2.appDigests()
+		return len(r1)+len(r2) == 2 && !(r1["demo/echo/1"] && r2["demo/echo/1"]) && !(r1["demo/echo/2"] && r2["demo/echo/2"]) &&
+			d1["demo"] != "" && d1["demo"] == d2["demo"]
+	})
+	t.Logf("h1 %v, h2 %v", sortedKeys(runningHere(s1)), sortedKeys(runningHere(s2)))
+}
+
+// TestSharedStateSeeded: a host that ran alone, with an app, joins a new
+// lattice: its apps seed the shared state (never written before), and the
+// other host runs its share, with the component fetched from the lattice.
+func TestSharedStateSeeded(t *testing.T) {
+	f1, f2 := newFixture(t), newFixture(t)
+	alone := f1.open(t, Options{})
+	f1.install(t, alone, "actor2_echotext", "echo", "1.0.0")
+	deploy(t, alone, echoAppFile("1.0.0", 6, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := alone.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	shareLattice(t, []*fixture{f1, f2})
+	s1, s2 := f1.open(t, Options{}), f2.open(t, Options{})
+	if _, err := s1.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the six actors split over both hosts, each once", func() bool {
+		r1, r2 := runningHere(s1), runningHere(s2)
+		for i := 1; i <= 6; i++ {
+			id := fmt.Sprintf("demo/echo/%d", i)
+			if r1[id] == r2[id] {
+				return false
+			}
+		}
+		return len(r2) > 0
+	})
+}
+
+// TestDurableActorSurvivesItsHost: three hosts (a NATS cluster of three,
+// the mailboxes' stream on three replicas); an app's durable actor gets
+// sends from every host; the host that runs it is cut off (its NATS
+// server dies, with what it held unacknowledged); another host takes the
+// actor over, and every send the lattice acknowledged is handled at least
+// once, the ones the dead host held included.
+func TestDurableActorSurvivesItsHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three hosts with JetStream")
+	}
+	ss, fs := sharedHosts(t, 3)
+	fs[0].install(t, ss[0], "actor2_echotext", "echo", "1.0.0")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	app := strings.Replace(echoAppFile("1.0.0", 1, "durable = true\nmailbox = 64\n"), "[app]\n", "[app]\n", 1)
+	if _, err := ss[0].Deploy(ctx, "app.toml", []byte(app), nil); err != nil {
+		t.Fatal(err)
+	}
+	const id = actor.ID("demo/echo/1")
+	runner := func() int {
+		for i, s := range ss {
+			if runningHere(s)[string(id)] {
+				return i
+			}
+		}
+		return -1
+	}
+	waitFor(t, "the durable actor running on one host", func() bool { return runner() >= 0 })
+	// Handled durable messages, per host (acknowledged to the stream as
+	// the actor handled them; the count outlives the actor's stops).
+	handledOn := func(i int) uint64 { return ss[i].durable.MailboxStats().Handled }
+	handled := func(hosts ...int) uint64 {
+		var n uint64
+		for _, i := range hosts {
+			n += handledOn(i)
+		}
+		return n
+	}
+	var acked uint64
+	send := func(from *Service, n int) {
+		for i := 0; i < n; i++ {
+			if err := from.System().Send(ctx, id, []byte("x"), "text/plain"); err == nil {
+				acked++
+			}
+		}
+	}
+	for _, s := range ss {
+		send(s, 100)
+	}
+	if acked != 300 {
+		t.Fatalf("%d of 300 sends acknowledged with every host up", acked)
+	}
+	waitFor(t, "300 handled", func() bool { return handled(0, 1, 2) >= 300 })
+
+	// Cut off the host that runs it, in the middle of sends from another.
+	dead := runner()
+	var live []int
+	for i := range ss {
+		if i != dead {
+			live = append(live, i)
+		}
+	}
+	liveBefore := handled(live...)
+	ss[dead].lat.srv.Shutdown()
+	send(ss[live[0]], 300)
+	waitFor(t, "the actor taken over", func() bool {
+		return runningHere(ss[live[0]])[string(id)] || runningHere(ss[live[1]])[string(id)]
+	})
+	// Every acknowledged send is handled: the stream is left empty (a
+	// message is removed once acknowledged after its handling), and the
+	// hosts handled at least as many as were acknowledged. What the cut
+	// host handled after the cut is handled again (at least once).
+	js, err := jetstream.New(ss[live[0]].lat.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := func() uint64 {
+		c, cc := context.WithTimeout(ctx, 2*time.Second)
+		defer cc()
+		st, err := js.Stream(c, "airssys_t_mbox")
+		if err != nil {
+			return 1 << 62
+		}
+		return st.CachedInfo().State.Msgs
+	}
+	waitFor(t, "the durable mailbox emptied by the hosts that took over", func() bool {
+		return left() == 0 && handled(live...) > liveBefore
+	})
+	if total := handled(0, 1, 2); total < acked {
+		t.Fatalf("handled %d of %d acknowledged", total, acked)
+	}
+	t.Logf("acknowledged %d; handled %d (cut host %d, others %d since the cut)", acked, handled(0, 1, 2), handledOn(dead),
+		handled(live...)-liveBefore)
+	if st := ss[dead].durable.MailboxStats(); st.DeadLettered != 0 {
+		t.Fatalf("dead host's mailbox stats %+v", st)
+	}
+}
