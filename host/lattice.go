@@ -98,7 +98,7 @@ func (s *Service) openLattice(ctx context.Context) error {
 	if lc.Acknowledged {
 		mode, l.mode = lattice.Acknowledged, "acknowledged"
 	}
-	l.node, err = lattice.New(l.nc, lattice.Config{Lattice: lc.Name, Host: lc.Host, Mode: mode, Logger: s.log,
+	l.node, err = lattice.New(l.nc, lattice.Config{Lattice: lc.Name, Host: lc.Host, Mode: mode, Logger: s.log, Labels: lc.Labels,
 		Load: func() lattice.Load {
 			if s.sys == nil {
 				return lattice.Load{}

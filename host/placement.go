@@ -49,5 +49,6 @@ func (s *Service) placeApp(app *config.App, digest string) map[actor.ID]bool {
 	return out
 }
 
-// hostLabels are this host's labels, as its heartbeats carry them.
-func (s *Service) hostLabels() map[string]string { return nil }
+// hostLabels are this host's labels ([lattice] labels), as its
+// heartbeats carry them.
+func (s *Service) hostLabels() map[string]string { return s.cfg.Lattice.Labels }

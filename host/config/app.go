@@ -438,8 +438,8 @@ func ParseApp(name string, data []byte, h *Host) (*App, error) {
 						errs.addf(key+".placement.labels."+k, "%q is not a label name (1 to 63 of [A-Za-z0-9_.-])", k)
 					}
 					if v, ok := errs.str(key+".placement.labels."+k, m[k]); ok {
-						if len(v) > 256 {
-							errs.add(key+".placement.labels."+k, "longer than 256 bytes")
+						if len(v) > 128 {
+							errs.add(key+".placement.labels."+k, "longer than 128 bytes")
 						}
 						d.Placement.Labels[k] = v
 					}

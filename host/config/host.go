@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,6 +129,9 @@ type Lattice struct {
 	// entries are accepted and (on this host's embedded server) they may
 	// connect, each under its own name.
 	Peers map[string]string
+	// Labels describe this host to placement (`zone = "eu-1"`): an app's
+	// [actor.placement] labels must all match for its actors to run here.
+	Labels map[string]string
 }
 
 // Shared says whether this host shares a lattice with others (its server
@@ -311,6 +316,7 @@ type rawHost struct {
 		Routes        any `toml:"routes"`
 		KeyFile       any `toml:"key-file"`
 		Peers         any `toml:"peers"`
+		Labels        any `toml:"labels"`
 		SecretFile    any `toml:"cluster-secret-file"`
 		Servers       any `toml:"servers"`
 		Credentials   any `toml:"credentials"`
@@ -442,6 +448,18 @@ func Parse(file string, data []byte) (*Host, error) {
 	} {
 		if p, ok := errs.hostPath(f.key, f.v); ok {
 			*f.to = p
+		}
+	}
+	if l.Labels != nil {
+		if m, ok := l.Labels.(map[string]any); !ok {
+			errs.wrongType("lattice.labels", l.Labels, "a table of strings")
+		} else {
+			h.Lattice.Labels = map[string]string{}
+			for name, v := range m {
+				if s, ok := errs.str("lattice.labels."+name, v); ok {
+					h.Lattice.Labels[name] = s
+				}
+			}
 		}
 	}
 	if l.Peers != nil {
@@ -843,6 +861,16 @@ func (l *Lattice) validate(errs *errList) {
 		errs.addf("lattice.host", "%q: not empty, at most 128 bytes, no spaces, '.', '*' or '>'", l.Host)
 	}
 	l.validateTransport(errs)
+	if len(l.Labels) > MaxLabels {
+		errs.addf("lattice.labels", "%d labels: at most %d", len(l.Labels), MaxLabels)
+	}
+	for _, k := range slices.Sorted(maps.Keys(l.Labels)) {
+		if !labelPattern.MatchString(k) {
+			errs.addf("lattice.labels."+k, "%q is not a label name (1 to 63 of [A-Za-z0-9_.-])", k)
+		} else if len(l.Labels[k]) > 128 {
+			errs.add("lattice.labels."+k, "longer than 128 bytes")
+		}
+	}
 	names := make([]string, 0, len(l.Peers))
 	for name := range l.Peers {
 		names = append(names, name)
