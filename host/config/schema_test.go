@@ -53,7 +53,9 @@ func TestSchemaHostExample(t *testing.T) {
 		Telemetry: Telemetry{MetricsPerActor: false, HandleTimes: true, OTLPEndpoint: "http://127.0.0.1:4318",
 			Sample: 0.05},
 		Lattice: Lattice{Name: "prod", Host: "web-1", Listen: "127.0.0.1:4222", ClusterName: "prod",
-			ClusterListen: "127.0.0.1:6222", Routes: []string{"127.0.0.1:6223", "127.0.0.1:6224"}},
+			ClusterListen: "127.0.0.1:6222", Routes: []string{"127.0.0.1:6223", "127.0.0.1:6224"},
+			Labels: map[string]string{"zone": "eu-1"},
+			Peers:  map[string]string{"web-2": "UA4XMDRWEFULKIWNKK6E7YI4A5B4P3SHOQGUFXBU77LBO22KPSG2TGCC"}},
 	}
 	if !reflect.DeepEqual(h, want) {
 		t.Fatalf("the host.toml example parsed as\n%+v\nwant\n%+v", h, want)
@@ -90,8 +92,9 @@ func TestSchemaAppExample(t *testing.T) {
 			{ID: "shop/orders/*", Component: Source{Store: "orders@1.2.0"}, Instances: 2,
 				Config: map[string]string{"region": "eu", "currency": "EUR"}, Subscriptions: []string{"orders.created"},
 				Mailbox: 4096, Overflow: actor.Reject, Restart: actor.Permanent,
-				Resources: Resources{MemoryBytes: 32 << 20, TimeoutPerMsg: 2 * time.Second}},
-			{ID: "shop/billing/main", Instances: 1, Component: Source{
+				Resources: Resources{MemoryBytes: 32 << 20, TimeoutPerMsg: 2 * time.Second},
+				Placement: Placement{Labels: map[string]string{"zone": "eu-1"}, MaxPerHost: 1}},
+			{ID: "shop/billing/main", Instances: 1, Durable: true, Component: Source{
 				OCI: "ghcr.io/acme/billing@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}},
 			{ID: "shop/audit/1", Instances: 1, Component: Source{Path: filepath.Join(dir, "audit.wasm")},
 				Restart: actor.Transient},
