@@ -23,6 +23,7 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -35,6 +36,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/airsstack/airssys-wasm-go/actor"
 	"github.com/airsstack/airssys-wasm-go/engine"
@@ -59,9 +61,39 @@ type ltLattice struct {
 	kind string // inproc, tcp
 }
 
+// ltSeed is bench host name's nkey seed (derived from its name).
+func ltSeed(b *testing.B, name string) []byte {
+	b.Helper()
+	raw := sha256.Sum256([]byte("airssys lattice bench host " + name))
+	seed, err := nkeys.EncodeSeed(nkeys.PrefixByteUser, raw[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return seed
+}
+
+// ltKeys are the bench hosts a and b with their public keys: the server
+// admits them with a host's permissions, as a lattice's servers do.
+func ltKeys(b *testing.B) []lattice.HostKey {
+	b.Helper()
+	var out []lattice.HostKey
+	for _, name := range []string{"a", "b"} {
+		kp, err := nkeys.FromSeed(ltSeed(b, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub, err := kp.PublicKey()
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, lattice.HostKey{Host: name, PublicKey: pub})
+	}
+	return out
+}
+
 func ltStart(b *testing.B, kind string) *ltLattice {
 	b.Helper()
-	cfg := lattice.ServerConfig{}
+	cfg := lattice.ServerConfig{Lattice: "bench", Hosts: ltKeys(b)}
 	if kind == "tcp" {
 		// A free port: nats-server reads port 0 as its default 4222.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,12 +113,15 @@ func ltStart(b *testing.B, kind string) *ltLattice {
 
 func (l *ltLattice) connect(b *testing.B, name string) *nats.Conn {
 	b.Helper()
+	opts, err := lattice.HostOptions("bench", name, ltSeed(b, name))
+	if err != nil {
+		b.Fatal(err)
+	}
 	var nc *nats.Conn
-	var err error
 	if l.kind == "tcp" {
-		nc, err = nats.Connect(l.srv.ClientURL(), nats.Name(name))
+		nc, err = nats.Connect(l.srv.ClientURL(), append(opts, nats.Name(name))...)
 	} else {
-		nc, err = l.srv.Connect(name)
+		nc, err = l.srv.Connect(name, opts...)
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -180,7 +215,7 @@ func ltQuantile(d []time.Duration, q float64, unit time.Duration) float64 {
 //	nats      bare nats.go: a's connection requests a plain subscriber on
 //	          b's connection that responds with the data (the floor)
 //	local     b.sys.Request to its own echo: one local actor hop
-//	nats-hdr  bare nats.go again, each way with six headers of the size
+//	nats-hdr  bare nats.go again, each way with five headers of the size
 //	          the lattice's carry (about 190 bytes): what headers cost
 //
 // It reports p50 and p99 of each, the process's CPU time per request
@@ -192,7 +227,9 @@ func BenchmarkLatticeRequestReply(b *testing.B) {
 	for _, kind := range []string{"inproc", "tcp"} {
 		b.Run("conn="+kind, func(b *testing.B) {
 			_, ha, hb := ltTwoHosts(b, kind, lattice.FireAndForget)
-			sub, err := hb.nc.Subscribe("bare.echo", func(m *nats.Msg) {
+			// The subjects a host may use: a's publish under its name, b's
+			// queue subscription (the floor pays the same permissions).
+			sub, err := hb.nc.QueueSubscribe("airssys.bench.actor.bare.*", "actor", func(m *nats.Msg) {
 				if m.Header == nil {
 					m.Respond(m.Data)
 					return
@@ -205,13 +242,13 @@ func BenchmarkLatticeRequestReply(b *testing.B) {
 			defer sub.Unsubscribe()
 			hb.nc.Flush()
 			bare := func() {
-				m, err := ha.nc.Request("bare.echo", ltPayload, 10*time.Second)
+				m, err := ha.nc.Request("airssys.bench.actor.bare.a", ltPayload, 10*time.Second)
 				if err != nil || len(m.Data) != len(ltPayload) {
 					b.Fatalf("bare request: %v", err)
 				}
 			}
 			bareHdr := func() {
-				m, err := ha.nc.RequestMsg(&nats.Msg{Subject: "bare.echo", Header: ltHeaders(), Data: ltPayload}, 10*time.Second)
+				m, err := ha.nc.RequestMsg(&nats.Msg{Subject: "airssys.bench.actor.bare.a", Header: ltHeaders(), Data: ltPayload}, 10*time.Second)
 				if err != nil || len(m.Data) != len(ltPayload) || len(m.Header) == 0 {
 					b.Fatalf("bare request with headers: %v", err)
 				}
@@ -271,9 +308,9 @@ func BenchmarkLatticeRequestReply(b *testing.B) {
 }
 
 // ltHeaders are headers of the size and number a lattice request carries
-// (kind, host, sender, time, content type).
+// (kind, sender, time, content type, timeout; the host is in the subject).
 func ltHeaders() nats.Header {
-	return nats.Header{"Airssys-Kind": {"request"}, "Airssys-Host": {"a"}, "Airssys-Sender": {"host%2Fgo"},
+	return nats.Header{"Airssys-Kind": {"request"}, "Airssys-Sender": {"host%2Fgo"},
 		"Airssys-Time": {"1796226000123456789"}, "Airssys-Type": {"text%2Fplain"}, "Airssys-Timeout": {"30000"}}
 }
 
@@ -318,7 +355,7 @@ func BenchmarkLatticeSendThroughput(b *testing.B) {
 			defer pub.Close()
 			defer sub.Close()
 			var got atomic.Int64
-			s, err := sub.Subscribe("bare.count", func(*nats.Msg) { got.Add(1) })
+			s, err := sub.QueueSubscribe("airssys.bench.actor.count.*", "actor", func(*nats.Msg) { got.Add(1) })
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -326,7 +363,7 @@ func BenchmarkLatticeSendThroughput(b *testing.B) {
 			b.ResetTimer()
 			cpu0 := ltCPU()
 			for range b.N {
-				if err := pub.Publish("bare.count", ltPayload); err != nil {
+				if err := pub.Publish("airssys.bench.actor.count.a", ltPayload); err != nil {
 					b.Fatal(err)
 				}
 			}
