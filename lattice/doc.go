@@ -1,7 +1,8 @@
 // Package lattice makes several hosts one platform over NATS (issue 14):
 // an actor is reachable by its id from any host, a publish reaches
-// subscribers on every host, and (later slices) apps are placed over hosts
-// and survive a host's death.
+// subscribers on every host, apps are placed over hosts (Place; package
+// host runs the shared desired state) and survive a host's death, and
+// actors that ask for it have durable mailboxes (Durable).
 //
 // # Design
 //
@@ -17,6 +18,9 @@
 //     actor.Remote, the system's way out to other hosts. The System calls
 //     it only for ids it does not run itself (a local actor is reached
 //     in-process, no NATS hop) and for publishes, after the local fan-out.
+//   - Durable wraps a Node with durable mailboxes (mailbox.go): the System
+//     is given the Durable as its Remote; sends to the ids its isDurable
+//     names go to a JetStream stream, everything else to the Node.
 //
 // Subjects, under a prefix made of the lattice name (airssys.<lattice>):
 //
@@ -33,6 +37,9 @@
 //	                      replies and acks
 //	<prefix>.lost.<host>.<sender>.<to>  loss reports of the host's
 //	                      fire-and-forget sends (their reply subject)
+//	<prefix>.mbox.<id>.<host>  durable messages to <id> from <host>: the
+//	                      subjects of the stream airssys_<lattice>_mbox
+//	<prefix>.admin.actors.<host>  what <host> runs (package host's ps)
 //
 // Security. Each host connects with its own key (an nkey user, HostKey)
 // and may do on NATS only what HostPermissions allows: publish with its
@@ -73,9 +80,19 @@
 //     when no acknowledgement came (then the message may or may not have
 //     arrived: at most once still, but never silently). At most
 //     Config.MaxInFlight sends wait at once: flow control.
-//   - Durable (not built yet): JetStream mailboxes for the actors whose
-//     app file asks for durability; at least once, duplicates removed by
-//     message id.
+//   - Durable, per actor (its app file says durable = true; Durable and
+//     mailbox.go): the actor's mailbox is a JetStream stream subject. A
+//     send (from any host, its own too) returns once the stream stored
+//     it, with replicas once a majority has it; the host running the
+//     actor acknowledges each message only after the actor handled it.
+//     At least once: every acknowledged send is handled or dead-lettered
+//     (refused, too large, MaxDeliver deliveries), across the death of
+//     the host that ran the actor; duplicates of a send retried by its
+//     publisher are removed by message id (Nats-Msg-Id, within
+//     MailboxConfig.Dedupe); a message handled on a host that died before
+//     its acknowledgement reached the stream is handled again, and the
+//     actor sees its id and delivery count in the headers
+//     airssys-msg-id and airssys-delivery.
 //
 // Requests are NATS request/reply in every mode: the reply, the
 // responder's error (*actor.HandlerError), unknown-target ("no
@@ -99,14 +116,17 @@
 // to one of them (queue group), and the duplicate stops when the hosts
 // meet again.
 //
-// Not built yet (issue 14's next slices): the desired state shared in
-// JetStream KV (host/state.JetStream exists, signed entries; serve still
-// uses its own file, so an app is deployed to each host), durable
-// mailboxes, the key-value backend on JetStream KV, placement
-// constraints in app files, and ps across hosts.
+// What it does not do: order across senders or after a redelivery;
+// durable publishes or requests (a request is answered or fails, it is
+// never stored); move an actor's state other than its key-value data
+// (storage/jskv, per app) when it changes hosts.
 //
 // Goroutines: NATS delivers each subscription's messages on its own
 // goroutine; the handler pushes into the local mailbox (bounded: a full
 // mailbox is an error back to an acknowledged sender, a counted loss
-// otherwise) and never runs guest code itself.
+// otherwise) and never runs guest code itself. Durable mailboxes: one
+// worker goroutine per host makes and stops consumers (never on the
+// actor system's goroutines); each consumer delivers on nats.go's
+// goroutine and has a keep-alive goroutine that tells the stream which
+// messages are in progress.
 package lattice
