@@ -318,11 +318,34 @@ func (b *Backend) reqCtx(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, b.opts.Timeout)
 }
 
-// load reads the last message of subject.
+// readAttempt bounds one read request: a stream whose leader is gone
+// answers nothing until another is elected (a few seconds after a server
+// dies), so a read is asked again rather than waited on for the whole
+// Options.Timeout.
+const readAttempt = time.Second
+
+// load reads the last message of subject, asking again (every
+// readAttempt, within Options.Timeout and ctx) while no answer comes.
 func (b *Backend) load(ctx context.Context, subject string) (entry, error) {
 	rctx, cancel := b.reqCtx(ctx)
 	defer cancel()
-	m, err := b.stream.GetLastMsgForSubject(rctx, subject)
+	var m *jetstream.RawStreamMsg
+	var err error
+	for {
+		actx, acancel := context.WithTimeout(rctx, readAttempt)
+		m, err = b.stream.GetLastMsgForSubject(actx, subject)
+		acancel()
+		if rctx.Err() != nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+			errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrTimeout)) {
+			break
+		}
+		if !errors.Is(err, context.DeadlineExceeded) { // an answer at once: not so fast again
+			select {
+			case <-time.After(20 * time.Millisecond):
+			case <-rctx.Done():
+			}
+		}
+	}
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return entry{}, nil
