@@ -12,6 +12,7 @@ demo:
 	$(GO) run ./examples/actors
 	$(GO) build -o airssys-wasm ./cmd/airssys-wasm
 	$(GO) run ./examples/service -bin ./airssys-wasm
+	$(GO) run ./examples/lattice -bin ./airssys-wasm
 
 test:
 	$(GO) vet ./...
