@@ -392,7 +392,9 @@ func (sh *sharedState) connect(ctx context.Context, nc jetstreamConn) error {
 	if sh.js.Load() != nil {
 		return nil
 	}
-	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// A JetStream that is not ready answers nothing: a short wait, and
+	// the caller asks again.
+	octx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	js, obj, err := nc.openState(octx, sh.opts)
 	if err != nil {
@@ -416,6 +418,10 @@ func sharedGet(ctx context.Context, js *state.JetStream, name string) (state.App
 	return app, err
 }
 
+// jsErrClusterNoPeers is JetStream's error code for "no suitable peers for
+// placement" (nats-server's JSClusterNoPeersErrF).
+const jsErrClusterNoPeers jetstream.ErrorCode = 10005
+
 // retryJS runs op again while JetStream answers that it is not ready (a
 // stream just created whose leader is not elected yet: no responders),
 // for at most sharedWait.
@@ -424,8 +430,12 @@ func retryJS(ctx context.Context, op func() error) error {
 	wait := 20 * time.Millisecond
 	for {
 		err := op()
+		var apiErr *jetstream.APIError
 		transient := errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
-			errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
+			errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil ||
+			// a cluster that just formed: its servers not all known to the
+			// meta leader yet ("no suitable peers for placement")
+			errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrClusterNoPeers
 		if err == nil || !transient || time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
 			return err
 		}
@@ -621,7 +631,12 @@ func (s *Service) latticeStorage(ctx context.Context) (storage.Backend, error) {
 	var kv *jskv.Backend
 	err := retryJS(ctx, func() error {
 		var err error
-		kv, err = jskv.Open(ctx, s.lat.nc, jskv.Options{Lattice: s.cfg.Lattice.Name, Replicas: min(3, 1+len(s.cfg.Lattice.Routes))})
+		// A write waits at most 3 s for its commit's acknowledgement (jskv's
+		// default is 10 s): when the stream's leader dies, the election
+		// takes a few seconds, and an actor's message should not wait for
+		// longer than that (the write then fails with an unknown outcome).
+		kv, err = jskv.Open(ctx, s.lat.nc, jskv.Options{Lattice: s.cfg.Lattice.Name,
+			Replicas: min(3, 1+len(s.cfg.Lattice.Routes)), Timeout: 3 * time.Second})
 		return err
 	})
 	if err != nil {

@@ -211,7 +211,7 @@ func (mb *mailboxes) work() {
 			}
 			ok := false
 			if sys := mb.sys.Load(); sys != nil {
-				sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+				sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
 				err := mb.serve(sctx, sys, id)
 				scancel()
 				if ok = err == nil; !ok {

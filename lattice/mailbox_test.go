@@ -205,9 +205,9 @@ func TestDurableMailboxes(t *testing.T) {
 	nowait, ncancel := context.WithTimeout(ctx, time.Millisecond)
 	defer ncancel()
 	b.sys.Shutdown(nowait)
-	// The actor's stop goes on after Shutdown's deadline: its queue is
-	// given back as it ends.
-	eventually(t, "b's backlog given back", func() bool { return b.d.MailboxStats().GivenBack > back })
+	// What b held in its local mailbox goes back as its actor's stop ends
+	// (after Shutdown's deadline); how much depends on how far ahead its
+	// consumer was: logged, and whatever it was, c handles the rest.
 	if _, dead := b.sys.DeadLetters(); dead != 0 {
 		t.Fatalf("%d dead letters on b: a durable message not handled goes back", dead)
 	}
@@ -216,7 +216,8 @@ func TestDurableMailboxes(t *testing.T) {
 	}
 	eventually(t, "every message handled after b's shutdown", func() bool { ok, _ := got.all(5150); return ok })
 	_, dup = got.all(5150)
-	t.Logf("after b's shutdown: b %+v, c %+v, handled twice: %d", b.d.MailboxStats(), c.d.MailboxStats(), dup)
+	t.Logf("after b's shutdown (given back before it: %d): b %+v, c %+v, handled twice: %d", back, b.d.MailboxStats(),
+		c.d.MailboxStats(), dup)
 
 	// A mailbox nobody consumes, at its cap (the stream is made by the
 	// first host that needs it, with its settings: another server).
