@@ -58,6 +58,10 @@ const durableProcEnv = "AIRSSYS_LATTICE_TEST_DURABLE_HOST"
 type durableProc struct {
 	Name, Listen, Route, Store string
 	Routes                     []string
+	// Slow is how long the actor's every log line takes (its handling
+	// with it): an actor slower than the load, so that its host holds a
+	// backlog.
+	Slow time.Duration
 }
 
 // isDurableID: the actors whose ids start with "d/" have durable
@@ -72,6 +76,7 @@ var clusterMailboxes = MailboxConfig{Replicas: 3, AckWait: time.Second}
 // at once, one write each; warnings of the host as "L ...".
 type handledLog struct {
 	host string
+	slow time.Duration
 }
 
 func (h *handledLog) Enabled(context.Context, slog.Level) bool { return true }
@@ -89,6 +94,7 @@ func (h *handledLog) Handle(_ context.Context, r slog.Record) error {
 	})
 	switch {
 	case ctxv == "agent":
+		time.Sleep(h.slow)
 		_, err := os.Stdout.WriteString("H " + h.host + " " + r.Message + "\n")
 		return err
 	case r.Level >= slog.LevelWarn:
@@ -140,7 +146,7 @@ func TestDurableHostProcess(t *testing.T) {
 	comp := component(t, "actor2_agent2")
 	ev := &connEvents{}
 	nc := tcpConnect(t, dp.Name, []string{"nats://" + dp.Listen}, ev, nats.IgnoreDiscoveredServers())
-	logger := slog.New(&handledLog{host: dp.Name})
+	logger := slog.New(&handledLog{host: dp.Name, slow: dp.Slow})
 	n, err := New(nc, Config{Lattice: "test", Host: dp.Name, RequestTimeout: 10 * time.Second, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -210,6 +216,9 @@ func TestDurableHostProcess(t *testing.T) {
 			srvMu.Lock()
 			out = strconv.Itoa(peers(srv))
 			srvMu.Unlock()
+		case "mstats":
+			b, _ := json.Marshal(d.MailboxStats())
+			out = string(b)
 		case "conn":
 			out = fmt.Sprintf("%d %d %v", ev.disconnects.Load(), ev.reconnects.Load(), nc.IsConnected())
 		default:
@@ -480,12 +489,14 @@ type durableCluster struct {
 	led    *ledger
 	tester *clusterHost
 	d      *Durable
+	acked  atomic.Int64 // sends acknowledged so far
 }
 
-// startDurableCluster starts the three host processes and the tester's host, connected over TCP to the
+// startDurableCluster starts the three host processes (their actors taking
+// slow over each message) and the tester's host, connected over TCP to the
 // servers of the others first, host last's server last (it is the one the
 // test kills, restarts or cuts off).
-func startDurableCluster(t *testing.T, last string) *durableCluster {
+func startDurableCluster(t *testing.T, last string, slow time.Duration) *durableCluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts three host processes with JetStream")
@@ -495,7 +506,7 @@ func startDurableCluster(t *testing.T, last string) *durableCluster {
 	ports := freePorts(t, 6)
 	c := &durableCluster{names: names, led: newLedger(), procs: make([]*dproc, 3)}
 	for i, name := range names {
-		dp := durableProc{Name: name, Listen: loopback(ports[i]), Route: loopback(ports[3+i]), Store: t.TempDir()}
+		dp := durableProc{Name: name, Listen: loopback(ports[i]), Route: loopback(ports[3+i]), Store: t.TempDir(), Slow: slow}
 		for j := range 3 {
 			if j != i {
 				dp.Routes = append(dp.Routes, loopback(ports[3+j]))
@@ -658,6 +669,7 @@ func (c *durableCluster) sendLoadUntil(id actor.ID, total, workers, perSecond in
 				cancel()
 				ld.mu.Lock()
 				if err == nil {
+					c.acked.Add(1)
 					ld.acked = append(ld.acked, n)
 				} else {
 					ld.failed[n] = err
@@ -683,6 +695,14 @@ func (c *durableCluster) waitAllHandled(t *testing.T, ld *load, within time.Dura
 			return time.Now()
 		}
 		if time.Now().After(deadline) {
+			for _, p := range c.procs {
+				if m, err := p.try("mstats"); err == nil {
+					t.Logf("%s's mailbox stats: %s", p.name, m)
+				}
+			}
+			c.led.mu.Lock()
+			t.Logf("handled on each host: %v, the highest number: %v", c.led.by, c.led.max)
+			c.led.mu.Unlock()
 			st := c.d.MailboxStats()
 			t.Fatalf("%d of %d acknowledged messages never handled within %v (first: %v); tester's mailbox stats %+v",
 				len(miss), len(ld.acked), within, miss[:min(len(miss), 10)], st)
@@ -725,19 +745,25 @@ func TestDurableClusterKill(t *testing.T) {
 	const id = actor.ID("d/agent/1")
 	const total = 3000
 	owner := place(id, hostProcNames...)
-	c := startDurableCluster(t, owner)
+	c := startDurableCluster(t, owner, time.Millisecond)
 	c.proc(owner).ctl(t, "deploy", string(id))
 	if h := c.probe(t, id, 30*time.Second); h != owner {
 		t.Fatalf("the probe handled on %s, want %s", h, owner)
 	}
 	var killed, redeployed time.Time
+	var backlog int
 	next := ""
 	moved := make(chan error, 1)
 	go func() {
-		// Kill the owner once it handled a third of the load.
-		for c.led.on(owner) < total/3 {
+		// Kill the owner once it handled a sixth of the load and holds
+		// a backlog: more acknowledged than handled by twice what a host
+		// takes from the stream at once (so it dies with a full window of
+		// messages taken and not handled); or, failing that, once it
+		// handled a third.
+		for h := c.led.on(owner); h < total/3 && (h < total/6 || int(c.acked.Load())-c.led.handled() < 2*mailboxPending); h = c.led.on(owner) {
 			time.Sleep(time.Millisecond)
 		}
+		backlog = int(c.acked.Load()) - c.led.handled()
 		if err := c.proc(owner).cmd.Process.Kill(); err != nil {
 			moved <- err
 			return
@@ -758,8 +784,10 @@ func TestDurableClusterKill(t *testing.T) {
 		redeployed = time.Now()
 		moved <- err
 	}()
+	// As fast as 16 senders go: faster than the actor handles (1 ms a
+	// message).
 	sendStart := time.Now()
-	ld := c.sendLoad(id, total, 8, 1000)
+	ld := c.sendLoad(id, total, 16, 1_000_000)
 	sendTime := time.Since(sendStart)
 	select {
 	case err := <-moved:
@@ -772,10 +800,10 @@ func TestDurableClusterKill(t *testing.T) {
 	allDone := c.waitAllHandled(t, ld, 30*time.Second)
 	dups, dupNumbers, failedHandled := c.checkLedger(t, ld)
 	firstNext := c.led.firstAfter(next, killed)
-	t.Logf("durable kill: %d sent in %v by 8 senders: %d acknowledged, %d failed (%d of them handled anyway; e.g. %v)",
+	t.Logf("durable kill: %d sent in %v by 16 senders: %d acknowledged, %d failed (%d of them handled anyway; e.g. %v)",
 		total, sendTime.Round(time.Millisecond), len(ld.acked), len(ld.failed), failedHandled, ld.fails())
-	t.Logf("handled: %d distinct, on %s %d, on %s %d; duplicates %d (%d numbers); %s killed at %d handled",
-		c.led.handled(), owner, c.led.on(owner), next, c.led.on(next), dups, dupNumbers, owner, total/3)
+	t.Logf("handled: %d distinct, on %s %d, on %s %d; duplicates %d (%d numbers); %s killed with %d acknowledged and not handled yet",
+		c.led.handled(), owner, c.led.on(owner), next, c.led.on(next), dups, dupNumbers, owner, backlog)
 	t.Logf("recovery: actor started on %s %v after the kill, first message handled there %v after it, every acknowledged message handled %v after it",
 		next, redeployed.Sub(killed).Round(time.Millisecond), firstNext.Sub(killed).Round(time.Millisecond), allDone.Sub(killed).Round(time.Millisecond))
 	if len(ld.acked) < total/2 {
@@ -813,7 +841,7 @@ func TestFireAndForgetClusterKill(t *testing.T) {
 	const total = 3000
 	const ahead = 200 // the most sent and not handled while the owner lives
 	owner := place(id, hostProcNames...)
-	c := startDurableCluster(t, owner)
+	c := startDurableCluster(t, owner, 0)
 	c.proc(owner).ctl(t, "deploy", string(id))
 	if h := c.probe(t, id, 30*time.Second); h != owner {
 		t.Fatalf("the probe handled on %s, want %s", h, owner)
@@ -959,7 +987,7 @@ func TestDurableClusterServerRestart(t *testing.T) {
 	// went is given to it again, in part handled already.
 	const down = 2 * time.Second
 	owner := place(id, hostProcNames...)
-	c := startDurableCluster(t, owner)
+	c := startDurableCluster(t, owner, 0)
 	// The tester is not on the restarted server (its reconnection is not
 	// the point): the owner's server comes last in its list.
 	if u := c.tester.nc.ConnectedUrl(); u == c.urls[slices.Index(c.names, owner)] {
@@ -1048,7 +1076,7 @@ func TestDurableClusterPartition(t *testing.T) {
 	const id = actor.ID("d/agent/1")
 	const total = 3000
 	owner := place(id, hostProcNames...)
-	c := startDurableCluster(t, owner)
+	c := startDurableCluster(t, owner, 0)
 	if u := c.tester.nc.ConnectedUrl(); u == c.urls[slices.Index(c.names, owner)] {
 		t.Fatalf("the tester is on %s, the owner's server: it would be cut off with it", u)
 	}
