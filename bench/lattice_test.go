@@ -469,9 +469,9 @@ func BenchmarkLatticeLocalPath(b *testing.B) {
 		var n *lattice.Node
 		var nc *nats.Conn
 		if remote {
-			nc = l.connect(b, "solo")
+			nc = l.connect(b, "a")
 			var err error
-			if n, err = lattice.New(nc, lattice.Config{Lattice: "bench", Host: "solo"}); err != nil {
+			if n, err = lattice.New(nc, lattice.Config{Lattice: "bench", Host: "a"}); err != nil {
 				b.Fatal(err)
 			}
 			opts.Remote = n

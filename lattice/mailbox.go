@@ -289,20 +289,28 @@ func (mb *mailboxes) send(ctx context.Context, to actor.ID, m actor.Message) err
 	h := mb.n.encode("send", m)
 	id := escapeToken(mb.n.cfg.Host) + "." + nuid.Next()
 	msg := &nats.Msg{Subject: mb.subject(to), Header: h, Data: m.Payload}
+	// A publish to a stream whose leader just died gets no answer until
+	// another is elected: each attempt waits sendAttempt, and the next
+	// carries the same message id, so the stream stores it once. At most
+	// sendAttempts attempts, within ctx.
 	var err error
 	for attempt := 0; ; attempt++ {
-		// The same message id on a retry: the stream stores it once.
-		_, err = mb.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
-		if err == nil || attempt == 3 || ctx.Err() != nil ||
-			!(errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrTimeout)) {
+		actx, cancel := context.WithTimeout(ctx, sendAttempt)
+		_, err = mb.js.PublishMsg(actx, msg, jetstream.WithMsgID(id))
+		cancel()
+		retry := errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+			errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+		if err == nil || attempt == sendAttempts-1 || ctx.Err() != nil || !retry {
 			break
 		}
-		t := time.NewTimer(time.Duration(50<<attempt) * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
+		if !errors.Is(err, context.DeadlineExceeded) { // an answer at once: wait a little
+			t := time.NewTimer(time.Duration(50<<min(attempt, 4)) * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
 		}
-		t.Stop()
 	}
 	var apiErr *jetstream.APIError
 	switch {
@@ -319,6 +327,15 @@ func (mb *mailboxes) send(ctx context.Context, to actor.ID, m actor.Message) err
 // mailboxPending bounds the messages of one actor a host holds without
 // having acknowledged them (waiting in its local mailbox, or handled).
 const mailboxPending = 256
+
+// sendAttempt bounds one publish of a durable send, sendAttempts their
+// number: a send gives up after about sendAttempts seconds without a
+// stream that answers (then the message may or may not be stored: an
+// error, never silence).
+const (
+	sendAttempt  = time.Second
+	sendAttempts = 10
+)
 
 // consumerName is the durable consumer of id's mailbox.
 func consumerName(id actor.ID) string {
