@@ -68,6 +68,10 @@ func (c *cell) newIncarnation(base context.Context, spec Spec) (*incarnation, er
 		return nil, err
 	}
 	inc := &incarnation{c: c, spec: spec, world: w, names: exportsOf[w], kv: c.sys.storageSession(c, spec)}
+	if inc.kv != nil {
+		// Read on the actor's goroutine, which makes the guest calls.
+		inc.kv.CallDeadline = func() time.Time { return inc.callDeadline }
+	}
 	inc.ctx = inc.values(context.Background())
 	_ = base
 	return inc, nil

@@ -297,3 +297,34 @@ func TestKeyValueSpecStorage(t *testing.T) {
 		t.Fatal("the system's backend got the data of an actor with a backend of its own")
 	}
 }
+
+// stallingBackend is a storage backend whose writes wait until their
+// context ends (a lattice's stream electing a leader).
+type stallingBackend struct{ *storage.DB }
+
+func (b stallingBackend) Set(ctx context.Context, o storage.Owner, id, key string, value []byte, lim storage.Limits) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestKeyValueStallEndsBeforeTheCall: a key-value write that stalls ends
+// a little before the message's timeout, as an error value the actor
+// replies with: the actor does not trap and is not restarted.
+func TestKeyValueStallEndsBeforeTheCall(t *testing.T) {
+	db, _ := kvDB(t)
+	sys, _ := kvSystem(t, db)
+	s := kvSpec(t, "app/kv/3", billing)
+	s.Storage = stallingBackend{db}
+	s.Limits.Timeout = 300 * time.Millisecond
+	deploy(t, sys, s)
+	got := ask(t, sys, "app/kv/3", "set|orders|a|v")
+	if !strings.HasPrefix(got, "error:other:") {
+		t.Fatalf("a stalled write: %q, want an error value", got)
+	}
+	if st, _ := sys.Stats("app/kv/3"); st.Failed != 0 || st.Restarts != 0 {
+		t.Fatalf("the actor trapped: %+v", st)
+	}
+	if got := ask(t, sys, "app/kv/3", "get|orders|a"); got != "none" {
+		t.Fatalf("after the stall: %q", got)
+	}
+}

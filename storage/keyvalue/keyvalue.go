@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/airsstack/airssys-wasm-go/engine"
 	"github.com/airsstack/airssys-wasm-go/storage"
@@ -90,6 +91,12 @@ type Session struct {
 	// not reported. Like the handles, it belongs to the goroutine that
 	// calls into the instance: set it between guest calls.
 	Trace func(name, bucket string) (end func(err error))
+	// CallDeadline, when set, says when the guest call that makes the
+	// operation times out (zero: no timeout). Each operation then ends a
+	// little before it (the backend's context), so that a backend that
+	// stalls (a lattice's stream electing a leader) gives the guest an
+	// error value rather than outliving the call and trapping the guest.
+	CallDeadline func() time.Time
 	// Counters, when set, count the operations the grant allowed and the
 	// bytes of the keys and values they read or wrote (shared by the
 	// sessions of one actor's successive instances).
@@ -299,11 +306,30 @@ func Define(h *engine.Host) {
 		if s == nil {
 			return kvErr("other", "no storage for this component"), nil
 		}
+		ctx, cancel := s.opContext(ctx)
+		defer cancel()
 		if s.Trace != nil {
 			return s.traced("keyvalue.usage", "", func() (any, error) { return usage(ctx, s) })
 		}
 		return usage(ctx, s)
 	})
+}
+
+// opMargin is how long before the guest call's timeout an operation
+// gives up (at most a tenth of the time left).
+const opMargin = 100 * time.Millisecond
+
+// opContext is ctx ending opMargin before the guest call's timeout (see
+// CallDeadline), or ctx itself.
+func (s *Session) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.CallDeadline == nil {
+		return ctx, func() {}
+	}
+	d := s.CallDeadline()
+	if d.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, d.Add(-min(opMargin, time.Until(d)/10)))
 }
 
 // usage is airssys:storage/usage of s.
@@ -368,6 +394,8 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if c := s.Counters; c != nil {
 				c.Ops.Add(1)
 			}
+			ctx, cancel := s.opContext(ctx)
+			defer cancel()
 			return f(ctx, s, id, args)
 		}
 		return func(ctx context.Context, args []any) (any, error) {
@@ -512,6 +540,8 @@ func defineStore(h *engine.Host, store, atomics, batch string, draft2 bool) {
 			if err != nil {
 				return nil, err
 			}
+			ctx, cancel := s.opContext(ctx)
+			defer cancel()
 			if s.Trace != nil {
 				return s.traced("keyvalue.swap", c.id, func() (any, error) { return swap(ctx, s, c, args[1], casT) })
 			}
