@@ -191,11 +191,12 @@ key = %q
 	if err != nil {
 		return err
 	}
-	// The timeout per message is above jskv's request timeout (10 s): when
-	// the killed host's server led the key-value bucket's stream, a storage
-	// call waits for the new leader, and an instance that timed out there
-	// would trap and be restarted, and a few such restarts make the app's
-	// supervisor give up (seen with 2 s: "gave up after 3 restarts").
+	// A generous timeout per message: when the killed host's server led
+	// the key-value bucket's stream, storage calls wait 4-9 s for JetStream
+	// to elect a new leader. A key-value call ends a little before the
+	// message's timeout (an error value, no trap: the host's fix after this
+	// demo showed 2 s timeouts trapping until the app's supervisor gave
+	// up), so with a short timeout the counts would fail rather than wait.
 	manifest := `[component]
 name = "counter"
 version = "1.0.0"
