@@ -65,6 +65,27 @@
 // and an operator's per-actor update or rollback; after a kill -9, Restore
 // brings back the same apps, versions and data.
 //
+// # A lattice of hosts
+//
+// A host whose host.toml shares a lattice with others (a cluster, peers or
+// external servers) is one of several (package lattice; shared.go):
+//
+//   - the desired state is the lattice's: state.Store becomes a sharedState,
+//     which writes the JetStream KV bucket first (entries signed with the
+//     host's lattice key, identity.go) and keeps state.db as the host's own
+//     copy; one goroutine (follow) applies what other hosts change, under
+//     op, reading each entry again first;
+//   - components travel through the lattice's object store, and each host
+//     installs them through its catalog, under its own policy;
+//   - each host runs its share of every app it admitted (placement.go:
+//     lattice.Place per actor table of the app file, with its labels and cap), and reconciles
+//     again when hosts join, leave or die (lattice.go's rebalancer);
+//   - messages from other hosts are accepted from actors of apps this host
+//     admitted, sent by hosts that deployed them (senders.go);
+//   - durable mailboxes (lattice.Durable) and the lattice key-value store
+//     (storage/jskv) are per actor and per app; ps asks every host
+//     (lattice_ps.go).
+//
 // # Dev mode
 //
 // Options.Dev is the only way to allow everything: components are admitted
