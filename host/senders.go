@@ -106,6 +106,20 @@ func (s *Service) checkRemoteSender(host string, sender actor.ID) error {
 	return fmt.Errorf("%w: host %s has not deployed app %s, whose actor %s is", ErrSenderRefused, host, app, sender)
 }
 
+// checkStoredSender is checkRemoteSender for a message a durable mailbox
+// stored: the sending host was fixed by the servers when it was stored,
+// and it may have stopped since, so only the sender's app is checked (an
+// app this host admitted).
+func (s *Service) checkStoredSender(host string, sender actor.ID) error {
+	if strings.HasPrefix(string(sender), "host/") {
+		return nil
+	}
+	if idx := s.senders.ids.Load(); idx != nil && (*idx)[sender] != "" {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is no actor of an app this host admitted", ErrSenderRefused, sender)
+}
+
 // hostHasApp says whether host has app deployed, refreshing the view of
 // the hosts' apps when it is stale or does not say.
 func (s *Service) hostHasApp(host, app string) bool {

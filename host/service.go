@@ -234,7 +234,7 @@ func Open(ctx context.Context, cfg *config.Host, o Options) (*Service, error) {
 	if cfg.Lattice.Shared() {
 		// Durable mailboxes for the actors whose app file asks.
 		if s.durable, err = lattice.NewDurable(s.lat.node, s.durableMailbox,
-			lattice.MailboxConfig{Replicas: min(3, 1+len(cfg.Lattice.Routes))}); err != nil {
+			lattice.MailboxConfig{Replicas: min(3, 1+len(cfg.Lattice.Routes)), CheckStored: s.checkStoredSender}); err != nil {
 			return nil, fmt.Errorf("host: lattice: %w", err)
 		}
 		remote = s.durable

@@ -81,6 +81,14 @@ type MailboxConfig struct {
 	// Dedupe is the window in which a message id seen twice is stored once
 	// (default 2 minutes).
 	Dedupe time.Duration
+	// CheckStored, when set, checks the sender of a stored message as it
+	// is consumed (host: the sending host, from the subject, which the
+	// servers' permissions fixed when it was stored). It replaces the
+	// node's Config.CheckSender there: a message may be consumed long
+	// after it was sent, when its sending host has stopped, so what holds
+	// only while a host is live (the apps its heartbeats carry) must not
+	// be asked. Nil: the node's CheckSender.
+	CheckStored func(host string, sender actor.ID) error
 }
 
 func (c *MailboxConfig) defaults() {
@@ -466,7 +474,14 @@ func (mb *mailboxes) onMessage(sys *actor.System, c *mailboxConsumer, msg jetstr
 	m, err := decode(nm)
 	if err == nil {
 		hostToken := msg.Subject()[strings.LastIndexByte(msg.Subject(), '.')+1:]
-		err = mb.n.checkSender(hostToken, m.Sender)
+		if mb.cfg.CheckStored != nil {
+			var host string
+			if host, err = unescapeToken(hostToken); err == nil && m.Sender != "" {
+				err = mb.cfg.CheckStored(host, m.Sender)
+			}
+		} else {
+			err = mb.n.checkSender(hostToken, m.Sender)
+		}
 	}
 	if err != nil {
 		mb.deadLettered.Add(1)

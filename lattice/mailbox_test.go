@@ -231,3 +231,71 @@ func TestDurableMailboxes(t *testing.T) {
 		t.Fatalf("the 6th send to a mailbox capped at 5: %v, want mailbox-full", err)
 	}
 }
+
+// TestDurableStoredSenderCheck: a stored message's sender is checked, as
+// it is consumed, by MailboxConfig.CheckStored when set (the sending host
+// may have stopped since: the live check, Config.CheckSender, would
+// refuse it), else by Config.CheckSender; a refused one is a dead letter.
+func TestDurableStoredSenderCheck(t *testing.T) {
+	srv := startJetStream(t)
+	durable := func(id actor.ID) bool { return strings.HasPrefix(string(id), "d/") }
+	a := newDurableHost(t, srv, "a", durable, MailboxConfig{})
+	refuseLive := func(string, actor.ID) error { return errors.New("not live") }
+	join := func(name string, cfg MailboxConfig) *durableHost {
+		nc, err := srv.Connect(name, testOpts(t, name)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := New(nc, Config{Lattice: "test", Host: name, CheckSender: refuseLive})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := NewDurable(n, durable, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := actor.NewSystem(eng, actor.Options{Remote: d})
+		if err := d.Attach(sys); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			sys.Shutdown(ctx)
+			d.Close()
+			nc.Close()
+		})
+		return &durableHost{sys: sys, d: d}
+	}
+	var checked sync.Map
+	b := join("b", MailboxConfig{CheckStored: func(host string, sender actor.ID) error {
+		checked.Store(host+" "+string(sender), true)
+		return nil
+	}})
+	c := join("c", MailboxConfig{})
+	ctx := context.Background()
+	for _, h := range []struct {
+		h  *durableHost
+		id actor.ID
+	}{{b, "d/agent/1"}, {c, "d/agent/2"}} {
+		if err := h.h.sys.Deploy(ctx, actor.Spec{ID: h.id, Component: component(t, "actor2_agent2"), Durable: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		for _, id := range []actor.ID{"d/agent/1", "d/agent/2"} {
+			if err := a.sys.Send(ctx, id, []byte("x"), "text/plain"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	eventually(t, "b handles all ten, c refuses all ten", func() bool {
+		return b.d.MailboxStats().Handled == 10 && c.d.MailboxStats().DeadLettered == 10
+	})
+	if _, ok := checked.Load("a host/go"); !ok {
+		t.Error("CheckStored was not asked with the sending host and the sender")
+	}
+	if st := c.d.MailboxStats(); st.Handled != 0 {
+		t.Fatalf("c handled refused messages: %+v", st)
+	}
+}
