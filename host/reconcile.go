@@ -94,7 +94,11 @@ func (s *Service) reconcile(ctx context.Context, app *config.App, rec state.App,
 	if err := s.checkRoutes(app); err != nil {
 		return rep, err
 	}
-	if err := s.st.Put(ctx, rec); err != nil {
+	pctx := ctx
+	if restoring {
+		pctx = context.WithValue(ctx, restoringKey{}, true)
+	}
+	if err := s.st.Put(pctx, rec); err != nil {
 		return rep, fmt.Errorf("host: recording the desired state: %w", err)
 	}
 

@@ -56,6 +56,11 @@ type sharedState struct {
 	done     chan struct{}
 	stopOnce sync.Once
 	started  atomic.Bool
+	// failed are the apps whose settling failed (a fetch, a storage or a
+	// JetStream call that may succeed later): follow's goroutine, under op.
+	failed map[string]bool
+	// failures counts failed settlings (for tests and logs).
+	failures atomic.Int64
 }
 
 // sharedWait bounds how long a change waits for the shared state to be
@@ -92,15 +97,20 @@ func componentsBucket(lattice string) string { return "airssys_" + lattice + "_c
 const maxBundle = catalog.DefaultMaxComponentBytes + security.MaxManifestFile + security.MaxSignatureFile + 64
 
 // Put implements state.Store: the shared bucket first (with the versions
-// it names), then the local copy. An entry equal to the local copy is not
-// written at all, and one equal to the shared one (a change that came
-// from the shared state) only to the local copy.
+// it names), then the local copy. An entry equal to the shared one (a
+// change that came from the shared state) goes only to the local copy; in
+// a restoring reconcile, one equal to the local copy is not written at
+// all.
 func (sh *sharedState) Put(ctx context.Context, app state.App) error {
-	if cur, err := sh.local.Get(ctx, app.Name); err == nil && sameApp(cur, app) {
-		// Nothing new (a rebalance, a restore, a change applied from the
-		// shared state): a failover must not need the shared state, which
-		// may have lost its quorum with the host that died.
-		return nil
+	if restoringCtx(ctx) {
+		if cur, err := sh.local.Get(ctx, app.Name); err == nil && sameApp(cur, app) {
+			// Nothing new (a rebalance, a restore, a change applied from
+			// the shared state): a failover must not need the shared
+			// state, which may have lost its quorum with the host that
+			// died. An operator's deploy always checks the shared state
+			// (another host may have changed it since this copy).
+			return nil
+		}
 	}
 	js, err := sh.reachable(ctx)
 	if err != nil {
@@ -120,6 +130,13 @@ func (sh *sharedState) Put(ctx context.Context, app state.App) error {
 	}
 	return sh.local.Put(ctx, app)
 }
+
+// restoringKey marks the context of a reconcile that restores (a
+// rebalance, a restart, a change from the shared state), not an
+// operator's change.
+type restoringKey struct{}
+
+func restoringCtx(ctx context.Context) bool { v, _ := ctx.Value(restoringKey{}).(bool); return v }
 
 // seed writes one of this host's apps to a shared state that was never
 // written (its local copy is already there).
@@ -360,25 +377,83 @@ func (sh *sharedState) follow(nc jetstreamConn) {
 			continue
 		}
 		wait = 100 * time.Millisecond
-		js := sh.js.Load()
-		changes, err := js.Watch(ctx)
-		if err != nil {
-			sh.s.log.Warn("lattice desired state: watch", "err", err)
-			sleep(ctx, wait)
-			continue
+		sh.round(ctx)
+	}
+}
+
+// retrySettle is how often apps whose settling failed are tried again.
+const retrySettle = 2 * time.Second
+
+// round watches the shared state, lists it, brings this host to it, then
+// applies each change until the watch ends (or a list fails: then it
+// returns at once, and follow starts another round).
+func (sh *sharedState) round(ctx context.Context) {
+	js := sh.js.Load()
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel() // the watch ends with the round
+	changes, err := js.Watch(wctx)
+	if err != nil {
+		sh.s.log.Warn("lattice desired state: watch", "err", err)
+		sleep(ctx, 100*time.Millisecond)
+		return
+	}
+	var apps []state.App
+	lerr := retryJS(ctx, func() error {
+		var err error
+		apps, err = js.List(ctx)
+		if errors.Is(err, state.ErrBadSignature) {
+			return nil // the apps it could read, with the refused named below
 		}
-		apps, lerr := js.List(ctx)
-		if lerr != nil && ctx.Err() == nil {
-			sh.s.log.Error("lattice desired state: entries refused (the apps they name keep what they run here)", "err", lerr)
-		}
-		if ctx.Err() != nil {
+		return err
+	})
+	if lerr != nil {
+		// Nothing is known of the shared state: change nothing here.
+		sh.s.log.Warn("lattice desired state: list", "err", lerr)
+		sleep(ctx, 500*time.Millisecond)
+		return
+	}
+	var fresh bool
+	ferr := retryJS(ctx, func() error {
+		var err error
+		fresh, err = js.Fresh(ctx)
+		return err
+	})
+	if ctx.Err() != nil {
+		return
+	}
+	// Not knowing whether the state was ever written: neither seed it
+	// nor delete this host's apps it does not name.
+	sh.syncAll(ctx, apps, fresh, ferr != nil)
+	t := time.NewTicker(retrySettle)
+	defer t.Stop()
+	for {
+		select {
+		case c, ok := <-changes:
+			if !ok {
+				return
+			}
+			sh.apply(ctx, c)
+		case <-t.C:
+			sh.retryFailed(ctx)
+		case <-ctx.Done():
 			return
 		}
-		fresh, _ := js.Fresh(ctx)
-		sh.syncAll(ctx, apps, fresh)
-		for c := range changes {
-			sh.apply(ctx, c)
-		}
+	}
+}
+
+// retryFailed settles again the apps whose settling failed.
+func (sh *sharedState) retryFailed(ctx context.Context) {
+	if len(sh.failed) == 0 {
+		return
+	}
+	s := sh.s
+	s.op.Lock()
+	defer s.op.Unlock()
+	if s.usable() != nil {
+		return
+	}
+	for name := range sh.failed {
+		sh.settle(ctx, name)
 	}
 }
 
@@ -457,7 +532,7 @@ func sleep(ctx context.Context, d time.Duration) {
 // or in this host's copy is brought to what the shared state holds now
 // (settle); apps the shared state never had are written to it instead
 // when it was never written (a new lattice: this host's apps seed it).
-func (sh *sharedState) syncAll(ctx context.Context, shared []state.App, fresh bool) {
+func (sh *sharedState) syncAll(ctx context.Context, shared []state.App, fresh, unsure bool) {
 	s := sh.s
 	s.op.Lock()
 	defer s.op.Unlock()
@@ -474,6 +549,9 @@ func (sh *sharedState) syncAll(ctx context.Context, shared []state.App, fresh bo
 		names[app.Name] = true
 	}
 	for _, app := range local {
+		if !names[app.Name] && unsure {
+			continue // keep it: the shared state may never have been written
+		}
 		if !names[app.Name] && fresh {
 			if err := sh.seed(ctx, app); err != nil {
 				s.log.Error("lattice desired state: seeding it with this host's app", "app", app.Name, "err", err)
@@ -515,23 +593,33 @@ func (sh *sharedState) settle(ctx context.Context, name string) {
 	cur, err := sharedGet(ctx, sh.js.Load(), name)
 	switch {
 	case err == nil:
-		sh.applyLocked(ctx, cur)
+		err = sh.applyLocked(ctx, cur)
 	case errors.Is(err, state.ErrNotFound):
-		sh.deleteLocked(ctx, name)
-	default:
+		err = sh.deleteLocked(ctx, name)
+	case errors.Is(err, state.ErrBadSignature), errors.Is(err, state.ErrCorrupt):
 		s.log.Error("lattice desired state: this host keeps what it runs for an app whose entry it cannot accept", "app", name, "err", err)
+		err = nil // nothing to try again until the entry changes
 	}
+	if err != nil && ctx.Err() == nil {
+		if sh.failed == nil {
+			sh.failed = map[string]bool{}
+		}
+		sh.failed[name] = true // tried again every retrySettle
+		sh.failures.Add(1)
+		return
+	}
+	delete(sh.failed, name)
 }
 
 // applyLocked brings app to rec as Restore does (the caller holds op).
-func (sh *sharedState) applyLocked(ctx context.Context, rec state.App) {
+func (sh *sharedState) applyLocked(ctx context.Context, rec state.App) error {
 	s := sh.s
 	if cur, err := sh.local.Get(ctx, rec.Name); err == nil && sameApp(cur, rec) {
 		s.mu.RLock()
 		run := s.apps[rec.Name]
 		s.mu.RUnlock()
 		if run != nil {
-			return // already applied
+			return nil // already applied
 		}
 	}
 	app, err := config.ParseApp(rec.Name+" (lattice)", rec.Source, s.config())
@@ -545,22 +633,25 @@ func (sh *sharedState) applyLocked(ctx context.Context, rec state.App) {
 		}
 	}
 	if err != nil {
-		s.log.Error("lattice desired state: app not applied", "app", rec.Name, "err", err)
-		return
+		s.log.Error("lattice desired state: app not applied (tried again later)", "app", rec.Name, "err", err)
+		return err
 	}
 	s.log.Info("lattice desired state applied", "app", rec.Name, "digest", rec.Digest)
+	return nil
 }
 
 // deleteLocked stops an app the shared state no longer has.
-func (sh *sharedState) deleteLocked(ctx context.Context, name string) {
+func (sh *sharedState) deleteLocked(ctx context.Context, name string) error {
 	s := sh.s
 	if _, err := s.deleteApp(ctx, name); err != nil && !errors.Is(err, admin.ErrNotFound) {
 		s.log.Error("lattice desired state: app not deleted", "app", name, "err", err)
-		return
+		return err
 	}
 	if err := sh.local.Delete(ctx, name); err != nil {
 		s.log.Error("lattice desired state: app not deleted from this host's copy", "app", name, "err", err)
+		return err
 	}
+	return nil
 }
 
 // shareState makes the desired state the lattice's (Open, for a host

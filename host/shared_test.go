@@ -523,3 +523,64 @@ func TestLatticeStorageFollowsTheActor(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDeployChecksTheSharedState: an operator's deploy of the app a host
+// already runs, as its own copy has it, still writes the shared state
+// when another host changed it since (this host did not follow the
+// change): the other host comes back to what was deployed.
+func TestDeployChecksTheSharedState(t *testing.T) {
+	ss, fs := sharedHosts(t, 2)
+	fs[0].install(t, ss[0], "actor2_echotext", "echo", "1.0.0")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	one, two := echoAppFile("1.0.0", 1, ""), echoAppFile("1.0.0", 2, "")
+	if _, err := ss[0].Deploy(ctx, "app.toml", []byte(one), nil); err != nil {
+		t.Fatal(err)
+	}
+	digest := func(s *Service) string { return s.appDigests()["demo"] }
+	waitFor(t, "both hosts on the first file", func() bool { return digest(ss[1]) != "" && digest(ss[1]) == digest(ss[0]) })
+	d1 := digest(ss[0])
+	ss[0].st.(*sharedState).stopFollow() // h1 no longer hears changes
+	if _, err := ss[1].Deploy(ctx, "app.toml", []byte(two), nil); err != nil {
+		t.Fatal(err)
+	}
+	if digest(ss[1]) == d1 || digest(ss[0]) != d1 {
+		t.Fatalf("h2 on %s, h1 on %s", digest(ss[1]), digest(ss[0]))
+	}
+	if _, err := ss[0].Deploy(ctx, "app.toml", []byte(one), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "h2 back on the file h1 deployed", func() bool { return digest(ss[1]) == d1 })
+}
+
+// TestRefusedAppAppliedOnceAdmitted: a host whose policy refuses an app's
+// component does not run it, and tries again: once its policy admits the
+// component (reloaded), it runs its share without another deploy.
+func TestRefusedAppAppliedOnceAdmitted(t *testing.T) {
+	ss, fs := sharedHosts(t, 2, 1) // h2 trusts only its own key
+	fs[0].install(t, ss[0], "actor2_echotext", "echo", "1.0.0")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := ss[0].Deploy(ctx, "app.toml", []byte(echoAppFile("1.0.0", 4, "")), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "h1 running all four", func() bool { return len(runningHere(ss[0])) == 4 })
+	// Refused, then refused again: whatever brought the first attempts
+	// (its first list of the shared state, the deploy's change), the one
+	// after them is a retry.
+	sh := ss[1].st.(*sharedState)
+	waitFor(t, "h2 refusing the app", func() bool { return sh.failures.Load() >= 1 })
+	n := sh.failures.Load()
+	waitFor(t, "h2 refusing the app again", func() bool { return sh.failures.Load() > n })
+	if d := ss[1].appDigests()["demo"]; d != "" || len(runningHere(ss[1])) != 0 {
+		t.Fatalf("h2 runs an app its policy refuses: %q %v", d, runningHere(ss[1]))
+	}
+	fs[1].writePolicy(t, fmt.Sprintf(trustedPolicy, fs[0].key.Public().String()))
+	if _, err := ss[1].Reload(ctx, fs[1].cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "h2 running its share once admitted", func() bool {
+		r1, r2 := runningHere(ss[0]), runningHere(ss[1])
+		return len(r2) > 0 && len(r1)+len(r2) == 4
+	})
+}
