@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -277,7 +278,12 @@ func (sh *sharedState) fetch(ctx context.Context, name, version string) (*catalo
 	}
 	obj := *objp
 	nv := name + "@" + version
-	info, err := obj.GetInfo(ctx, nv)
+	var info *jetstream.ObjectInfo
+	err := retryJS(ctx, func() error {
+		var err error
+		info, err = obj.GetInfo(ctx, nv)
+		return err
+	})
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, coded(admin.ErrNotFound, fmt.Errorf("%s is neither installed here nor in the lattice", nv))
 	}
@@ -287,9 +293,23 @@ func (sh *sharedState) fetch(ctx context.Context, name, version string) (*catalo
 	if info.Size > maxBundle {
 		return nil, coded(admin.ErrDenied, fmt.Errorf("lattice components: %s is %d bytes, more than %d", nv, info.Size, maxBundle))
 	}
-	b, err := obj.GetBytes(ctx, nv)
+	// Read at most maxBundle bytes, whatever the object grew to since its
+	// info was read.
+	var b []byte
+	err = retryJS(ctx, func() error {
+		r, err := obj.Get(ctx, nv)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		b, err = io.ReadAll(io.LimitReader(r, maxBundle+1))
+		return err
+	})
 	if err != nil {
 		return nil, coded(admin.ErrUnavailable, fmt.Errorf("lattice components: %s: %w", nv, err))
+	}
+	if int64(len(b)) > maxBundle {
+		return nil, coded(admin.ErrDenied, fmt.Errorf("lattice components: %s is more than %d bytes", nv, maxBundle))
 	}
 	wasm, man, sigb, err := unbundle(b)
 	if err != nil {
