@@ -45,7 +45,7 @@ func (s *System) Deliver(ctx context.Context, to ID, m Message, timeout time.Dur
 	if m.Sender == "" {
 		return fmt.Errorf("actor: deliver to %s: no sender", to)
 	}
-	m = Message{Sender: m.Sender, Payload: m.Payload, ContentType: m.ContentType, Headers: m.Headers, Timestamp: m.Timestamp}
+	m = incoming(m)
 	if err := s.checkMessage(string(to), "", &m); err != nil {
 		return err
 	}
@@ -85,19 +85,13 @@ func (s *System) DeliverDurable(ctx context.Context, to ID, m Message, done func
 	if done == nil {
 		return fmt.Errorf("actor: deliver to %s: no done", to)
 	}
-	m = Message{Sender: m.Sender, Payload: m.Payload, ContentType: m.ContentType, Headers: m.Headers, Timestamp: m.Timestamp}
+	m = incoming(m)
 	if err := s.checkMessage(string(to), "", &m); err != nil {
 		return err
 	}
-	s.mu.RLock()
-	closing := s.closing
-	c := s.cells[to]
-	s.mu.RUnlock()
-	if closing {
-		return ErrClosed
-	}
-	if c == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
+	c, err := s.localCell(to)
+	if err != nil {
+		return err
 	}
 	if err := c.fitsActor(m.size()); err != nil {
 		return err
@@ -113,7 +107,7 @@ func (s *System) DeliverPublish(ctx context.Context, m Message) error {
 		return fmt.Errorf("actor: deliver publish to %q: no sender", m.Topic)
 	}
 	topic := m.Topic
-	m = Message{Sender: m.Sender, Payload: m.Payload, ContentType: m.ContentType, Headers: m.Headers, Timestamp: m.Timestamp}
+	m = incoming(m)
 	if err := s.checkMessage("", topic, &m); err != nil {
 		return err
 	}
@@ -126,17 +120,32 @@ func (s *System) DeliverPublish(ctx context.Context, m Message) error {
 
 // deliverLocal is send restricted to this system's actors.
 func (s *System) deliverLocal(ctx context.Context, from, to ID, m Message) error {
+	c, err := s.localCell(to)
+	if err != nil {
+		return err
+	}
+	return s.pushTo(ctx, c, from, m, nil)
+}
+
+// localCell is this system's actor to, for a message from another host.
+func (s *System) localCell(to ID) (*cell, error) {
 	s.mu.RLock()
 	closing := s.closing
 	c := s.cells[to]
 	s.mu.RUnlock()
 	if closing {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	if c == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownActor, to)
+		return nil, fmt.Errorf("%w: %s", ErrUnknownActor, to)
 	}
-	return s.pushTo(ctx, c, from, m, nil)
+	return c, nil
+}
+
+// incoming keeps of a message from another host what it may set: the
+// rest (topic, correlation, reply-to, status) is this system's.
+func incoming(m Message) Message {
+	return Message{Sender: m.Sender, Payload: m.Payload, ContentType: m.ContentType, Headers: m.Headers, Timestamp: m.Timestamp}
 }
 
 // sendRemote hands a message for an id not served here to Remote.
