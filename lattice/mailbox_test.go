@@ -30,14 +30,19 @@ func startJetStream(t *testing.T) *Server {
 }
 
 // newDurableHost joins host name to srv's lattice, the ids durable names
-// having durable mailboxes.
-func newDurableHost(t *testing.T, srv *Server, name string, durable func(actor.ID) bool, cfg MailboxConfig) *durableHost {
+// having durable mailboxes; check, when given, is its Config.CheckSender.
+func newDurableHost(t *testing.T, srv *Server, name string, durable func(actor.ID) bool, cfg MailboxConfig,
+	check ...func(string, actor.ID) error) *durableHost {
 	t.Helper()
 	nc, err := srv.Connect(name, testOpts(t, name)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(nc, Config{Lattice: "test", Host: name})
+	ncfg := Config{Lattice: "test", Host: name}
+	if len(check) > 0 {
+		ncfg.CheckSender = check[0]
+	}
+	n, err := New(nc, ncfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,38 +246,12 @@ func TestDurableStoredSenderCheck(t *testing.T) {
 	durable := func(id actor.ID) bool { return strings.HasPrefix(string(id), "d/") }
 	a := newDurableHost(t, srv, "a", durable, MailboxConfig{})
 	refuseLive := func(string, actor.ID) error { return errors.New("not live") }
-	join := func(name string, cfg MailboxConfig) *durableHost {
-		nc, err := srv.Connect(name, testOpts(t, name)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := New(nc, Config{Lattice: "test", Host: name, CheckSender: refuseLive})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := NewDurable(n, durable, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sys := actor.NewSystem(eng, actor.Options{Remote: d})
-		if err := d.Attach(sys); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			sys.Shutdown(ctx)
-			d.Close()
-			nc.Close()
-		})
-		return &durableHost{sys: sys, d: d}
-	}
 	var checked sync.Map
-	b := join("b", MailboxConfig{CheckStored: func(host string, sender actor.ID) error {
+	b := newDurableHost(t, srv, "b", durable, MailboxConfig{CheckStored: func(host string, sender actor.ID) error {
 		checked.Store(host+" "+string(sender), true)
 		return nil
-	}})
-	c := join("c", MailboxConfig{})
+	}}, refuseLive)
+	c := newDurableHost(t, srv, "c", durable, MailboxConfig{}, refuseLive)
 	ctx := context.Background()
 	for _, h := range []struct {
 		h  *durableHost
